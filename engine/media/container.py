@@ -83,13 +83,13 @@ def open_media(path: str | os.PathLike[str], *, limits: MediaLimits = DEFAULT_LI
                                 metadata_errors="replace", timeout=(t, t))
         except av.error.ExitError as e:
             raise MediaTimeout(p, f"opening took longer than {t:.0f} s") from e
-        except (av.error.InvalidDataError, av.error.PermissionError) as e:
-            # A disallowed demuxer (concat list, playlist) is reported by FFmpeg as EPERM or
-            # invalid data; both mean "not a media file we open".
-            if isinstance(e, av.error.PermissionError) and os.access(p, os.R_OK):
-                raise NotMediaError(p, "not an audio or video file we open (it looks like a "
-                                       "playlist or another format that refers to other files)") from e
-            raise
+        except (av.error.ArgumentError, av.error.PermissionError) as e:
+            # A demuxer outside the whitelist (concat list, playlist...) is refused by FFmpeg
+            # with EINVAL or EPERM.
+            if isinstance(e, av.error.PermissionError) and not os.access(p, os.R_OK):
+                raise
+            raise NotMediaError(p, "not an audio or video file we open (it looks like a playlist "
+                                   "or another format that refers to other files)") from e
     try:
         yield container
     finally:

@@ -86,30 +86,35 @@ def converted(path: str | os.PathLike[str], doing: str = "reading") -> Iterator[
     except MemoryError as e:
         raise MediaTooLarge(path, "needs more memory than is available to decode; "
                                   "try a smaller or re-encoded copy") from e
-    except FileNotFoundError as e:
-        raise MediaFileMissing(path, "file not found; it may have been moved or deleted") from e
-    except PermissionError as e:
-        raise MediaUnreadable(path, "permission denied; check the file's access rights") from e
-    except IsADirectoryError as e:
-        raise MediaFileMissing(path, "is a folder, not a media file") from e
-    except OSError as e:
-        import av.error
+    except Exception as e:  # noqa: BLE001 - the boundary: classify, never let it through
+        raise _classify(e, path, doing) from e
 
-        if isinstance(e, av.error.ExitError) or getattr(e, "errno", None) == errno.EINTR:
-            raise MediaTimeout(path, f"{doing} was interrupted after the time limit") from e
-        if isinstance(e, (av.error.InvalidDataError, av.error.DecoderNotFoundError,
-                          av.error.DemuxerNotFoundError, av.error.PatchWelcomeError,
-                          av.error.BugError, av.error.UndefinedError)):
-            raise NotMediaError(path, f"not a media file FFmpeg can read ({_short(e)}); "
-                                      "re-export it as MP4, MP3, FLAC or WAV") from e
-        if isinstance(e, av.error.EOFError):
-            raise CorruptMedia(path, "the file ends unexpectedly (truncated?)") from e
-        if getattr(e, "errno", None) in (errno.EIO, errno.ENXIO):
-            raise MediaUnreadable(path, f"I/O error while {doing}: {_short(e)}") from e
-        raise CorruptMedia(path, f"error while {doing}: {_short(e)}") from e
-    except Exception as e:  # noqa: BLE001 - the boundary: anything else is a bad file
-        raise CorruptMedia(path, f"could not be decoded ({type(e).__name__}: {_short(e)}); "
-                                 "the file is probably damaged") from e
+
+def _classify(e: Exception, path, doing: str) -> MediaError:
+    import av.error
+
+    code = getattr(e, "errno", None)
+    if isinstance(e, av.error.ExitError) or code == errno.EINTR:
+        return MediaTimeout(path, f"{doing} was interrupted after the time limit")
+    if isinstance(e, FileNotFoundError):
+        return MediaFileMissing(path, "file not found; it may have been moved or deleted")
+    if isinstance(e, PermissionError):
+        return MediaUnreadable(path, "permission denied; check the file's access rights")
+    if isinstance(e, IsADirectoryError):
+        return MediaFileMissing(path, "is a folder, not a media file")
+    if isinstance(e, (av.error.InvalidDataError, av.error.DecoderNotFoundError,
+                      av.error.DemuxerNotFoundError, av.error.PatchWelcomeError,
+                      av.error.UnknownError)):
+        return NotMediaError(path, "cannot be read as audio or video: it is damaged, incomplete, "
+                                   "or not a media file (re-export it as MP4, MP3, FLAC or WAV)")
+    if isinstance(e, av.error.EOFError):
+        return CorruptMedia(path, "the file ends unexpectedly (truncated?)")
+    if isinstance(e, OSError) and code in (errno.EIO, errno.ENXIO):
+        return MediaUnreadable(path, f"I/O error while {doing}: {_short(e)}")
+    if isinstance(e, av.error.FFmpegError):
+        return CorruptMedia(path, f"error while {doing}: {_short(e)}")
+    return CorruptMedia(path, f"could not be decoded ({type(e).__name__}: {_short(e)}); "
+                              "the file is probably damaged")
 
 
 def _short(e: BaseException, limit: int = 160) -> str:
