@@ -13,6 +13,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from engine.jobs import Cancelled
+
 
 class MediaError(Exception):
     """Base class: a media file could not be used. ``str(e)`` is fit to show a user."""
@@ -79,7 +81,7 @@ def converted(path: str | os.PathLike[str], doing: str = "reading") -> Iterator[
     """
     try:
         yield
-    except MediaError:
+    except (MediaError, Cancelled):
         raise
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise

@@ -65,7 +65,7 @@ def choose_strategy(info: MediaInfo, grid: SegmentGrid, per_segment: int,
     targets = len(grid) * per_segment
     # Seeking decodes ~g/2 per target; decoding through costs the whole duration but runs
     # ~1.6x faster with frame threading.
-    if targets * g / 2 < 0.6 * info.duration:
+    if targets * g / 2 < 0.6 * grid.duration:
         return "seek"
     return "sequential"
 

@@ -1,0 +1,132 @@
+"""The context Transformer of one modality (f_v or f_m in the paper).
+
+Input: a sequence of ``L`` per-segment base features (padded, with a validity mask).
+A linear projection to ``d_model``, optional learned temporal embeddings, a ``[CLS]`` token
+in front, pre-norm Transformer blocks whose attention ignores padding, a final LayerNorm, a
+projection to the shared space and L2 normalisation. Padding is invisible: the outputs of
+the valid segments and of ``[CLS]`` do not depend on what (or how much) padding follows.
+
+Attention is written out here (not ``nn.MultiheadAttention``) so that per-layer attention
+maps can be returned for attention rollout; without ``need_weights`` it uses PyTorch's fused
+``scaled_dot_product_attention``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import EncoderConfig
+
+
+@dataclass
+class EncoderOutput:
+    segments: Tensor            # (B, L, out_dim), unit norm; zeros at padded positions
+    cls: Tensor                 # (B, out_dim), unit norm: the whole sequence
+    attentions: list[Tensor] | None = None  # per layer (B, H, L+1, L+1), row/col 0 = [CLS]
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.attn_dropout = dropout
+
+    def forward(self, x: Tensor, keep: Tensor, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+        # x: (B, N, C); keep: (B, N) bool, True where the key is a real token
+        B, N, C = x.shape
+        hs = C // self.n_heads
+        q, k, v = self.qkv(x).view(B, N, 3, self.n_heads, hs).permute(2, 0, 3, 1, 4)  # 3 x (B, H, N, hs)
+        mask = keep[:, None, None, :]  # (B, 1, 1, N): every query may look at every real key
+        p = self.attn_dropout if self.training else 0.0
+        weights = None
+        if need_weights:
+            att = (q @ k.transpose(-2, -1)) * hs ** -0.5  # (B, H, N, N)
+            att = att.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+            weights = att
+            y = F.dropout(att, p, self.training) @ v  # (B, H, N, hs)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        y = y.transpose(1, 2).reshape(B, N, C)  # (B, N, C)
+        return self.proj(y), weights
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer block: x + Attn(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, cfg: EncoderConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.attn = SelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.mlp = nn.Sequential(nn.Linear(cfg.d_model, cfg.ff_dim), nn.GELU(),
+                                 nn.Linear(cfg.ff_dim, cfg.d_model))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor, keep: Tensor, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+        a, w = self.attn(self.ln1(x), keep, need_weights)
+        x = x + self.drop(a)
+        x = x + self.drop(self.mlp(self.ln2(x)))
+        return x, w
+
+
+class ContextEncoder(nn.Module):
+    """f: (B, L, in_dim) base features -> per-segment and [CLS] embeddings in the shared space."""
+
+    windowed = True
+    """Media longer than ``max_len`` are read in windows (see :mod:`engine.model.windows`)."""
+
+    def __init__(self, cfg: EncoderConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.in_norm = nn.LayerNorm(cfg.in_dim)  # base features come at very different scales
+        self.in_proj = nn.Linear(cfg.in_dim, cfg.d_model)
+        self.time = nn.Parameter(torch.zeros(cfg.max_len, cfg.d_model)) if cfg.use_time else None
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.d_model))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.out_proj = nn.Linear(cfg.d_model, cfg.out_dim)
+        self._init_weights()
+
+    @property
+    def max_len(self) -> int:
+        return self.cfg.max_len
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+        if self.time is not None:
+            nn.init.trunc_normal_(self.time, std=0.02)
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+
+    def forward(self, x: Tensor, mask: Tensor | None = None, need_weights: bool = False) -> EncoderOutput:
+        """``x``: (B, L, in_dim); ``mask``: (B, L) bool, True for real segments (None: all real).
+        Padding must come after the real segments (temporal embeddings count from 0)."""
+        B, L, _ = x.shape
+        if L > self.cfg.max_len:
+            raise ValueError(f"sequence of {L} segments is longer than this encoder's L={self.cfg.max_len}; "
+                             "use engine.model.windows.encode_sequence for long media")
+        if mask is None:
+            mask = torch.ones(B, L, dtype=torch.bool, device=x.device)
+        h = self.in_proj(self.in_norm(x))  # (B, L, d)
+        if self.time is not None:
+            h = h + self.time[:L]
+        h = torch.cat([self.cls_token.expand(B, 1, -1).to(h.dtype), h], dim=1)  # (B, L+1, d)
+        keep = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=x.device), mask], dim=1)  # (B, L+1)
+        h = self.drop(h)
+        maps: list[Tensor] = []
+        for block in self.blocks:
+            h, w = block(h, keep, need_weights)
+            if w is not None:
+                maps.append(w)
+        out = F.normalize(self.out_proj(self.ln_f(h)).float(), dim=-1)  # (B, L+1, out_dim)
+        segments = out[:, 1:] * mask[..., None]  # padded positions -> exact zeros
+        return EncoderOutput(segments=segments, cls=out[:, 0], attentions=maps if need_weights else None)

@@ -1,0 +1,60 @@
+"""Shared fixtures: small real media written in code, and an isolated data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MEDIA_CORPUS = SHARED / "media-corpus"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory, monkeypatch):
+    """No test reads or writes the developer's own data, cache or settings."""
+    monkeypatch.setenv("MVPT_DATA_DIR", str(tmp_path_factory.mktemp("mvpt-data")))
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def video_mp4(media_dir) -> Path:
+    """20 s, 320×180, 25 fps H.264 + AAC (440 Hz), keyframe every second."""
+    from training.synthmedia import write_video
+
+    return write_video(media_dir / "clip.mp4", 20.0, size=(320, 180), fps=25, gop=25)
+
+
+@pytest.fixture(scope="session")
+def video_long_gop(media_dir) -> Path:
+    from training.synthmedia import write_video
+
+    return write_video(media_dir / "longgop.mp4", 20.0, size=(320, 180), fps=25, gop=250, audio=False)
+
+
+@pytest.fixture(scope="session")
+def song_steps(media_dir) -> Path:
+    """30 s FLAC whose pitch steps every 5 s (200, 300, ... Hz): time in the song is audible."""
+    from training.synthmedia import write_audio
+
+    sr = 44100
+    t = np.arange(30 * sr) / sr
+    freq = 200.0 + 100.0 * np.floor(t / 5.0)
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    x = (0.5 * np.sin(phase)).astype(np.float32)
+    return write_audio(media_dir / "steps.flac", np.stack([x, x]), sample_rate=sr,
+                       tags={"title": "Steps", "artist": "Test Band"})
+
+
+def dominant_hz(x: np.ndarray, sr: int) -> float:
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    return float(np.argmax(spec) * sr / x.size)

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from conftest import dominant_hz
+from engine.media.audio import decode_audio, iter_audio
+from engine.media.probe import probe
+
+
+def test_decode_to_mono_16k(song_steps):
+    x = decode_audio(song_steps, 16000)
+    assert x.dtype == np.float32 and x.ndim == 1
+    assert x.size == pytest.approx(30 * 16000, abs=200)
+    assert dominant_hz(x[16000 * 1: 16000 * 4], 16000) == pytest.approx(200, abs=3)
+    assert dominant_hz(x[16000 * 26: 16000 * 29], 16000) == pytest.approx(700, abs=3)
+
+
+def test_window_from_start(song_steps):
+    x = decode_audio(song_steps, 22050, start=12.0, duration=2.0)
+    assert x.size == 2 * 22050
+    assert dominant_hz(x, 22050) == pytest.approx(400, abs=3)  # 10-15 s is the 400 Hz step
+
+
+def test_chunks_are_bounded(song_steps):
+    sizes = [c.size for c in iter_audio(song_steps, 16000)]
+    assert len(sizes) > 10 and max(sizes) < 16000  # streamed, never the whole file at once
+    assert sum(sizes) == pytest.approx(30 * 16000, abs=200)
+
+
+def test_audio_from_video(video_mp4):
+    x = decode_audio(video_mp4, 16000)
+    assert x.size == pytest.approx(probe(video_mp4).duration * 16000, rel=0.01)
+    assert dominant_hz(x[:32000], 16000) == pytest.approx(440, abs=3)
+
+
+def test_truncated_audio_returns_readable_part(tmp_path, song_steps):
+    from engine.media import CorruptMedia
+
+    from training.synthmedia import write_audio
+
+    mp3 = write_audio(tmp_path / "s.mp3", duration=20.0)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(mp3.read_bytes()[: mp3.stat().st_size // 2])
+    x = decode_audio(cut, 16000)
+    assert 5 * 16000 < x.size < 15 * 16000
+    # Garbage in the middle of a FLAC: frames after it are still found (resync), or a clear error.
+    data = bytearray(song_steps.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 20000] = bytes(20000)
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(bytes(data))
+    try:
+        y = decode_audio(bad, 16000)
+        assert y.size > 10 * 16000
+    except CorruptMedia as e:
+        assert e.decoded_seconds > 5

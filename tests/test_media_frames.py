@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from engine.jobs import Cancelled
+from engine.media.frames import choose_strategy, sample_frames
+from engine.media.grid import SegmentGrid
+from engine.media.probe import probe
+from engine.media.thumbnails import thumbnails
+
+
+def _sample(path, strategy, per_segment=2, seconds=6.7, short_side=64):
+    info = probe(path)
+    grid = SegmentGrid(info.duration, seconds)
+    return grid, list(sample_frames(path, grid, per_segment, short_side, strategy=strategy))
+
+
+def test_strategy_follows_keyframe_spacing(video_mp4, video_long_gop):
+    dense, sparse = probe(video_mp4), probe(video_long_gop)
+    grid = SegmentGrid(20.0, 6.7)
+    assert choose_strategy(dense, grid, 2, dense.video.keyframe_interval) == "keyframes"
+    assert sparse.video.keyframe_interval is None or sparse.video.keyframe_interval >= 9
+    assert choose_strategy(sparse, grid, 2, 10.0) == "sequential"
+    assert choose_strategy(sparse, SegmentGrid(600.0, 30.0), 1, 10.0) == "seek"
+
+
+@pytest.mark.parametrize("strategy", ["keyframes", "seek", "sequential"])
+def test_every_strategy_yields_each_segment_in_order(video_mp4, strategy):
+    grid, segs = _sample(video_mp4, strategy)
+    assert [s.index for s in segs] == list(range(len(grid)))
+    for seg, targets in zip(segs, grid.sample_times(2)):
+        assert seg.frames.shape == (2, 64, 114, 3) and seg.frames.dtype == np.uint8
+        # keyframes are 1 s apart here: the frame used is within half a keyframe of the target
+        tol = 0.5 + 1e-6 if strategy == "keyframes" else 0.05
+        assert np.all(np.abs(seg.times - np.array(targets)) <= tol)
+
+
+def test_exact_strategies_agree_on_pixels(video_mp4):
+    _, a = _sample(video_mp4, "seek")
+    _, b = _sample(video_mp4, "sequential")
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x.times, y.times, atol=0.041)
+        assert np.abs(x.frames.astype(int) - y.frames.astype(int)).mean() < 8
+
+
+def test_frames_change_over_time(video_mp4):
+    _, segs = _sample(video_mp4, "auto")
+    first, last = segs[0].frames[0].astype(int), segs[-1].frames[-1].astype(int)
+    assert np.abs(first - last).mean() > 10
+
+
+def test_long_gop_is_decoded_through_once(video_long_gop):
+    grid, segs = _sample(video_long_gop, "auto", per_segment=3)
+    assert len(segs) == len(grid)
+    for seg, targets in zip(segs, grid.sample_times(3)):
+        assert np.all(np.abs(seg.times - np.array(targets)) <= 0.05)
+
+
+def test_cancel_stops_sampling(video_mp4):
+    info = probe(video_mp4)
+    calls = {"n": 0}
+
+    def cancel():
+        calls["n"] += 1
+        return calls["n"] > 20
+
+    with pytest.raises(Cancelled):
+        list(sample_frames(video_mp4, SegmentGrid(info.duration, 1.0), 2, 32, strategy="sequential", cancel=cancel))
+
+
+def test_thumbnails_one_per_segment(video_mp4):
+    grid = SegmentGrid(probe(video_mp4).duration, 6.7)
+    thumbs = list(thumbnails(video_mp4, grid, short_side=48))
+    assert [i for i, _ in thumbs] == [0, 1, 2]
+    assert all(t.shape == (48, 85, 3) for _, t in thumbs)
