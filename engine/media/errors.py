@@ -98,6 +98,8 @@ def _classify(e: Exception, path, doing: str) -> MediaError:
     code = getattr(e, "errno", None)
     if isinstance(e, av.error.ExitError) or code == errno.EINTR:
         return MediaTimeout(path, f"{doing} was interrupted after the time limit")
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return OutputError(path, "the disk is full; free some space or choose another folder")
     if isinstance(e, FileNotFoundError):
         return MediaFileMissing(path, "file not found; it may have been moved or deleted")
     if isinstance(e, PermissionError):

@@ -76,15 +76,18 @@ def write_with_soundtrack(video_path: str | os.PathLike[str], spec: SoundtrackSp
     info = probe(video_path, limits=limits)
     if info.video is None:
         raise NoVideoStream(video_path, "has no video stream; choose a video file to put music under")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     yield Progress("audio", 0, 3, "mixing the soundtrack")
     original = None
     if spec.original_level and info.audio is not None:
         original = decode_audio(video_path, MIX_RATE, limits=limits, cancel=cancel)
     mix = soundtrack_samples(spec, info.duration, original, MIX_RATE, limits)
     check_cancel(cancel)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part.mp4", dir=out_path.parent)
-    os.close(fd)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part.mp4", dir=out_path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise _output_error(e, out_path) from e
     tmp = Path(tmp_name)
     try:
         yield Progress("video", 1, 3, "writing video")
@@ -97,15 +100,25 @@ def write_with_soundtrack(video_path: str | os.PathLike[str], spec: SoundtrackSp
     except BaseException as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise OutputError(out_path, "the disk is full; free some space or choose another folder") from e
-        if isinstance(e, PermissionError):
-            raise OutputError(out_path, "no permission to write there; choose another folder") from e
-        if isinstance(e, OSError) and not isinstance(e, MediaError) and not isinstance(e, av.error.FFmpegError):
-            raise OutputError(out_path, f"could not write the file ({e.strerror or e})") from e
-        raise
+        err = _output_error(e, out_path)
+        if err is e:
+            raise
+        raise err from e
     yield Progress("done", 3, 3, str(out_path))
     return out_path
+
+
+def _output_error(e: BaseException, out_path: Path) -> BaseException:
+    """Name the target, not the temporary file, and say what to do about disk problems."""
+    if isinstance(e, OutputError):
+        return OutputError(out_path, e.reason)
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OutputError(out_path, "the disk is full; free some space or choose another folder")
+    if isinstance(e, PermissionError):
+        return OutputError(out_path, "no permission to write there; choose another folder")
+    if isinstance(e, OSError) and not isinstance(e, (MediaError, av.error.FFmpegError)):
+        return OutputError(out_path, f"could not write the file ({e.strerror or e})")
+    return e
 
 
 def _umask() -> int:
