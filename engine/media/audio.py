@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.jobs import CancelCheck, check_cancel
 
-from .container import open_media
+from .container import audio_stream, open_media
 from .errors import CorruptMedia, MediaError, NoAudioStream, converted
 from .limits import DEFAULT_LIMITS, Deadline, MediaLimits
 
@@ -34,9 +34,9 @@ def iter_audio(path: str | os.PathLike[str], sample_rate: int = 16000, *, start:
     """
     p = Path(path)
     with open_media(p, limits=limits) as c:
-        if not c.streams.audio:
+        stream = audio_stream(c)
+        if stream is None:
             raise NoAudioStream(p, "has no audio track; choose a file with sound")
-        stream = c.streams.audio[0]
         media_seconds = (c.duration / av.time_base) if c.duration else None
         deadline = Deadline(limits.decode_seconds(duration or media_seconds), str(p), "decoding audio")
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)

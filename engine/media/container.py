@@ -95,3 +95,17 @@ def open_media(path: str | os.PathLike[str], *, limits: MediaLimits = DEFAULT_LI
     finally:
         with contextlib.suppress(Exception):
             container.close()
+
+
+def video_stream(container: av.container.InputContainer):
+    """The footage stream, or None. Cover art (an attached picture) is not footage."""
+    still = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image
+    for s in container.streams.video:
+        if not (s.disposition & still):
+            return s
+    return None
+
+
+def audio_stream(container: av.container.InputContainer):
+    """The first audio stream, or None."""
+    return container.streams.audio[0] if container.streams.audio else None

@@ -34,7 +34,7 @@ import numpy as np
 
 from engine.jobs import CancelCheck, check_cancel
 
-from .container import open_media
+from .container import open_media, video_stream
 from .errors import CorruptMedia, MediaError, NoVideoStream, converted
 from .grid import SegmentGrid
 from .limits import DEFAULT_LIMITS, Deadline, MediaLimits
@@ -85,7 +85,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
         raise NoVideoStream(p, "has no video stream; choose a video file (or use it as music)")
     targets = grid.sample_times(per_segment)
     with open_media(p, limits=limits) as c, converted(p, "decoding video"):
-        vs = c.streams.video[0]
+        vs = video_stream(c)
         cc = vs.codec_context
         cc.options = {"max_pixels": str(limits.max_pixels)}
         g = info.video.keyframe_interval or _estimate_keyframe_interval(c, vs)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import av
 
-from .container import open_media
+from .container import audio_stream, open_media, video_stream
 from .errors import MediaTooLarge, UnknownDuration, converted
 from .limits import DEFAULT_LIMITS, MediaLimits
 
@@ -76,8 +76,8 @@ def probe(path: str | os.PathLike[str], *, limits: MediaLimits = DEFAULT_LIMITS)
     """Describe ``path``. Raises a :class:`~engine.media.errors.MediaError` on a bad file."""
     p = Path(path)
     with open_media(p, limits=limits) as c, converted(p, "probing"):
-        vs = c.streams.video[0] if c.streams.video else None
-        aus = c.streams.audio[0] if c.streams.audio else None
+        vs = video_stream(c)
+        aus = audio_stream(c)
         duration = _duration(c, vs, aus)
         if duration is None or not duration > 0:
             raise UnknownDuration(p, "has no duration (empty or broken stream); re-export the file")

@@ -23,7 +23,7 @@ import numpy as np
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 
 from .audio import decode_audio
-from .container import open_media
+from .container import open_media, video_stream
 from .errors import MediaError, NoVideoStream, OutputError, converted
 from .limits import DEFAULT_LIMITS, Deadline, MediaLimits
 from .probe import probe
@@ -132,7 +132,7 @@ def _mux(video_path: Path, out: Path, mix: np.ndarray, info, limits: MediaLimits
     deadline = Deadline(limits.decode_seconds(info.duration), str(video_path), "writing")
     with open_media(video_path, limits=limits) as src, converted(out, "writing"), \
             av.open(str(out), "w", format="mp4") as dst:
-        vin = src.streams.video[0]
+        vin = video_stream(src)
         copy = (vin.codec_context.name in MP4_COPY_CODECS)
         if copy:
             vout = dst.add_stream_from_template(vin)
