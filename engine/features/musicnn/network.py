@@ -151,11 +151,11 @@ def load_musicnn(bundle: TensorBundle, n_tags: int = N_TAGS) -> Musicnn:
     TF's [kh, kw, in, out] and [in, out] to PyTorch's [out, in, kh, kw] and [out, in])."""
     net = Musicnn(n_tags)
     net.input_bn.set_from(*_bn(bundle, 0))
-    for i, (branch, name) in enumerate(zip([*net.timbral, *net.temporal], _CONVS)):
+    for i, (branch, name) in enumerate(zip([*net.timbral, *net.temporal], _CONVS, strict=True)):
         _copy(branch.conv.weight, bundle.get(f"{name}/kernel").transpose(3, 2, 0, 1), f"{name}/kernel")
         _copy(branch.conv.bias, bundle.get(f"{name}/bias"), f"{name}/bias")
         branch.bn.set_from(*_bn(bundle, i + 1))
-    for i, (conv, bn, name) in enumerate(zip(net.mid_convs, net.mid_bns, _MID)):
+    for i, (conv, bn, name) in enumerate(zip(net.mid_convs, net.mid_bns, _MID, strict=True)):
         kernel = bundle.get(f"{name}/kernel")  # [7, C_in, 1, 64]
         _copy(conv.weight, kernel[:, :, 0, :].transpose(2, 1, 0), f"{name}/kernel")  # [64, C_in, 7]
         _copy(conv.bias, bundle.get(f"{name}/bias"), f"{name}/bias")
