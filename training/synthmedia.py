@@ -43,7 +43,7 @@ def write_video(path: str | os.PathLike[str], duration: float = 4.0, *, size: tu
                 fps: float = 25.0, gop: int | None = None, codec: str = "libx264",
                 audio: bool = True, audio_rate: int = 44100, audio_freq: float = 440.0,
                 rotation: int = 0, vfr: bool = False, hue: float = 0.0, crf: int = 28,
-                frames_fn=None) -> Path:
+                preset: str = "ultrafast", frames_fn=None) -> Path:
     """Write an H.264 (by default) MP4/MKV with optional AAC audio. Returns the path.
 
     ``gop``: keyframe interval in frames (None: the encoder's default, 250 for x264).
@@ -56,7 +56,7 @@ def write_video(path: str | os.PathLike[str], duration: float = 4.0, *, size: tu
     n = int(round(duration * fps))
     rng = np.random.default_rng(0)
     with av.open(str(path), "w") as c:
-        opts = {"crf": str(crf), "preset": "ultrafast"} if codec == "libx264" else {}
+        opts = {"crf": str(crf), "preset": preset} if codec == "libx264" else {}
         if gop is not None:
             opts["g"] = str(gop)
             opts["keyint_min"] = str(gop)

@@ -90,15 +90,65 @@ def work_shape(h: int, w: int, short: int) -> tuple[int, int]:
     return int(min(3 * short, max(short, round(h * short / w)))), short
 
 
+@lru_cache(maxsize=64)
+def _taps(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The non-zero entries of ``_area_matrix(n, m)`` as (start [m], weights [m, taps])."""
+    a = _area_matrix(n, m)
+    nz = a > 0
+    start = nz.argmax(axis=1)
+    taps = int((nz.sum(axis=1)).max())
+    idx = np.minimum(start[:, None] + np.arange(taps)[None, :], n - 1)  # [m, taps]
+    weights = np.take_along_axis(a, idx, axis=1) * (start[:, None] + np.arange(taps) < n)
+    return idx, weights.astype(np.float32)
+
+
+def _resample_axis(x: np.ndarray, axis: int, m: int) -> np.ndarray:
+    """Area-resample axis ``axis`` of ``x`` to ``m`` samples (a few taps per output, no matmul)."""
+    n = x.shape[axis]
+    if n == m:
+        return x
+    idx, weights = _taps(n, m)
+    shape = [1] * x.ndim
+    shape[axis] = m
+    out = np.take(x, idx[:, 0], axis=axis) * weights[:, 0].reshape(shape)
+    for t in range(1, idx.shape[1]):
+        out += np.take(x, idx[:, t], axis=axis) * weights[:, t].reshape(shape)
+    return out
+
+
 def resample(frames: np.ndarray, short: int) -> np.ndarray:
-    """uint8 ``[k, H, W, 3]`` -> float32 ``[k, 3, h, w]`` in [0, 1] at the working size."""
+    """uint8 ``[k, H, W, 3]`` -> float32 ``[k, 3, h, w]`` in [0, 1] at the working size.
+
+    Area (box) resampling in two steps for speed: sum ``f x f`` pixel blocks for the largest
+    integer ``f`` that fits (after a centred crop of fewer than ``f`` pixels), then exact area
+    weights for the remaining ratio, which is below 2, so each output mixes at most 3 inputs.
+    """
     k, H, W, _ = frames.shape
     h, w = work_shape(H, W, short)
-    x = frames.transpose(0, 3, 1, 2).astype(np.float32)  # [k, 3, H, W]
-    x *= 1.0 / 255.0
-    if (h, w) == (H, W):
-        return x
-    return _area_matrix(H, h) @ x @ _area_matrix(W, w).T  # [h, H] @ [k, 3, H, W] @ [W, w]
+    f = max(1, min(H // h, W // w))
+    if f > 1:
+        Hc, Wc = H // f * f, W // f * f
+        oy, ox = (H - Hc) // 2, (W - Wc) // 2
+        a = frames[:, oy:oy + Hc, ox:ox + Wc].reshape(k, Hc // f, f, Wc * 3)
+        rows = a[:, :, 0].astype(np.uint16)  # [k, Hc/f, Wc*3]: sum of f rows (f*f*255 fits)
+        for i in range(1, f):
+            rows += a[:, :, i]
+        b = rows.reshape(k, Hc // f, Wc // f, f, 3)
+        x = b[:, :, :, 0].astype(np.float32)  # [k, h1, w1, 3]
+        for i in range(1, f):
+            x += b[:, :, :, i]
+        x *= 1.0 / (255.0 * f * f)
+    else:
+        x = frames.astype(np.float32) * (1.0 / 255.0)
+    x = _resample_axis(_resample_axis(x, 1, h), 2, w)  # [k, h, w, 3]
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def _halve(x: np.ndarray) -> np.ndarray:
+    """2 x 2 mean over the last two axes (odd last row/column dropped)."""
+    h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+    x = x[..., :h, :w]
+    return 0.25 * (x[..., 0::2, 0::2] + x[..., 1::2, 0::2] + x[..., 0::2, 1::2] + x[..., 1::2, 1::2])
 
 
 def _hist(values: np.ndarray, bins: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -109,66 +159,84 @@ def _hist(values: np.ndarray, bins: int, weights: np.ndarray | None = None) -> n
     return (h / total) if total > 1e-6 * idx.size else np.zeros(bins)
 
 
-def _phase_shift(a: np.ndarray, b: np.ndarray, window: np.ndarray) -> tuple[int, int]:
-    """Integer (dy, dx) that best maps ``a`` onto ``b`` (phase correlation)."""
-    fa = np.fft.rfft2((a - a.mean()) * window)
-    fb = np.fft.rfft2((b - b.mean()) * window)
-    cross = fb * np.conj(fa)
-    cross /= np.abs(cross) + 1e-9
-    r = np.fft.irfft2(cross, s=a.shape)
-    dy, dx = np.unravel_index(int(np.argmax(r)), r.shape)
-    h, w = a.shape
-    return (dy - h if dy > h // 2 else dy), (dx - w if dx > w // 2 else dx)
-
-
 @lru_cache(maxsize=16)
 def _window(h: int, w: int) -> np.ndarray:
     return np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
 
 
+def phase_shifts(y: np.ndarray) -> np.ndarray:
+    """int ``[k-1, 2]``: (dy, dx) with ``roll(y[i], (dy, dx)) ≈ y[i+1]`` (phase correlation)."""
+    k, h, w = y.shape
+    spec = np.fft.rfft2((y - y.mean(axis=(1, 2), keepdims=True)) * _window(h, w))  # [k, h, w/2+1]
+    cross = spec[1:] * np.conj(spec[:-1])
+    cross /= np.abs(cross) + 1e-9
+    corr = np.fft.irfft2(cross, s=(h, w))  # [k-1, h, w]
+    dy, dx = np.unravel_index(corr.reshape(k - 1, -1).argmax(axis=1), (h, w))
+    dy = np.where(dy > h // 2, dy - h, dy)
+    dx = np.where(dx > w // 2, dx - w, dx)
+    return np.stack([dy, dx], axis=1)
+
+
 def segment_features(frames: np.ndarray, work_size: int = 72) -> np.ndarray:
-    """float32 ``[52]`` for one segment's frames, uint8 ``[k, H, W, 3]`` (see module doc)."""
+    """float32 ``[52]`` for one segment's frames, uint8 ``[k, H, W, 3]`` (see module doc).
+
+    Edges and texture use the working size; colour, layout, motion and cuts use half of it
+    (their statistics do not need the detail, and it is four times cheaper).
+    """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
         raise ValueError(f"expected uint8 frames [k, H, W, 3], got {frames.shape}")
     x = resample(np.ascontiguousarray(frames), work_size)  # [k, 3, h, w]
+    y_full = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]  # [k, h, w]
+    x = _halve(x)  # [k, 3, h/2, w/2]
     k, _, h, w = x.shape
     r, g, b = x[:, 0], x[:, 1], x[:, 2]  # [k, h, w] each
     y = 0.299 * r + 0.587 * g + 0.114 * b
     mx = np.maximum(np.maximum(r, g), b)
     chroma = mx - np.minimum(np.minimum(r, g), b)
-    sat = np.where(mx > 1e-6, chroma / np.maximum(mx, 1e-6), 0.0)
-    hue = (np.arctan2(1.7320508 * (g - b), 2.0 * r - g - b) / (2 * np.pi)) % 1.0
+    sat = chroma / np.maximum(mx, 1e-6)
+    hue = (np.arctan2(1.7320508 * (g - b), 2.0 * r - g - b) * (0.5 / np.pi)) % 1.0
     out: list[np.ndarray | list[float]] = [_hist(hue, 12, chroma), _hist(sat, 4), _hist(y, 8)]
 
     # Tone.
     frame_luma = y.mean(axis=(1, 2))  # [k]
     rg, yb = r - g, 0.5 * (r + g) - b
-    colourful = (np.sqrt(rg.std(axis=(1, 2)) ** 2 + yb.std(axis=(1, 2)) ** 2)
+    colourful = (np.sqrt(rg.var(axis=(1, 2)) + yb.var(axis=(1, 2)))
                  + 0.3 * np.sqrt(rg.mean(axis=(1, 2)) ** 2 + yb.mean(axis=(1, 2)) ** 2)).mean()
     mr, mg, mb = float(r.mean()), float(g.mean()), float(b.mean())
-    out.append([float(y.mean()), min(1.0, 2.0 * float(y.std(axis=(1, 2)).mean())), float(sat.mean()),
+    out.append([float(frame_luma.mean()), min(1.0, 2.0 * float(y.std(axis=(1, 2)).mean())), float(sat.mean()),
                 float(chroma.mean()), min(1.0, float(colourful) / 0.6), 0.5 + 0.5 * (mr - mb),
                 0.5 + 0.5 * (mg - 0.5 * (mr + mb)), float((y < 0.15).mean()), float((y > 0.85).mean())])
     out.append([min(1.0, 4.0 * float(frame_luma.std()))])
-
-    # Edges and texture.
-    gx = y[:, :-1, 1:] - y[:, :-1, :-1]  # [k, h-1, w-1]
-    gy = y[:, 1:, :-1] - y[:, :-1, :-1]
-    mag = np.sqrt(gx * gx + gy * gy)
-    # Gradient angle mod 180°; an edge is perpendicular to its gradient, hence the +90°.
-    angle = ((np.arctan2(gy, gx) / np.pi + 0.5 + 0.125) % 1.0)
-    lap = np.abs(4 * y[:, 1:-1, 1:-1] - y[:, :-2, 1:-1] - y[:, 2:, 1:-1] - y[:, 1:-1, :-2] - y[:, 1:-1, 2:])
-    out.append([float((mag > EDGE_THRESHOLD).mean()), float(np.sqrt(min(1.0, mag.mean())))])
-    out.append(_hist(angle, 4, mag))
-    out.append([float(np.sqrt(min(1.0, lap.mean() / 4.0)))])
+    out.append(_edges(y_full))
 
     # Layout.
     centre = y[:, h // 3: h - h // 3, w // 3: w - w // 3].mean()
-    out.append([float(np.clip(0.5 + centre - y.mean(), 0, 1)),
+    out.append([float(np.clip(0.5 + centre - frame_luma.mean(), 0, 1)),
                 float(np.clip(0.5 + 0.5 * (y[:, : h // 2].mean() - y[:, h - h // 2:].mean()), 0, 1))])
 
     out.append(_motion(y, r, g, b))
     return np.clip(np.concatenate([np.asarray(o, dtype=np.float64) for o in out]), 0.0, 1.0).astype(np.float32)
+
+
+def _edges(y: np.ndarray) -> list[float]:
+    """Edge density, gradient, 4-bin edge orientation histogram, texture (7) from luma [k, h, w]."""
+    gx = y[:, :-1, 1:] - y[:, :-1, :-1]  # [k, h-1, w-1]
+    gy = y[:, 1:, :-1] - y[:, :-1, :-1]
+    mag = np.sqrt(gx * gx + gy * gy)
+    ax, ay = np.abs(gx), np.abs(gy)
+    # Orientation bins by comparisons (tan 22.5° = 0.4142) instead of arctan2. An edge runs
+    # perpendicular to its gradient; rows grow downwards, so gx * gy > 0 is a "/" edge.
+    vert_grad = ax < 0.41421356 * ay  # horizontal edge
+    horiz_grad = ay < 0.41421356 * ax  # vertical edge
+    diag = ~(vert_grad | horiz_grad)
+    same_sign = (gx * gy) > 0
+    orient = np.array([mag[vert_grad].sum(), mag[diag & same_sign].sum(),
+                       mag[horiz_grad].sum(), mag[diag & ~same_sign].sum()])
+    total = orient.sum()
+    orient = orient / total if total > 1e-6 * mag.size else np.zeros(4)
+    lap = np.abs(4 * y[:, 1:-1, 1:-1] - y[:, :-2, 1:-1] - y[:, 2:, 1:-1] - y[:, 1:-1, :-2] - y[:, 1:-1, 2:])
+    return [float((mag > EDGE_THRESHOLD).mean()), float(np.sqrt(min(1.0, mag.mean()))),
+            *orient.tolist(), float(np.sqrt(min(1.0, lap.mean() / 4.0)))]
 
 
 def _motion(y: np.ndarray, r: np.ndarray, g: np.ndarray, b: np.ndarray) -> list[float]:
@@ -178,21 +246,21 @@ def _motion(y: np.ndarray, r: np.ndarray, g: np.ndarray, b: np.ndarray) -> list[
         return [0.0] * 9
     diff = np.abs(y[1:] - y[:-1])  # [k-1, h, w]
     pair_change = diff.mean(axis=(1, 2))  # [k-1]
-    win = _window(h, w)
-    shifts, residuals = [], []
-    for i in range(k - 1):
-        dy, dx = _phase_shift(y[i], y[i + 1], win)
-        shifts.append(np.hypot(dy, dx) / min(h, w))
-        my, mx = min(abs(dy), h // 2), min(abs(dx), w // 2)
+    shifts = phase_shifts(y)  # [k-1, 2]
+    residuals = []
+    for i, (dy, dx) in enumerate(shifts.tolist()):
+        my, mx = min(abs(dy), h // 2 - 1), min(abs(dx), w // 2 - 1)
         moved = np.roll(y[i], (dy, dx), axis=(0, 1))[my: h - my, mx: w - mx]
         residuals.append(float(np.abs(y[i + 1][my: h - my, mx: w - mx] - moved).mean()))
+    shift_size = np.hypot(shifts[:, 0], shifts[:, 1]) / min(h, w)
     # Shot changes: 4x4x4 RGB histograms per frame, half L1 distance between neighbours.
     q = (np.minimum((r * 4).astype(np.int64), 3) * 16 + np.minimum((g * 4).astype(np.int64), 3) * 4
          + np.minimum((b * 4).astype(np.int64), 3)).reshape(k, -1)
-    hists = np.stack([np.bincount(qi, minlength=64) for qi in q]) / q.shape[1]  # [k, 64]
+    q += (np.arange(k) * 64)[:, None]
+    hists = np.bincount(q.ravel(), minlength=64 * k).reshape(k, 64) / q.shape[1]  # [k, 64]
     dist = 0.5 * np.abs(hists[1:] - hists[:-1]).sum(axis=1)  # [k-1]
     return [float(np.sqrt(pair_change.mean())), float(np.sqrt(pair_change.max())),
-            float((diff > CHANGE_THRESHOLD).mean()), min(1.0, 4.0 * float(np.mean(shifts))),
+            float((diff > CHANGE_THRESHOLD).mean()), min(1.0, 4.0 * float(shift_size.mean())),
             float(np.sqrt(np.mean(residuals))), min(1.0, 4.0 * float(pair_change.std())),
             float((dist > CUT_THRESHOLD).mean()), float(dist.max()), float(dist.mean())]
 

@@ -14,8 +14,9 @@ machines the cost of the three ways differs by two orders of magnitude:
                from the slot centre (its real time is in ``SegmentFrames.times``).
 ``seek``       (few targets, long GOP) seek to the keyframe before each target and decode
                forward to it: exact frames, costs ~``g/2`` of decoding per target.
-``sequential`` (otherwise) decode straight through with frame threading and keep the first
-               frame at or after each target: exact, costs one full decode.
+``sequential`` (otherwise) decode straight through with frame threading, skipping
+               non-reference B-frames, and keep the first decoded frame at or after each
+               target: within a few frames of exact, costs less than one full decode.
 
 The stream is never decoded twice. Frames come back upright (display rotation applied) and
 resized so the short side is ``short_side`` pixels, honouring non-square pixels.
@@ -101,6 +102,10 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
             picker = _pick_by_seeking(c, vs, targets, deadline, cancel)
         else:
             cc.thread_type = "AUTO"
+            # B-frames nobody references are skipped: the frame used is then the next decoded
+            # one, a few frames (< 0.1 s) later at most. Saves a third of the decoding of
+            # typical B-frame encodes, which is most of what long-GOP files cost.
+            cc.skip_frame = "NONREF"
             picker = _pick_first_after(_decoded(c, vs, deadline, cancel), targets)
         done = 0
         try:

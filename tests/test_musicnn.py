@@ -1,0 +1,233 @@
+"""The PyTorch port of musicnn against what the original (TF) computes, and the extractor.
+
+Reference outputs live outside the repository, in ../shared/musicnn-reference (see its
+README); these tests skip, saying why, when it or the weights are absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from engine.features.base import FeatureError, FeatureExtractor
+from engine.features.musicnn import MSD_LABELS, MTT_LABELS
+from engine.features.musicnn import preprocess as pre
+from engine.features.musicnn.weights import find_weights
+from engine.jobs import Cancelled, Progress, run
+from engine.media.grid import SegmentGrid
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "musicnn-reference"
+CLIPS = ("tone_and_kick", "noise_beats", "piano_arpeggio")
+MODELS = ("MTT_musicnn", "MSD_musicnn")
+
+needs_reference = pytest.mark.skipif(
+    not REFERENCE.is_dir(), reason=f"musicnn reference outputs not found at {REFERENCE}")
+
+
+def _weights_missing() -> str | None:
+    try:
+        find_weights("MTT_musicnn")
+        find_weights("MSD_musicnn")
+    except FeatureError as exc:
+        return str(exc)
+    return None
+
+
+needs_weights = pytest.mark.skipif(_weights_missing() is not None,
+                                   reason=f"musicnn weights not installed: {_weights_missing()}")
+
+
+@pytest.fixture(scope="module")
+def extractors():
+    from engine.features.musicnn import MusicnnExtractor
+
+    return {m: MusicnnExtractor(m) for m in MODELS}
+
+
+def _ref(clip: str) -> dict[str, np.ndarray]:
+    with np.load(REFERENCE / f"{clip}.npz") as z:
+        return {k: z[k] for k in z.files}
+
+
+# --- preprocessing ------------------------------------------------------------------------
+
+def test_mel_filterbank_is_librosa_slaney():
+    fb = pre.mel_filterbank()  # [96, 257]
+    assert fb.shape == (96, 257) and fb.dtype == np.float32
+    assert np.all(fb >= 0) and np.all(fb.sum(axis=1) > 0)  # no empty band at 16 kHz / 512
+    # Slaney area normalisation: each triangle integrates (over Hz) to about 1.
+    area = fb.sum(axis=1) * (16000 / 512)
+    assert np.allclose(area[10:], 1.0, rtol=0.05)
+    # Band edges on the Slaney scale: linear (200/3 Hz per mel) below 1 kHz.
+    assert np.isclose(pre.hz_to_mel(np.array(1000.0)), 15.0)
+    assert np.isclose(pre.mel_to_hz(pre.hz_to_mel(np.array(3000.0))), 3000.0)
+
+
+def test_log_compression_in_float32_stays_finite():
+    """musicnn's float16 log overflows under NumPy 2; ours must not."""
+    loud = np.full((4, 96), 3.0e4, dtype=np.float32)
+    out = pre.log_compress(loud)
+    assert np.all(np.isfinite(out)) and out.dtype == np.float32
+    assert out[0, 0] == pytest.approx(np.log10(1e4 * 3.0e4 + 1), rel=1e-3)
+
+
+@needs_reference
+@pytest.mark.parametrize("clip", CLIPS)
+def test_preprocessing_matches_reference_input_batch(clip: str):
+    samples, sr = sf.read(REFERENCE / f"{clip}.wav", dtype="float32")
+    assert sr == pre.SAMPLE_RATE
+    batch = pre.reference_batch(samples)
+    ref = _ref(clip)["input_batch"]
+    assert batch.shape == ref.shape == (3, 187, 96)
+    assert np.abs(batch - ref).max() <= 1e-5
+
+
+@needs_reference
+def test_tag_names_are_the_originals():
+    ref = _ref(CLIPS[0])
+    assert list(MTT_LABELS) == [str(s) for s in ref["MTT_musicnn/labels"]]
+    assert list(MSD_LABELS) == [str(s) for s in ref["MSD_musicnn/labels"]]
+    assert "female vocal" in MTT_LABELS and "Hip-Hop" in MSD_LABELS
+
+
+# --- the network --------------------------------------------------------------------------
+
+def _assert_close(got: np.ndarray, want: np.ndarray, atol: float, rel: float, what: str) -> None:
+    """|got - want| <= atol, or <= rel * |want| for large activations (float32 sums of up to
+    ~4,000 terms reach a few 1e-5 relative; TF itself differs that much from float64)."""
+    err = np.abs(got - want)
+    bound = np.maximum(atol, rel * np.abs(want))
+    assert np.all(err <= bound), f"{what}: max abs diff {err.max():.3g}"
+
+
+@needs_reference
+@needs_weights
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("clip", CLIPS)
+def test_network_matches_reference_given_its_input(extractors, model: str, clip: str):
+    import torch
+
+    ref = _ref(clip)
+    net = extractors[model].net
+    with torch.inference_mode():
+        out = net(torch.from_numpy(ref["input_batch"]))
+    _assert_close(out.taggram.numpy(), ref[f"{model}/taggram"], 1e-5, 0, "taggram")
+    _assert_close(out.penultimate.numpy(), ref[f"{model}/penultimate"], 2e-5, 1e-5, "penultimate")
+    _assert_close(out.mean_pool.numpy(), ref[f"{model}/mean_pool"], 2e-5, 1e-5, "mean_pool")
+    _assert_close(out.max_pool.numpy(), ref[f"{model}/max_pool"], 2e-5, 2e-5, "max_pool")
+
+
+@needs_reference
+@needs_weights
+@pytest.mark.parametrize("model", MODELS)
+def test_wav_to_segment_features_end_to_end(extractors, model: str):
+    """From the .wav: our preprocessing + network + pooling give the original's penultimate.
+
+    With 3 s segments, the 10 s clip's patches (starting at frames 0, 187, 374, and one
+    flush with the end at 439) fall one per segment, except the last two (the 1 s tail is
+    merged into the third segment)."""
+    ext = extractors[model]
+    samples, _ = sf.read(REFERENCE / "noise_beats.wav", dtype="float32")
+    ref = _ref("noise_beats")
+    out = ext.analyse_audio(samples, SegmentGrid(10.0, segment_seconds=3.0))
+    assert out.features.shape == (3, 400) and out.features.dtype == np.float32
+    pen = ref[f"{model}/penultimate"]
+    for seg in (0, 1):  # one patch each: mean == max == that patch
+        _assert_close(out.features[seg, :200], pen[seg], 3e-5, 1e-5, f"segment {seg} mean")
+        _assert_close(out.features[seg, 200:], pen[seg], 3e-5, 1e-5, f"segment {seg} max")
+    assert np.all(out.features[2, 200:] >= out.features[2, :200] - 1e-6)  # max >= mean
+    _assert_close(out.tags[0], ref[f"{model}/taggram"][0], 2e-5, 0, "segment 0 tags")
+    assert out.tag_names == list(MTT_LABELS if model.startswith("MTT") else MSD_LABELS)
+
+
+@needs_reference
+@needs_weights
+def test_top_tags_as_the_original(extractors):
+    samples, _ = sf.read(REFERENCE / "piano_arpeggio.wav", dtype="float32")
+    out = extractors["MTT_musicnn"].analyse_audio(samples, SegmentGrid(10.0))
+    assert [name for name, _ in out.top_tags(2)] == ["slow", "piano"]
+
+
+# --- the extractor ------------------------------------------------------------------------
+
+def _tone_wav(path: Path, seconds: float) -> Path:
+    t = np.arange(int(seconds * 22050)) / 22050
+    audio = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sign(np.sin(2 * np.pi * 2 * t))) / 2
+    sf.write(path, np.stack([audio, audio], axis=1).astype(np.float32), 22050)  # stereo, resampled
+    return path
+
+
+@needs_weights
+def test_extract_from_file_is_a_job(extractors, tmp_path: Path):
+    ext = extractors["MTT_musicnn"]
+    assert isinstance(ext, FeatureExtractor) and ext.modality == "music"
+    assert ext.id == "musicnn:MTT_musicnn:pen-meanmax:hop187:v1" and ext.dim == 400
+    path = _tone_wav(tmp_path / "tone.wav", 20.0)
+    grid = SegmentGrid(20.0)  # 6.7 + 6.7 + 6.6 s
+    events: list[Progress] = []
+    feats = run(ext.extract(path, grid), events.append)
+    assert feats.shape == (3, 400) and feats.dtype == np.float32 and np.all(np.isfinite(feats))
+    stages = [e.stage for e in events]
+    assert stages[0] == "decode" and "embed" in stages
+    embeds = [e for e in events if e.stage == "embed"]
+    assert embeds[-1].done == embeds[-1].total == 7  # 6 regular patches + one flush with the end
+    out = run(ext.extract_with_tags(path, grid))
+    np.testing.assert_allclose(out.features, feats, atol=1e-5)
+    assert out.tags.shape == (3, 50) and np.all((out.tags > 0) & (out.tags < 1))
+
+
+@needs_weights
+def test_cancel_between_batches(tmp_path: Path):
+    from engine.features.musicnn import MusicnnExtractor
+
+    ext = MusicnnExtractor(batch_size=1)
+    samples = np.random.default_rng(0).standard_normal(16000 * 12).astype(np.float32) * 0.1
+    seen = []
+    job = ext.analyse_job(samples, SegmentGrid(12.0), cancel=lambda: len(seen) >= 2)
+    with pytest.raises(Cancelled):
+        for event in job:
+            seen.append(event)
+    assert 2 <= len(seen) < 5  # stopped long before the 4 patches were done
+
+
+@needs_weights
+def test_short_audio_and_short_segments(extractors):
+    ext = extractors["MSD_musicnn"]
+    rng = np.random.default_rng(1)
+    short = rng.standard_normal(16000).astype(np.float32) * 0.1  # 1 s: repeat-padded to 3 s
+    out = ext.analyse_audio(short, SegmentGrid(1.0))
+    assert out.features.shape == (1, 400) and np.all(np.isfinite(out.features))
+    # 1.25 s segments are shorter than the 3 s patch hop: each still gets its nearest patch.
+    tune = rng.standard_normal(16000 * 9).astype(np.float32) * 0.1
+    out = ext.analyse_audio(tune, SegmentGrid(9.0, segment_seconds=1.25))
+    assert out.features.shape == (7, 400) and np.all(np.isfinite(out.features))
+    with pytest.raises(ValueError):
+        ext.analyse_audio(np.zeros(0, dtype=np.float32), SegmentGrid(1.0))
+
+
+@needs_weights
+def test_batch_size_does_not_change_results(extractors):
+    from engine.features.musicnn import MusicnnExtractor
+
+    samples = np.random.default_rng(2).standard_normal(16000 * 14).astype(np.float32) * 0.1
+    grid = SegmentGrid(14.0)
+    a = extractors["MTT_musicnn"].analyse_audio(samples, grid).features
+    b = MusicnnExtractor(batch_size=1).analyse_audio(samples, grid).features
+    np.testing.assert_allclose(a, b, atol=2e-5)
+
+
+def test_missing_weights_say_what_to_run(tmp_path: Path, monkeypatch):
+    from engine.features.musicnn import weights
+
+    with pytest.raises(FeatureError, match=r"pip install --no-deps musicnn==0\.1\.0"):
+        find_weights("MTT_musicnn", weights_dir=tmp_path)
+    monkeypatch.setattr(weights.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FeatureError) as info:
+        find_weights("MTT_musicnn")
+    assert "pip install --no-deps musicnn==0.1.0" in str(info.value)
+    assert "make setup" in str(info.value)
+    with pytest.raises(FeatureError, match="unknown musicnn model"):
+        find_weights("MTT_vgg")
