@@ -24,11 +24,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: setup
-	$(BIN)/mvpt demo
+	$(BIN)/mvpt-desktop
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
-	$(BIN)/lint-imports --no-cache
 
 lint: setup
 	$(BIN)/ruff check engine training mvpt_desktop tests bench
