@@ -17,6 +17,7 @@ and halves on an out-of-memory error (the size that worked is kept).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -55,7 +56,7 @@ class ClipExtractor:
             raise FeatureError(f"device '{device}' was requested but CUDA is not available here; use 'cpu'")
         open_clip = import_open_clip()
         rw = self.weights
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), _quiet_open_clip():
             torch.manual_seed(RANDOM_SEED)  # a random-init model is the same model every time
             try:
                 model = open_clip.create_model(rw.model_name, pretrained=None, load_weights=False,
@@ -200,6 +201,21 @@ class ClipExtractor:
         with torch.inference_mode():
             dummy = np.zeros((1, *self.image_size, 3), dtype=np.uint8)
             return int(self.model.encode_image(self.preprocess(dummy)).shape[-1])
+
+
+@contextlib.contextmanager
+def _quiet_open_clip():
+    """Drop open_clip's "No pretrained weights loaded" root-logger warning: we load the
+    weights ourselves right after creating the model (or chose a random init on purpose)."""
+    def keep(record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No pretrained weights loaded")
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
 
 
 def _load_weights(model, path) -> None:
