@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from engine.features.base import FeatureError, FeatureExtractor
-from engine.features.weights import DEFAULT_MODEL, DEFAULT_PRETRAINED
+from engine.features.weights import DEFAULT_MODEL, DEFAULT_PRETRAINED, WeightsMissing
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,10 @@ def plan_defaults(clip_model: str = DEFAULT_MODEL, clip_pretrained: str = DEFAUL
 
         rw = resolve_clip_weights(clip_model, clip_pretrained)
         visual, v_why = "clip", f"CLIP {rw.label} weights '{rw.fingerprint}' found ({rw.source})"
+    except WeightsMissing:
+        visual, v_why = "classic", f"no local CLIP weights '{clip_pretrained}' for {clip_model}"
     except FeatureError as e:
-        visual, v_why = "classic", f"no CLIP weights ({str(e).splitlines()[0]})"
+        visual, v_why = "classic", f"CLIP weights unusable ({str(e).splitlines()[0]})"
     except ImportError as e:
         visual, v_why = "classic", f"open_clip is not installed ({e})"
     try:
