@@ -5,7 +5,8 @@ default visual extractor until CLIP weights are installed. It needs only numpy, 
 deterministic, and reads ``frames_per_segment`` (default 8) evenly spaced frames per segment.
 
 Every frame is first area-resampled to a fixed working size (short side ``work_size``,
-default 72 px, aspect kept), so the values do not depend on the input resolution. All
+default 72 px, aspect kept), so the values do not depend on the input resolution. Edges
+and texture are measured at that size; colour, layout, motion and cuts at half of it. All
 values lie in [0, 1]; histograms sum to 1 (or are all 0 when there is nothing to count).
 Heavy-tailed magnitudes are square-rooted so typical footage spreads over the range.
 
@@ -14,7 +15,8 @@ Feature vector (``dim`` = 52), pooled over the frames of one segment:
 ====  =====  ==============================================================================
  idx  dims   block
 ====  =====  ==============================================================================
- 0    12     hue histogram, 30° bins (opponent-colour hue angle), each pixel weighted by its
+ 0    12     hue histogram, 30° bins centred on 0° (red), 30°, ... 330° (hue as the angle
+             in the opponent-colour plane, close to HSV hue), each pixel weighted by its
              chroma ``max(rgb) - min(rgb)``: the palette of the coloured pixels
  12   4      saturation histogram (HSV S in quarters), fraction of pixels
  20   8      luma histogram (Rec. 601 Y' in eighths), fraction of pixels: low/high key
@@ -195,7 +197,8 @@ def segment_features(frames: np.ndarray, work_size: int = 72) -> np.ndarray:
     chroma = mx - np.minimum(np.minimum(r, g), b)
     sat = chroma / np.maximum(mx, 1e-6)
     hue = (np.arctan2(1.7320508 * (g - b), 2.0 * r - g - b) * (0.5 / np.pi)) % 1.0
-    out: list[np.ndarray | list[float]] = [_hist(hue, 12, chroma), _hist(sat, 4), _hist(y, 8)]
+    # Hue bins are centred on 0° (red), 30°, 60°...: primaries sit mid-bin, not on an edge.
+    out: list[np.ndarray | list[float]] = [_hist((hue + 1 / 24) % 1.0, 12, chroma), _hist(sat, 4), _hist(y, 8)]
 
     # Tone.
     frame_luma = y.mean(axis=(1, 2))  # [k]
@@ -226,12 +229,9 @@ def _edges(y: np.ndarray) -> list[float]:
     ax, ay = np.abs(gx), np.abs(gy)
     # Orientation bins by comparisons (tan 22.5° = 0.4142) instead of arctan2. An edge runs
     # perpendicular to its gradient; rows grow downwards, so gx * gy > 0 is a "/" edge.
-    vert_grad = ax < 0.41421356 * ay  # horizontal edge
-    horiz_grad = ay < 0.41421356 * ax  # vertical edge
-    diag = ~(vert_grad | horiz_grad)
-    same_sign = (gx * gy) > 0
-    orient = np.array([mag[vert_grad].sum(), mag[diag & same_sign].sum(),
-                       mag[horiz_grad].sum(), mag[diag & ~same_sign].sum()])
+    bins = np.where(ax < 0.41421356 * ay, 0,  # vertical gradient: horizontal edge
+                    np.where(ay < 0.41421356 * ax, 2, np.where(gx * gy > 0, 1, 3)))
+    orient = np.bincount(bins.ravel(), weights=mag.ravel(), minlength=4)
     total = orient.sum()
     orient = orient / total if total > 1e-6 * mag.size else np.zeros(4)
     lap = np.abs(4 * y[:, 1:-1, 1:-1] - y[:, :-2, 1:-1] - y[:, 2:, 1:-1] - y[:, 1:-1, :-2] - y[:, 1:-1, 2:])
