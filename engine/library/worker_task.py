@@ -1,0 +1,79 @@
+"""What a scan worker process does with one file: probe, segment, decode, extract features.
+
+Runs inside :class:`~engine.library.workers.IsolatedPool` workers only (never in the app's
+process): :func:`init` builds the extractor once per process, :func:`process_file` analyses a
+file and returns a :class:`~engine.library.records.ProcessedFile`, or raises (a
+``MediaError``'s reason becomes the failure recorded in the catalog). Nothing here touches
+the database.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .records import ProcessedFile, Tags
+
+_STATE: dict[str, Any] = {}
+
+
+def init(kind: str, extractor_name: str, segment_seconds: float, threads: int = 1,
+         device: str = "cpu") -> dict[str, Any]:
+    """Build the extractor for ``kind`` once; returns ``{"extractor_id", "dim"}``."""
+    from engine.features.registry import create_extractor
+
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, int(threads)))
+    except ImportError:
+        pass
+    extractor = create_extractor(extractor_name, device)
+    want = "music" if kind == "music" else "visual"
+    if extractor.modality != want:
+        raise ValueError(f"extractor {extractor_name!r} reads {extractor.modality}, a {kind} library needs {want}")
+    _STATE.update(kind=kind, extractor=extractor, segment_seconds=float(segment_seconds))
+    return {"extractor_id": extractor.id, "dim": int(extractor.dim), "name": extractor_name}
+
+
+def process_file(path: str) -> ProcessedFile:
+    """Analyse one file (see module doc). Raises on any failure."""
+    from engine.features.cache import content_key
+    from engine.jobs import run
+    from engine.media.errors import CorruptMedia, NoAudioStream, NoVideoStream
+    from engine.media.grid import SegmentGrid
+    from engine.media.probe import probe
+
+    extractor = _STATE["extractor"]
+    kind = _STATE["kind"]
+    before = os.stat(path)
+    content = content_key(path)
+    info = probe(path)
+    if kind == "music" and info.audio is None:
+        raise NoAudioStream(path, "has no audio track; it cannot be used as music")
+    if kind == "footage" and info.video is None:
+        raise NoVideoStream(path, "has no video stream; it cannot be used as footage")
+    grid = SegmentGrid(info.duration, _STATE["segment_seconds"])
+    tags = None
+    with_tags = getattr(extractor, "extract_with_tags", None)
+    if with_tags is not None:
+        out = run(with_tags(path, grid))
+        feats = out.features
+        if out.tags is not None and len(out.tag_names):
+            tags = Tags(extractor.id, list(out.tag_names), np.asarray(out.tags, np.float32))
+    else:
+        feats = run(extractor.extract(path, grid))
+    feats = np.asarray(feats, dtype=np.float32)
+    if feats.shape != (len(grid), extractor.dim):
+        raise CorruptMedia(path, f"the extractor returned {feats.shape} features for {len(grid)} segments")
+    if not np.isfinite(feats).all():
+        raise CorruptMedia(path, "the features hold invalid numbers (NaN/inf); the audio or picture is damaged")
+    after = os.stat(path)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise CorruptMedia(path, "the file changed while it was analysed; scan again once it is written")
+    return ProcessedFile(path=path, size=int(before.st_size), mtime_ns=int(before.st_mtime_ns), content_hash=content,
+                         duration=float(info.duration), title=info.tags.get("title") or None,
+                         artist=info.artist, segments=[(s.start, s.end) for s in grid],
+                         features={extractor.id: feats}, tags=tags)
