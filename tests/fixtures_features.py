@@ -1,4 +1,8 @@
-"""Helpers for the feature tests: a fake extractor, a tiny open_clip config, no network."""
+"""Helpers for the feature tests: a fake extractor, a tiny open_clip config, no network.
+
+Loaded as a plugin (``pytest_plugins``) for its fixtures and imported for its helpers, so
+assertion rewriting is off here (PYTEST_DONT_REWRITE): it holds no asserts.
+"""
 
 from __future__ import annotations
 

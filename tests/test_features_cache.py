@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures_features import FakeExtractor
 
 from engine.features.cache import CacheKey, FeatureCache, cached_extract, content_key
 from engine.jobs import run
 from engine.media.grid import SegmentGrid
-from fixtures_features import FakeExtractor
 
 
 @pytest.fixture

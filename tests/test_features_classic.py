@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.features.classic_visual import FEATURE_NAMES, ClassicVisualExtractor, phase_shifts, segment_features
+from engine.features.classic_visual import (
+    FEATURE_NAMES,
+    ClassicVisualExtractor,
+    phase_shifts,
+    segment_features,
+)
 from engine.jobs import Cancelled, Progress, run
 from engine.media.grid import SegmentGrid
 from training.synthmedia import _frame_rgb, write_video

@@ -195,7 +195,7 @@ def resolve_clip_weights(model_name: str = DEFAULT_MODEL, pretrained: str | None
                            f"(known tags: {tags})")
     preprocess = {k: cfg[k] for k in _PREPROCESS_KEYS if k in cfg}
     refused = []
-    for source, path, note in tag_locations(model_name, pretrained):
+    for source, path, _note in tag_locations(model_name, pretrained):
         if path is None or not path.is_file():
             continue
         if is_torchscript(path):
