@@ -225,10 +225,22 @@ def test_missing_weights_say_what_to_run(tmp_path: Path, monkeypatch):
 
     with pytest.raises(FeatureError, match=r"pip install --no-deps musicnn==0\.1\.0"):
         find_weights("MTT_musicnn", weights_dir=tmp_path)
-    monkeypatch.setattr(weights.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(weights, "_package_dirs", lambda: [])
     with pytest.raises(FeatureError) as info:
         find_weights("MTT_musicnn")
     assert "pip install --no-deps musicnn==0.1.0" in str(info.value)
     assert "make setup" in str(info.value)
     with pytest.raises(FeatureError, match="unknown musicnn model"):
         find_weights("MTT_vgg")
+
+
+@needs_weights
+def test_weights_found_when_a_script_named_musicnn_shadows_the_package(monkeypatch):
+    """bench/musicnn.py run as a script puts a module named ``musicnn`` first on sys.path."""
+    import importlib.machinery
+
+    from engine.features.musicnn import weights
+
+    shadow = importlib.machinery.ModuleSpec("musicnn", None, origin="/somewhere/bench/musicnn.py")
+    monkeypatch.setattr(weights.importlib.util, "find_spec", lambda name: shadow)
+    assert (find_weights("MSD_musicnn") / ".index").is_file()

@@ -31,6 +31,8 @@ from torch import nn
 from engine.features.base import FeatureError
 from engine.features.tensorbundle import TensorBundle
 
+from .fftconv import MelFFTConvMax
+
 BN_EPSILON = 1e-3  # tf.compat.v1.layers.batch_normalization's default
 N_MELS = 96
 TIMBRAL_WIDTHS = (int(0.4 * N_MELS), int(0.7 * N_MELS))  # (38, 67)
@@ -76,26 +78,47 @@ class FrozenBatchNorm(nn.Module):
 
 
 class _Branch(nn.Module):
-    """conv -> ReLU -> BN -> max over mel, computed as BN(max) where the BN scale is >= 0
-    and BN(min) where it is negative (an affine map with a negative slope turns the max
-    into a min): the same numbers as the original, without an affine pass over the whole
-    [B, C, T, F] activation."""
+    """conv -> ReLU -> BN -> max over the whole mel axis: ``[B, 1, T, F]`` -> ``[B, C, T]``.
+
+    Computed as BN(ReLU(max)) where the BN scale is >= 0 and BN(ReLU(min)) where it is
+    negative (an affine map with a negative slope turns the max into a min; ReLU commutes
+    with both): the same numbers as the original, with no pass over the [B, C, T, F]
+    activation but one reduction. The min is taken as ``-max(-z)``, with the sign folded
+    into the filters by :meth:`prepare`."""
 
     def __init__(self, out_ch: int, kernel: tuple[int, int], time_pad: tuple[int, int]) -> None:
         super().__init__()
         self.conv = nn.Conv2d(1, out_ch, kernel)
         self.bn = FrozenBatchNorm(out_ch)
         self.time_pad = time_pad
+        self.register_buffer("sign", torch.ones(out_ch))
+        self.register_buffer("signed_weight", self.conv.weight.detach().clone())
+
+    @torch.no_grad()
+    def prepare(self) -> None:
+        """Recompute the sign-folded filters; call after changing the weights."""
+        self.sign.copy_(torch.where(self.bn.scale >= 0, 1.0, -1.0))
+        self.signed_weight.copy_(self.conv.weight * self.sign.view(-1, 1, 1, 1))
+
+    def signed_max(self, x: torch.Tensor) -> torch.Tensor:
+        """``max_F(sign * conv(x))`` without bias: ``[B, 1, T, F]`` -> ``[B, C, T]``."""
+        z = F.conv2d(F.pad(x, (0, 0) + self.time_pad), self.signed_weight)  # [B, C, T, F']
+        return z.amax(dim=3)
+
+    def finish(self, signed_max: torch.Tensor) -> torch.Tensor:
+        """Bias, ReLU and BN on ``max_F(sign * conv)`` ``[B, C, T]``."""
+        s = self.sign.view(1, -1, 1)
+        return self.bn((signed_max * s + self.conv.bias.view(1, -1, 1)).clamp_min_(0.0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x [B, 1, T, F]
-        z = self.conv(F.pad(x, (0, 0) + self.time_pad))  # [B, C, T, F']
-        hi, lo = z.amax(dim=3), z.amin(dim=3)  # [B, C, T]
-        positive = (self.bn.scale >= 0).view(1, -1, 1)
-        return self.bn(torch.where(positive, hi, lo).clamp_min_(0.0))  # [B, C, T]
+        return self.finish(self.signed_max(x))
 
 
 class Musicnn(nn.Module):
-    """The musicnn tagger; ``forward`` returns :class:`MusicnnOutputs` for ``x`` [B, T, 96]."""
+    """The musicnn tagger; ``forward`` returns :class:`MusicnnOutputs` for ``x`` [B, T, 96].
+
+    After :meth:`prepare` (done by :func:`load_musicnn`), the timbral filters run through
+    :class:`~.fftconv.MelFFTConvMax`; ``use_fft = False`` gives the direct convolutions."""
 
     def __init__(self, n_tags: int = N_TAGS) -> None:
         super().__init__()
@@ -111,12 +134,31 @@ class Musicnn(nn.Module):
         self.dense = nn.Linear(2 * POOL_CHANNELS, PENULTIMATE)
         self.dense_bn = FrozenBatchNorm(PENULTIMATE)
         self.out = nn.Linear(PENULTIMATE, n_tags)
+        self.timbral_fft: MelFFTConvMax | None = None
+        self.use_fft = True
+        self.prepare()
         self.eval()
 
-    def forward(self, x: torch.Tensor) -> MusicnnOutputs:
+    @torch.no_grad()
+    def prepare(self) -> None:
+        """Derive the fast-path buffers from the weights; call after changing them."""
+        for branch in (*self.timbral, *self.temporal):
+            branch.prepare()
+        self.timbral_fft = MelFFTConvMax([b.conv.weight for b in self.timbral],
+                                         [b.sign for b in self.timbral]).to(self.input_bn.scale.device)
+
+    def front_end(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, T, 96]`` spectrogram patches -> ``[B, 561, T]`` front-end features."""
         x = self.input_bn(x.unsqueeze(1))  # [B, 1, T, 96]
-        branches = [b(x) for b in self.timbral] + [b(x) for b in self.temporal]
-        front = torch.cat(branches, dim=1)  # [B, 561, T]
+        if self.use_fft and self.timbral_fft is not None:
+            pooled = self.timbral_fft(F.pad(x[:, 0], (0, 0, 3, 3)))  # 2 x [B, 204, T]
+            timbral = [b.finish(m) for b, m in zip(self.timbral, pooled, strict=True)]
+        else:
+            timbral = [b(x) for b in self.timbral]
+        return torch.cat(timbral + [b(x) for b in self.temporal], dim=1)  # [B, 561, T]
+
+    def forward(self, x: torch.Tensor) -> MusicnnOutputs:
+        front = self.front_end(x)  # [B, 561, T]
         m1 = self.mid_bns[0](F.relu(self.mid_convs[0](front)))  # [B, 64, T]
         m2 = self.mid_bns[1](F.relu(self.mid_convs[1](m1))) + m1
         m3 = self.mid_bns[2](F.relu(self.mid_convs[2](m2))) + m2
@@ -166,4 +208,5 @@ def load_musicnn(bundle: TensorBundle, n_tags: int = N_TAGS) -> Musicnn:
     net.dense_bn.set_from(*_bn(bundle, 10))
     _copy(net.out.weight, bundle.get("dense_1/kernel").T, "dense_1/kernel")
     _copy(net.out.bias, bundle.get("dense_1/bias"), "dense_1/bias")
+    net.prepare()
     return net.eval()

@@ -8,6 +8,7 @@ system *where* it is (``importlib.util.find_spec``) and read ``<package>/<model>
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 from pathlib import Path
@@ -43,17 +44,31 @@ def find_weights(model: str = "MTT_musicnn", weights_dir: str | os.PathLike[str]
             if _has_checkpoint(folder):
                 return folder
         raise _missing(f"no {model} checkpoint (.index) in {base}")
+    for location in _package_dirs():
+        folder = location / model
+        if _has_checkpoint(folder):
+            return folder
+    raise _missing("the musicnn package is not installed" if not _package_dirs()
+                   else f"the installed musicnn package has no {model} folder")
+
+
+def _package_dirs() -> list[Path]:
+    """Folders of the installed ``musicnn`` package: where the import system would find it,
+    and where pip's record of the distribution says it is (a script or folder named
+    ``musicnn`` earlier on ``sys.path`` must not hide it)."""
+    dirs: list[Path] = []
     try:
         spec = importlib.util.find_spec("musicnn")
     except (ImportError, ValueError):
         spec = None
-    if spec is None or not spec.submodule_search_locations:
-        raise _missing("the musicnn package is not installed")
-    for location in spec.submodule_search_locations:
-        folder = Path(location) / model
-        if _has_checkpoint(folder):
-            return folder
-    raise _missing(f"the installed musicnn package has no {model} folder")
+    if spec is not None and spec.submodule_search_locations:
+        dirs += [Path(p) for p in spec.submodule_search_locations]
+    try:
+        dist = importlib.metadata.distribution("musicnn")
+        dirs.append(Path(str(dist.locate_file("musicnn"))))
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return [d for d in dict.fromkeys(dirs) if d.is_dir()]
 
 
 def load_pretrained(model: str = "MTT_musicnn", weights_dir: str | os.PathLike[str] | None = None) -> Musicnn:
