@@ -19,7 +19,7 @@ Feature vector (``dim`` = 52), pooled over the frames of one segment:
              in the opponent-colour plane, close to HSV hue), each pixel weighted by its
              chroma ``max(rgb) - min(rgb)``: the palette of the coloured pixels
  12   4      saturation histogram (HSV S in quarters), fraction of pixels
- 20   8      luma histogram (Rec. 601 Y' in eighths), fraction of pixels: low/high key
+ 16   8      luma histogram (Rec. 601 Y' in eighths), fraction of pixels: low/high key
  24   9      tone: luma mean, contrast (2 x luma std), mean saturation, mean chroma,
              colourfulness (Hasler & Süsstrunk 2003, / 0.6), warmth (0.5 + (R - B) / 2),
              tint (0.5 + (G - (R + B) / 2) / 2), dark fraction (Y' < 0.15),
