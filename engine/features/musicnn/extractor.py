@@ -24,7 +24,6 @@ training. The ``id`` names model, pooling, hop and preprocessing version.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,30 +35,13 @@ from engine.media.grid import SegmentGrid
 
 from . import preprocess as pre
 from .network import PENULTIMATE
+from .output import MusicnnOutput
 from .pooling import assign_patches, patch_centres, pool_mean, pool_mean_max
 from .tags import labels_for
 from .weights import load_pretrained
 
 PREPROCESS_VERSION = "v1"
 """Bump when the preprocessing or pooling changes in a way that changes outputs."""
-
-
-@dataclass(frozen=True)
-class MusicnnOutput:
-    """What a music extractor says about one track, one row per segment."""
-    features: np.ndarray
-    """float32 ``[T, dim]``: the vectors fed to the music model."""
-    tags: np.ndarray | None
-    """float32 ``[T, n_tags]`` mean tag probabilities per segment, or None (classic)."""
-    tag_names: list[str] = field(default_factory=list)
-
-    def top_tags(self, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` most probable tags over the whole track (mean over segments)."""
-        if self.tags is None or len(self.tags) == 0:
-            return []
-        track = self.tags.mean(axis=0)
-        order = np.argsort(-track)[:k]
-        return [(self.tag_names[i], float(track[i])) for i in order]
 
 
 class MusicnnExtractor:

@@ -87,8 +87,12 @@ def power_spectrogram(samples: np.ndarray, n_fft: int = N_FFT, hop: int = HOP,
 
 def mel_spectrogram(samples: np.ndarray) -> np.ndarray:
     """float32 ``[frames, 96]``: librosa's ``melspectrogram(...).T`` for musicnn's settings."""
-    power = power_spectrogram(samples)  # [T, 257]
-    return power @ _MEL_BASIS.T  # [T, 96]
+    return mel_from_power(power_spectrogram(samples))
+
+
+def mel_from_power(power: np.ndarray) -> np.ndarray:
+    """``[T, 257]`` power spectrogram (512-point FFT at 16 kHz) -> ``[T, 96]`` mel power."""
+    return power @ _MEL_BASIS.T
 
 
 def log_compress(mel: np.ndarray) -> np.ndarray:
