@@ -132,8 +132,9 @@ class Catalog(VectorStoreMixin):
             for (other,) in c.execute("SELECT path FROM folders"):
                 if _inside(p, other) or _inside(other, p):
                     raise ValueError(f"{p} overlaps the library folder {other}; add one or the other")
-            cur = c.execute("INSERT INTO folders (path, kind, added_at) VALUES (?, ?, ?)", (p, kind, time.time()))
-            return Folder(int(cur.lastrowid), p, kind, time.time())
+            now = time.time()
+            cur = c.execute("INSERT INTO folders (path, kind, added_at) VALUES (?, ?, ?)", (p, kind, now))
+            return Folder(int(cur.lastrowid), p, kind, now)
 
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Forget a folder, its items and everything derived from them (segments, features,

@@ -79,11 +79,25 @@ def media_files(folder: str | os.PathLike[str], kind: str) -> list[str]:
 
 
 def default_extractor_name(kind: str) -> str:
-    """The extractor the defaults pick for a kind (learned when its weights are here)."""
+    """The extractor the defaults pick for a kind (learned when its weights are here).
+
+    For music this mirrors ``registry.plan_defaults`` without its CLIP look-up, which
+    imports open_clip (seconds) only to decide the visual side.
+    """
+    if kind == "music":
+        from engine.features.base import FeatureError
+        from engine.features.registry import DEFAULT_MUSICNN
+
+        try:
+            from engine.features.musicnn.weights import find_weights
+
+            find_weights(DEFAULT_MUSICNN)
+            return "musicnn"
+        except (FeatureError, ImportError):
+            return "classic-music"
     from engine.features.registry import plan_defaults
 
-    plan = plan_defaults()
-    return plan.music if kind == "music" else plan.visual
+    return plan_defaults().visual
 
 
 def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,

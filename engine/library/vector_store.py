@@ -108,6 +108,15 @@ class VectorStoreMixin:
                 stored += 1
         return stored
 
+    def embedding_counts(self, checkpoint_id: str) -> dict[str, dict[str, int]]:
+        """``{kind: {"items": n, "segments": m}}`` stored under a checkpoint (a cheap count)."""
+        with self._read() as c:  # type: ignore[attr-defined]
+            rows = c.execute("SELECT kind, COUNT(*), COALESCE(SUM(rows), 0) FROM embeddings WHERE checkpoint_id = ? "
+                             "GROUP BY kind", (checkpoint_id,)).fetchall()
+        counts = {k: {"items": 0, "segments": 0} for k in KINDS}
+        counts.update({k: {"items": int(n), "segments": int(s)} for k, n, s in rows})
+        return counts
+
     def generation(self, checkpoint_id: str, kind: str) -> int:
         """Bumped on every change to the vectors of (checkpoint, kind); 0 when there never were any."""
         with self._read() as c:  # type: ignore[attr-defined]

@@ -22,15 +22,14 @@ _STATE: dict[str, Any] = {}
 def init(kind: str, extractor_name: str, segment_seconds: float, threads: int = 1,
          device: str = "cpu") -> dict[str, Any]:
     """Build the extractor for ``kind`` once; returns ``{"extractor_id", "dim"}``."""
+    import sys
+
     from engine.features.registry import create_extractor
 
-    try:
-        import torch
-
-        torch.set_num_threads(max(1, int(threads)))
-    except ImportError:
-        pass
     extractor = create_extractor(extractor_name, device)
+    torch = sys.modules.get("torch")  # only when the extractor needs it: importing it costs seconds
+    if torch is not None:
+        torch.set_num_threads(max(1, int(threads)))
     want = "music" if kind == "music" else "visual"
     if extractor.modality != want:
         raise ValueError(f"extractor {extractor_name!r} reads {extractor.modality}, a {kind} library needs {want}")

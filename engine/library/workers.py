@@ -114,14 +114,6 @@ class _Worker:
         self.proc.join(5)
         self.conn.close()
 
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except OSError:
-            pass
-        self.proc.join(2)
-        self.kill()
-
 
 class IsolatedPool:
     """Run ``target(*args)`` for each task in worker processes (see module doc).
@@ -153,8 +145,10 @@ class IsolatedPool:
         self.close()
 
     def close(self) -> None:
+        """Stop every worker at once. Workers hold no state worth a graceful exit (results are
+        written by the parent), so they are killed rather than waited for."""
         for w in self._pool:
-            w.stop()
+            w.kill()
         self._pool.clear()
 
     def _spawn(self) -> _Worker:

@@ -1,0 +1,179 @@
+"""``mvpt library add|status|remove``: the music and footage libraries from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from engine.jobs import Progress, run
+
+NO_MODEL_NOTE = ("base features stored; suggestions need a model: run `mvpt library add FOLDER --checkpoint DIR` "
+                 "with a trained checkpoint (or train one with `mvpt train`)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data folder holding the library (default: the app's, or $MVPT_DATA_DIR)")
+    common.add_argument("--json", action="store_true", help="machine-readable output on stdout, no progress bar")
+    lib = sub.add_parser("library", help="manage the music and footage libraries")
+    lsub = lib.add_subparsers(dest="library_command", metavar="ACTION")
+    lib.set_defaults(func=lambda args: (lib.print_help(), 2)[1])
+
+    add = lsub.add_parser("add", parents=[common], help="add (or rescan) a folder: decode, extract features, embed")
+    add.add_argument("folder")
+    add.add_argument("--footage", action="store_true", help="the folder holds footage (default: music)")
+    add.add_argument("--workers", type=int, default=2, help="decoding worker processes (default 2)")
+    add.add_argument("--time-limit", type=float, default=None, help="seconds one file may take (default 600)")
+    add.add_argument("--extractor", help="base-feature extractor name (default: the checkpoint's, else the best "
+                                         "one installed)")
+    add.add_argument("--checkpoint", help="model checkpoint folder: also embed the library for suggestions")
+    add.add_argument("--retry-failed", action="store_true", help="try files that failed before again")
+    add.set_defaults(func=_add)
+
+    status = lsub.add_parser("status", parents=[common], help="folders, items, failures and stored vectors")
+    status.add_argument("--failures", action="store_true", help="list every file that failed, with the reason")
+    status.set_defaults(func=_status)
+
+    remove = lsub.add_parser("remove", parents=[common], help="forget a folder, its items and their vectors")
+    remove.add_argument("folder")
+    remove.set_defaults(func=_remove)
+
+
+def _library(args: argparse.Namespace):
+    from engine.library import Library
+
+    return Library(args.data_dir)
+
+
+def extractor_name_for_id(feature_id: str) -> str | None:
+    """The registry name whose extractor produces ids like ``feature_id`` (None if unknown)."""
+    from engine.features.registry import NAMES
+
+    prefix = feature_id.split(":", 1)[0]
+    name = {"classic-visual": "classic"}.get(prefix, prefix)
+    return name if name in NAMES else None
+
+
+class _Bar:
+    """A one-line text progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        if p.total:
+            width = 30
+            filled = int(width * (p.fraction or 0.0))
+            line = f"{p.stage:<8} [{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} {p.message}"
+        else:
+            line = f"{p.stage:<8} {p.message}"
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K" + line[:150])
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")
+
+
+def _add(args: argparse.Namespace) -> int:
+    from engine.library.scan import DEFAULT_TIME_LIMIT
+    from engine.media.grid import DEFAULT_SEGMENT_SECONDS
+
+    kind = "footage" if args.footage else "music"
+    loaded = None
+    segment_seconds = DEFAULT_SEGMENT_SECONDS
+    extractor = args.extractor
+    if args.checkpoint:
+        from engine.model.checkpoint import load_checkpoint
+
+        loaded = load_checkpoint(args.checkpoint)
+        segment_seconds = loaded.config.segment_seconds
+        wanted = loaded.config.music_id if kind == "music" else loaded.config.visual_id
+        extractor = extractor or extractor_name_for_id(wanted)
+    folder = Path(args.folder).expanduser()
+    bar = _Bar(not args.json)
+    out: dict = {"folder": str(folder.resolve()), "kind": kind}
+    with _library(args) as lib:
+        names = {"music_extractor_name" if kind == "music" else "visual_extractor_name": extractor}
+        try:
+            report = run(lib.scan(folder, kind, workers=args.workers, segment_seconds=segment_seconds,
+                                  time_limit=args.time_limit or DEFAULT_TIME_LIMIT,
+                                  retry_failed=args.retry_failed, **names), bar)
+        finally:
+            bar.end()
+        out["scan"] = {**dataclasses.asdict(report), "realtime_factor": report.realtime_factor}
+        out["counts"] = lib.catalog.status_counts(kind)
+        if loaded is not None:
+            er = run(lib.embed(loaded, kind), bar)
+            bar.end()
+            out["embed"] = dataclasses.asdict(er)
+        else:
+            out["embed"] = None
+            out["note"] = NO_MODEL_NOTE
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    rt = f", {report.realtime_factor:.0f}× realtime" if report.realtime_factor else ""
+    print(f"{out['folder']} ({kind}): {report.found} files, {len(report.processed)} analysed, "
+          f"{len(report.failed)} failed, {report.skipped} unchanged, {report.removed} removed "
+          f"in {report.seconds:.1f} s{rt}")
+    for path, reason in report.failed:
+        print(f"  failed: {Path(path).name}: {reason}")
+    if out["embed"]:
+        e = out["embed"]
+        print(f"embedded {e['embedded']} items with {e['checkpoint_id']} ({e['vectors'].get('segment', 0)} segment "
+              f"vectors, {e['vectors'].get('track', 0)} tracks)"
+              + (f"; {e['missing_features']} items lack the model's features" if e["missing_features"] else ""))
+    else:
+        print(NO_MODEL_NOTE)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        cat = lib.catalog
+        doc = {"catalog": str(cat.path), "kinds": {}, "checkpoints": []}
+        for kind in ("music", "footage"):
+            doc["kinds"][kind] = {"folders": [f.path for f in cat.folders(kind)], **cat.status_counts(kind)}
+            if args.failures:
+                doc["kinds"][kind]["failures"] = [{"path": p, "reason": r} for p, r in cat.failures(kind)]
+        for ck in cat.checkpoints():
+            counts = cat.embedding_counts(ck["id"])
+            doc["checkpoints"].append({"id": ck["id"], "path": ck["path"],
+                                       "items_embedded": {k: v["items"] for k, v in counts.items()},
+                                       "segment_vectors": {k: v["segments"] for k, v in counts.items()}})
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"library catalog {doc['catalog']}")
+    for kind, k in doc["kinds"].items():
+        print(f"  {kind:<8} {k['ok']} ok, {k['failed']} failed, folders: {', '.join(k['folders']) or 'none'}")
+        for f in k.get("failures", []):
+            print(f"    failed: {f['path']}: {f['reason']}")
+    if not doc["checkpoints"]:
+        print(f"  no model yet: {NO_MODEL_NOTE}")
+    for ck in doc["checkpoints"]:
+        e = ck["items_embedded"]
+        print(f"  model {ck['id']}: {e['music']} music, {e['footage']} footage items embedded")
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        if lib.catalog.folder(args.folder) is None:
+            msg = f"{args.folder} is not a library folder"
+            print(json.dumps({"removed": 0, "error": msg}) if args.json else f"error: {msg}",
+                  file=sys.stdout if args.json else sys.stderr)
+            return 1
+        n = lib.remove_folder(args.folder)
+    print(json.dumps({"removed": n}) if args.json else f"removed {args.folder} ({n} items)")
+    return 0
