@@ -16,7 +16,7 @@ import sys
 
 from engine.media.errors import MediaError
 
-COMMAND_MODULES = ("engine.cli.media_cmds", "engine.cli.features_cmds")
+COMMAND_MODULES = ("engine.cli.media_cmds", "engine.cli.features_cmds", "engine.cli.library_cmds")
 TRAINING_COMMANDS = {
     "train": "train a model on a feature dataset",
     "eval": "evaluate a checkpoint with the paper's retrieval protocol",
