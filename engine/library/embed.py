@@ -63,7 +63,7 @@ def embed(catalog: Catalog, loaded_model, checkpoint_id: str, kind: str, cancel:
     tower = loaded_model.model.tower(modality)
     extractor_id = cfg.music_id if modality == "music" else cfg.visual_id
     segment_seconds = float(cfg.segment_seconds)
-    out_dim = int(getattr(cfg.model, "out_dim"))
+    out_dim = int(cfg.model.out_dim)
     catalog.register_checkpoint(checkpoint_id, dim=out_dim, path=str(getattr(loaded_model, "path", "")),
                                 visual_id=cfg.visual_id, music_id=cfg.music_id, segment_seconds=segment_seconds)
     todo, missing = catalog.items_to_embed(checkpoint_id, kind, extractor_id, segment_seconds)
@@ -80,7 +80,7 @@ def embed(catalog: Catalog, loaded_model, checkpoint_id: str, kind: str, cancel:
                 batch.append((item_id, processed_at, torch.from_numpy(feats)))
         if batch:
             outs = encode_many(tower, [x for _, _, x in batch], L=cfg.seq_len)
-            rows = [(item_id, t, o.segments.numpy(), o.cls.numpy()) for (item_id, t, _), o in zip(batch, outs)]
+            rows = [(item_id, t, o.segments.numpy(), o.cls.numpy()) for (item_id, t, _), o in zip(batch, outs, strict=True)]
             report.embedded += catalog.put_embeddings(checkpoint_id, kind, rows)
         yield Progress("embed", min(total, b + batch_items), total)
     if index_dir is not None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from engine.jobs import CancelCheck, Job
 
 from .catalog import Catalog
-from .embed import EmbedReport, checkpoint_id as _checkpoint_id, embed
+from .embed import EmbedReport, embed
+from .embed import checkpoint_id as _checkpoint_id
 from .index import VectorIndex, load_or_rebuild
 from .scan import ScanReport, scan
 

@@ -45,7 +45,7 @@ class VectorStoreMixin:
             cur = c.execute("SELECT id, path, dim, visual_id, music_id, segment_seconds, added_at FROM checkpoints "
                             "ORDER BY added_at")
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def checkpoint_dim(self, checkpoint_id: str) -> int | None:
         with self._read() as c:  # type: ignore[attr-defined]
