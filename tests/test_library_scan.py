@@ -68,23 +68,35 @@ def test_music_scan_is_incremental(cat, tmp_path):
     assert cat.item_by_path(songs[1]) is None
     assert cat.status_counts("music") == {"ok": 3, "failed": 2}
 
+    # A renamed file is recognised by its content: same item, nothing decoded.
+    song2 = cat.item_by_path(songs[2])
+    renamed = folder / "sub" / "renamed.flac"
+    os.rename(songs[2], renamed)
+    fourth = run(scan(cat, folder, "music", music_extractor_name=name))
+    assert (fourth.moved, fourth.processed, fourth.removed) == (1, [], 0)
+    it = cat.item_by_path(renamed)
+    assert (it.id, it.process_count) == (song2.id, 1) and cat.item_by_path(songs[2]) is None
+    assert cat.base_features(it.id, ext_id) is not None
+
 
 def test_crashing_and_hanging_files_cost_only_themselves(cat, tmp_path):
-    """A worker killed by SIGSEGV and one stuck forever: each file is recorded failed with the
-    reason, the others are analysed, and no worker process is left behind."""
+    """A worker killed by SIGSEGV, one stuck forever, one allocating without bound: each file
+    is recorded failed with the reason, the others are analysed, no worker is left behind."""
     name, _, _ = music_extractor()
     folder = tmp_path / "music"
     good = write_songs(folder, 2, seconds=4.0)
     (folder / "crash.flac").write_bytes(good[0].read_bytes())
     (folder / "hang.flac").write_bytes(good[1].read_bytes())
+    (folder / "hog.flac").write_bytes(good[1].read_bytes())
     report = run(scan(cat, folder, "music", music_extractor_name=name, workers=2, time_limit=6,
-                      processor="test_library_support:misbehaving_process"))
+                      memory_limit=3 << 30, processor="test_library_support:misbehaving_process"))
     reasons = {os.path.basename(p): r for p, r in report.failed}
-    assert set(reasons) == {"crash.flac", "hang.flac"}
+    assert set(reasons) == {"crash.flac", "hang.flac", "hog.flac"}
     assert "crashed" in reasons["crash.flac"] and "SIGSEGV" in reasons["crash.flac"]
     assert "longer than 6 s" in reasons["hang.flac"]
+    assert "more memory" in reasons["hog.flac"]
     assert sorted(report.processed) == sorted(str(p) for p in good)
-    assert cat.status_counts("music") == {"ok": 2, "failed": 2}
+    assert cat.status_counts("music") == {"ok": 2, "failed": 3}
     assert multiprocessing.active_children() == []
 
 

@@ -85,7 +85,7 @@ def clustered(n: int, d: int, centres: int = 50, spread: float = 0.6, seed: int 
 
 def misbehaving_process(path: str):
     """Scan processor for the isolation test: files named ``crash*`` kill their worker with
-    SIGSEGV, ``hang*`` never return; everything else goes to the real processor."""
+    SIGSEGV, ``hang*`` never return, ``hog*`` allocate 5 GiB; everything else goes to the real processor."""
     from engine.library.worker_task import process_file
 
     name = os.path.basename(path)
@@ -94,4 +94,6 @@ def misbehaving_process(path: str):
     if name.startswith("hang"):
         while True:
             time.sleep(1)
+    if name.startswith("hog"):
+        np.ones(5 << 30, dtype=np.uint8)  # 5 GiB: more than the test's limit allows
     return process_file(path)

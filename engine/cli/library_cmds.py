@@ -124,7 +124,7 @@ def _add(args: argparse.Namespace) -> int:
         return 0
     rt = f", {report.realtime_factor:.0f}× realtime" if report.realtime_factor else ""
     print(f"{out['folder']} ({kind}): {report.found} files, {len(report.processed)} analysed, "
-          f"{len(report.failed)} failed, {report.skipped} unchanged, {report.removed} removed "
+          f"{len(report.failed)} failed, {report.skipped} unchanged, {report.moved} moved, {report.removed} removed "
           f"in {report.seconds:.1f} s{rt}")
     for path, reason in report.failed:
         print(f"  failed: {Path(path).name}: {reason}")

@@ -283,6 +283,12 @@ class Catalog(VectorStoreMixin):
                 c.execute(f"DELETE FROM {table} WHERE item_id = ?", (item_id,))
         return item_id
 
+    def move_item(self, item_id: int, new_path: str, size: int, mtime_ns: int) -> None:
+        """A file moved or renamed with the same content: keep the item, its id and vectors."""
+        with self._tx() as c:
+            c.execute("UPDATE items SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                      (new_path, size, mtime_ns, int(item_id)))
+
     def remove_items(self, item_ids: list[int]) -> int:
         with self._tx() as c:
             c.executemany("DELETE FROM items WHERE id = ?", [(int(i),) for i in item_ids])

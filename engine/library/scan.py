@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT = 600.0
 """Seconds one file may take (decode + features) before its worker is killed."""
+DEFAULT_MEMORY_LIMIT = 8 << 30
+"""Address space one worker may map (bytes). torch alone maps ~2 GiB; CLIP, musicnn and a
+2-hour file's features fit well within 8 GiB, a decoder running away does not."""
 PROCESSOR = "engine.library.worker_task:process_file"
 
 
@@ -56,6 +59,8 @@ class ScanReport:
     """``(path, reason)`` of files that failed in this run."""
     removed: int = 0
     """Catalog items dropped because their file is gone."""
+    moved: int = 0
+    """Files found under a new name or folder with the same content (kept, not decoded)."""
     media_seconds: float = 0.0
     """Total duration of the files decoded in this run."""
     seconds: float = 0.0
@@ -103,12 +108,14 @@ def default_extractor_name(kind: str) -> str:
 def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
          visual_extractor_name: str | None = None, music_extractor_name: str | None = None,
          segment_seconds: float = DEFAULT_SEGMENT_SECONDS, workers: int = 2,
-         time_limit: float = DEFAULT_TIME_LIMIT, retry_failed: bool = False,
+         time_limit: float = DEFAULT_TIME_LIMIT, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+         retry_failed: bool = False,
          cancel: CancelCheck | None = None, processor: str = PROCESSOR) -> Job[ScanReport]:
     """Scan ``folder`` as a ``kind`` (``"music"``/``"footage"``) library (see module doc).
 
     Extractor names default to :func:`default_extractor_name`. ``workers`` processes decode
-    in parallel; ``time_limit`` bounds each file. Result: a :class:`ScanReport`.
+    in parallel; ``time_limit`` (seconds) bounds each file, ``memory_limit`` (bytes of address
+    space, None for none) each worker. Result: a :class:`ScanReport`.
     Cancelling keeps the files finished so far and raises :class:`~engine.jobs.Cancelled`.
     """
     if kind not in KINDS:
@@ -130,6 +137,7 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
             stats[p] = os.stat(p)
         except OSError:
             pass  # vanished meanwhile: treated as gone
+    report.moved = _detect_moves(catalog, known, stats)
     yield Progress("discover", len(files), len(files), f"{len(files)} {kind} files")
     check_cancel(cancel)
 
@@ -150,7 +158,7 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
         threads = max(1, (os.cpu_count() or 1) // workers)
         with IsolatedPool(processor, init="engine.library.worker_task:init",
                           init_args=(kind, name, segment_seconds, threads), workers=workers,
-                          time_limit=time_limit) as pool:
+                          time_limit=time_limit, memory_limit=memory_limit) as pool:
             yield Progress("scan", 0, len(pending), f"starting {workers} worker(s) with {name}")
             info = pool.start(cancel)
             report.extractor_id = info["extractor_id"]
@@ -169,6 +177,35 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
     yield Progress("scan", len(pending), len(pending),
                    f"{len(report.processed)} analysed, {len(report.failed)} failed, {report.skipped} unchanged")
     return report
+
+
+def _detect_moves(catalog: Catalog, known: dict, stats: dict[str, os.stat_result]) -> int:
+    """Items whose file is gone while a new file of the same size has the same content hash:
+    the file was moved or renamed. The item follows it (same id, features and vectors).
+    Only those candidates are hashed here (a few blocks each, no decoding)."""
+    from engine.features.cache import content_key
+
+    gone_by_size: dict[int, list] = {}
+    for p, it in known.items():
+        if p not in stats and it.status == "ok" and it.content_hash:
+            gone_by_size.setdefault(it.size, []).append(it)
+    moved = 0
+    for p, st in sorted(stats.items()):
+        if p in known or st.st_size not in gone_by_size:
+            continue
+        try:
+            key = content_key(p)
+        except OSError:
+            continue
+        for it in gone_by_size[st.st_size]:
+            if it.content_hash == key:
+                catalog.move_item(it.id, p, st.st_size, st.st_mtime_ns)
+                gone_by_size[st.st_size].remove(it)
+                del known[it.path]
+                known[p] = replace(it, path=p, mtime_ns=st.st_mtime_ns)
+                moved += 1
+                break
+    return moved
 
 
 def _process(catalog: Catalog, pool: IsolatedPool, folder_id: int, kind: str, pending: list[str],

@@ -13,7 +13,13 @@ each worker has its own pipe, so the pool always knows which task a worker holds
 
 Workers are started with ``spawn`` (safe when the parent runs threads, e.g. the GUI), run an
 ``init`` function once (heavy models load there, once per process, not per file), say
-"ready", then serve tasks. They exit when the parent disappears.
+"ready", then serve tasks. They exit when the parent disappears. ``memory_limit`` caps
+each worker's address space (POSIX), so runaway allocation is a MemoryError in the worker.
+
+Results come back through ``multiprocessing`` pipes (pickled). That is a channel between
+our own processes: a worker only ever pickles the plain records it built, and a worker that
+an exploit had taken over would already run code as the user, so unpickling its output
+opens nothing new; media bytes themselves are never unpickled.
 """
 
 from __future__ import annotations
@@ -60,9 +66,25 @@ def _watch_parent(parent: int) -> None:
             os._exit(3)
 
 
-def _worker_main(conn: Connection, target: str, init: str | None, init_args: tuple, parent: int) -> None:
+def _limit_memory(limit: int | None) -> None:
+    """Cap the worker's address space, so a file crafted to allocate without bound gets a
+    MemoryError in its worker instead of the OOM killer picking a victim (maybe the app)."""
+    if not limit:
+        return
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimits
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _worker_main(conn: Connection, target: str, init: str | None, init_args: tuple, parent: int,
+                 memory_limit: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    _limit_memory(memory_limit)
     try:
         info = _resolve(init)(*init_args) if init else None
         fn = _resolve(target)
@@ -90,6 +112,9 @@ def _describe(e: BaseException) -> str:
 
     if isinstance(e, MediaError):
         return e.reason
+    if isinstance(e, MemoryError):
+        return ("needs more memory than a worker may use to analyse it; the file may be damaged, crafted, "
+                "or far larger than usual")
     text = str(e).strip()
     if type(e).__name__ in ("FeatureError", "UserFacingError") and text:
         return text
@@ -97,9 +122,10 @@ def _describe(e: BaseException) -> str:
 
 
 class _Worker:
-    def __init__(self, ctx, target: str, init: str | None, init_args: tuple) -> None:
+    def __init__(self, ctx, target: str, init: str | None, init_args: tuple, memory_limit: int | None) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, target, init, init_args, os.getpid()),
+        self.proc = ctx.Process(target=_worker_main,
+                                args=(child, target, init, init_args, os.getpid(), memory_limit),
                                 daemon=True, name="mvpt-library-worker")
         self.proc.start()
         child.close()
@@ -123,7 +149,8 @@ class IsolatedPool:
     """
 
     def __init__(self, target: str, *, init: str | None = None, init_args: tuple = (), workers: int = 2,
-                 time_limit: float = 600.0, init_time_limit: float = 300.0, start_method: str = "spawn") -> None:
+                 time_limit: float = 600.0, init_time_limit: float = 300.0, memory_limit: int | None = None,
+                 start_method: str = "spawn") -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         if not time_limit > 0:
@@ -132,6 +159,7 @@ class IsolatedPool:
         self.workers = int(workers)
         self.time_limit = float(time_limit)
         self.init_time_limit = float(init_time_limit)
+        self.memory_limit = memory_limit
         self._ctx = mp.get_context(start_method)
         self._pool: list[_Worker] = []
         self.info: Any = None
@@ -152,7 +180,7 @@ class IsolatedPool:
         self._pool.clear()
 
     def _spawn(self) -> _Worker:
-        w = _Worker(self._ctx, self.target, self.init, self.init_args)
+        w = _Worker(self._ctx, self.target, self.init, self.init_args, self.memory_limit)
         self._pool.append(w)
         return w
 
