@@ -6,6 +6,7 @@ README); these tests skip, saying why, when it or the weights are absent.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from engine.features.musicnn import MSD_LABELS, MTT_LABELS
 from engine.features.musicnn import preprocess as pre
 from engine.features.musicnn.weights import find_weights
 from engine.jobs import Cancelled, Progress, run
+from engine.media.audio import decode_audio
 from engine.media.grid import SegmentGrid
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "musicnn-reference"
@@ -166,25 +168,55 @@ def test_extract_from_file_is_a_job(extractors, tmp_path: Path):
     ext = extractors["MTT_musicnn"]
     assert isinstance(ext, FeatureExtractor) and ext.modality == "music"
     assert ext.id == "musicnn:MTT_musicnn:pen-meanmax:hop187:v1" and ext.dim == 400
-    path = _tone_wav(tmp_path / "tone.wav", 20.0)
-    grid = SegmentGrid(20.0)  # 6.7 + 6.7 + 6.6 s
+    path = _tone_wav(tmp_path / "tone.wav", 12.0)
+    grid = SegmentGrid(12.0)  # 6.7 + 5.3 s
     events: list[Progress] = []
-    feats = run(ext.extract(path, grid), events.append)
-    assert feats.shape == (3, 400) and feats.dtype == np.float32 and np.all(np.isfinite(feats))
+    out = run(ext.extract_with_tags(path, grid), events.append)
+    feats = out.features
+    assert feats.shape == (2, 400) and feats.dtype == np.float32 and np.all(np.isfinite(feats))
+    assert out.tags.shape == (2, 50) and np.all((out.tags > 0) & (out.tags < 1))
     stages = [e.stage for e in events]
     assert stages[0] == "decode" and "embed" in stages
     embeds = [e for e in events if e.stage == "embed"]
-    assert embeds[-1].done == embeds[-1].total == 7  # 6 regular patches + one flush with the end
-    out = run(ext.extract_with_tags(path, grid))
-    np.testing.assert_allclose(out.features, feats, atol=1e-5)
-    assert out.tags.shape == (3, 50) and np.all((out.tags > 0) & (out.tags < 1))
+    assert embeds[-1].done == embeds[-1].total == 5  # 4 regular patches + one flush with the end
+    dones = [e.done for e in embeds]
+    assert dones == sorted(set(dones))  # strictly increasing
+    # Decoding streams in a background thread; the result is that of the whole signal.
+    whole = ext.analyse_audio(decode_audio(path), grid)
+    np.testing.assert_allclose(feats, whole.features, atol=1e-5)
+    np.testing.assert_allclose(out.tags, whole.tags, atol=1e-6)
 
 
 @needs_weights
-def test_cancel_between_batches(tmp_path: Path):
-    from engine.features.musicnn import MusicnnExtractor
+def test_extract_files_shorter_and_longer_than_the_grid(extractors, tmp_path: Path):
+    ext = extractors["MTT_musicnn"]
+    short = _tone_wav(tmp_path / "short.wav", 1.2)  # less than one 3 s patch: repeat-padded
+    feats = run(ext.extract(short, SegmentGrid(1.2)))
+    np.testing.assert_allclose(feats, ext.analyse_audio(decode_audio(short), SegmentGrid(1.2)).features,
+                               atol=1e-5)
+    long = _tone_wav(tmp_path / "long.wav", 30.0)  # the grid covers the first 9 s only
+    events: list[Progress] = []
+    feats = run(ext.extract(long, SegmentGrid(9.0, segment_seconds=4.5)), events.append)
+    assert feats.shape == (2, 400)
+    assert [e for e in events if e.stage == "embed"][-1].done == 4  # 3 + 1 flush with 9 s; not 11
 
-    ext = MusicnnExtractor(batch_size=1)
+
+def test_unreadable_file_is_a_media_error(tmp_path: Path):
+    from engine.features.musicnn.stream import BackgroundDecoder
+    from engine.media.errors import MediaError
+
+    bad = tmp_path / "song.wav"
+    bad.write_text("not audio at all")
+    with pytest.raises(MediaError):
+        list(BackgroundDecoder(bad))
+    with pytest.raises(MediaError):
+        list(BackgroundDecoder(tmp_path / "missing.mp3"))
+
+
+@needs_weights
+def test_cancel_between_batches(extractors):
+    ext = copy.copy(extractors["MTT_musicnn"])  # shares the network
+    ext.batch_size = 1
     samples = np.random.default_rng(0).standard_normal(16000 * 12).astype(np.float32) * 0.1
     seen = []
     job = ext.analyse_job(samples, SegmentGrid(12.0), cancel=lambda: len(seen) >= 2)
@@ -211,12 +243,12 @@ def test_short_audio_and_short_segments(extractors):
 
 @needs_weights
 def test_batch_size_does_not_change_results(extractors):
-    from engine.features.musicnn import MusicnnExtractor
-
-    samples = np.random.default_rng(2).standard_normal(16000 * 14).astype(np.float32) * 0.1
-    grid = SegmentGrid(14.0)
+    one_by_one = copy.copy(extractors["MTT_musicnn"])
+    one_by_one.batch_size = 1
+    samples = np.random.default_rng(2).standard_normal(16000 * 7).astype(np.float32) * 0.1
+    grid = SegmentGrid(7.0, segment_seconds=3.5)  # 3 patches: 2 + 1 flush with the end
     a = extractors["MTT_musicnn"].analyse_audio(samples, grid).features
-    b = MusicnnExtractor(batch_size=1).analyse_audio(samples, grid).features
+    b = one_by_one.analyse_audio(samples, grid).features
     np.testing.assert_allclose(a, b, atol=2e-5)
 
 

@@ -17,7 +17,8 @@ The mean sigmoid tag probabilities per segment are returned too (``tags``, with
 Patches are musicnn's 3 s (187 frames) inputs cut from the whole track once, every
 ``hop_frames`` frames (default 187: no overlap, as musicnn's own extractor, which halves
 the cost of a 1.5 s hop) plus one flush with the end, then pooled per segment by patch
-centre (:mod:`.pooling`). Audio shorter than one patch is repeat-padded, as in musicnn's
+centre (:mod:`.pooling`). Files are decoded in a background thread while the network
+runs on the patches already complete (:mod:`.stream`). Audio shorter than one patch is repeat-padded, as in musicnn's
 training. The ``id`` names model, pooling, hop and preprocessing version.
 """
 
@@ -37,6 +38,7 @@ from . import preprocess as pre
 from .network import PENULTIMATE
 from .output import MusicnnOutput
 from .pooling import assign_patches, patch_centres, pool_mean, pool_mean_max
+from .stream import BackgroundDecoder, StreamingLogMel
 from .tags import labels_for
 from .weights import load_pretrained
 
@@ -83,13 +85,27 @@ class MusicnnExtractor:
 
     def extract_with_tags(self, path: str | os.PathLike[str], grid: SegmentGrid,
                           cancel: CancelCheck | None = None) -> Job[MusicnnOutput]:
-        """Like :meth:`extract`, returning features, tag probabilities and tag names."""
-        from engine.media.audio import decode_audio  # the media layer imports PyAV
+        """Like :meth:`extract`, returning features, tag probabilities and tag names.
 
+        The file is decoded in a background thread while the network runs on the patches
+        already complete; the result equals ``analyse_audio(decode_audio(path), grid)``.
+        Media errors are the media layer's (:class:`~engine.media.MediaError`)."""
         yield Progress("decode", 0, None, message=Path(path).name)
-        samples = decode_audio(path, pre.SAMPLE_RATE, cancel=cancel)
+        keep = _samples_kept(grid)
+        mel = StreamingLogMel()
+        runner = _PatchRunner(self, grid, cancel)
+        decoder = BackgroundDecoder(path, cancel)
+        try:
+            for chunk in decoder:
+                chunk = chunk[: max(0, keep - mel.samples)]
+                yield from runner.add(mel.push(chunk))
+                if mel.samples >= keep:  # audio past the grid's end has no segment
+                    break
+        finally:
+            decoder.close()
         check_cancel(cancel)
-        return (yield from self.analyse_job(samples, grid, cancel=cancel))
+        yield from runner.add(mel.finish())
+        return (yield from runner.finish())
 
     def analyse_audio(self, samples: np.ndarray, grid: SegmentGrid) -> MusicnnOutput:
         """Features and tags for float32 mono 16 kHz ``samples`` (synchronous)."""
@@ -101,38 +117,74 @@ class MusicnnExtractor:
         samples = np.asarray(samples, dtype=np.float32)
         if samples.ndim != 1 or samples.size == 0:
             raise ValueError(f"expected non-empty mono samples [n], got shape {samples.shape}")
-        # Audio past the grid's end has no segment to go to: don't embed it.
-        keep = int(np.ceil(grid.duration * pre.SAMPLE_RATE)) + pre.N_FFT
-        rep = pre.repeat_pad(pre.log_mel(samples[:keep]))  # [F, 96], F >= 187
-        starts = pre.patch_starts(len(rep), self.hop_frames)  # [P]
-        groups = assign_patches(grid, patch_centres(starts))
-        penultimate, taggram = yield from self._embed(rep, starts, cancel)
-        return MusicnnOutput(pool_mean_max(penultimate, groups), pool_mean(taggram, groups),
-                             list(self.tag_names))
+        runner = _PatchRunner(self, grid, cancel)
+        yield from runner.add(pre.log_mel(samples[: _samples_kept(grid)]))
+        return (yield from runner.finish())
 
     def patch_outputs(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the network on ``[P, 187, 96]`` patches: (penultimate [P, 200], taggram [P, 50])."""
         patches = np.asarray(patches, dtype=np.float32)
         if patches.ndim != 3 or patches.shape[1:] != (pre.PATCH_FRAMES, pre.N_MELS):
             raise ValueError(f"expected patches [P, {pre.PATCH_FRAMES}, {pre.N_MELS}], got {patches.shape}")
-        starts = np.arange(len(patches)) * pre.PATCH_FRAMES
-        return run(self._embed(patches.reshape(-1, pre.N_MELS), starts, None))
+        outs = [self._infer(patches[i:i + self.batch_size]) for i in range(0, len(patches), self.batch_size)]
+        return (np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs]))
 
-    # --- inference ----------------------------------------------------------------------
+    def _infer(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = torch.from_numpy(patches).to(self.device)  # [B, 187, 96]
+        with torch.inference_mode():
+            out = self.net(x)
+            return out.penultimate.float().cpu().numpy(), out.taggram.float().cpu().numpy()
 
-    def _embed(self, rep: np.ndarray, starts: np.ndarray,
-               cancel: CancelCheck | None) -> Job[tuple[np.ndarray, np.ndarray]]:
-        n = len(starts)
-        pen = np.empty((n, PENULTIMATE), dtype=np.float32)
-        tags = np.empty((n, len(self.tag_names)), dtype=np.float32)
-        yield Progress("embed", 0, n)
-        for b0 in range(0, n, self.batch_size):
-            check_cancel(cancel)
-            b1 = min(n, b0 + self.batch_size)
-            x = torch.from_numpy(pre.make_patches(rep, starts[b0:b1])).to(self.device)  # [B, 187, 96]
-            with torch.inference_mode():
-                out = self.net(x)
-                pen[b0:b1] = out.penultimate.float().cpu().numpy()
-                tags[b0:b1] = out.taggram.float().cpu().numpy()
-            yield Progress("embed", b1, n)
-        return pen, tags
+
+def _samples_kept(grid: SegmentGrid) -> int:
+    """Samples that can reach a segment: the grid's duration plus one FFT frame."""
+    return int(np.ceil(grid.duration * pre.SAMPLE_RATE)) + pre.N_FFT
+
+
+class _PatchRunner:
+    """Collects log-mel frames and runs the network on patches as soon as they are complete,
+    a batch at a time; :meth:`finish` adds the patch flush with the end and pools."""
+
+    def __init__(self, ext: MusicnnExtractor, grid: SegmentGrid, cancel: CancelCheck | None) -> None:
+        self.ext, self.grid, self.cancel = ext, grid, cancel
+        self.rep = np.empty((1024, pre.N_MELS), dtype=np.float32)  # [capacity, 96], grows
+        self.n = 0
+        self.pen: list[np.ndarray] = []
+        self.tags: list[np.ndarray] = []
+        self.done = 0  # patches embedded so far (a prefix of the final patch list)
+        expected = 1 + _samples_kept(grid) // pre.HOP
+        self.total = len(pre.patch_starts(expected, ext.hop_frames))  # a guess until finish
+
+    def add(self, frames: np.ndarray) -> Job[None]:
+        if len(frames):
+            if self.n + len(frames) > len(self.rep):
+                grown = np.empty((max(2 * len(self.rep), self.n + len(frames)), pre.N_MELS), np.float32)
+                grown[: self.n] = self.rep[: self.n]
+                self.rep = grown
+            self.rep[self.n:self.n + len(frames)] = frames
+            self.n += len(frames)
+        hop, bs = self.ext.hop_frames, self.ext.batch_size
+        ready = 0 if self.n < pre.PATCH_FRAMES else (self.n - pre.PATCH_FRAMES) // hop + 1
+        while ready - self.done >= bs:
+            yield from self._run(self.rep, np.arange(self.done, self.done + bs) * hop)
+
+    def finish(self) -> Job[MusicnnOutput]:
+        if self.n == 0:
+            raise ValueError("no audio samples to analyse")
+        rep = pre.repeat_pad(self.rep[: self.n])  # [F >= 187, 96]
+        starts = pre.patch_starts(len(rep), self.ext.hop_frames)  # [P]
+        self.total = len(starts)
+        while self.done < len(starts):
+            yield from self._run(rep, starts[self.done:self.done + self.ext.batch_size])
+        groups = assign_patches(self.grid, patch_centres(starts))
+        pen, tags = np.concatenate(self.pen), np.concatenate(self.tags)  # [P, 200], [P, 50]
+        return MusicnnOutput(pool_mean_max(pen, groups), pool_mean(tags, groups), list(self.ext.tag_names))
+
+    def _run(self, rep: np.ndarray, starts: np.ndarray) -> Job[None]:
+        check_cancel(self.cancel)
+        pen, tags = self.ext._infer(pre.make_patches(rep, starts))
+        self.pen.append(pen)
+        self.tags.append(tags)
+        self.done += len(starts)
+        self.total = max(self.total, self.done)
+        yield Progress("embed", self.done, self.total)

@@ -158,6 +158,17 @@ class Musicnn(nn.Module):
         return torch.cat(timbral + [b(x) for b in self.temporal], dim=1)  # [B, 561, T]
 
     def forward(self, x: torch.Tensor) -> MusicnnOutputs:
+        if x.is_cuda and torch.backends.cudnn.allow_tf32:
+            # cuDNN convolutions default to TF32 (10-bit mantissa): 1e-3 off the original.
+            # The engine runs models on one inference thread, so a toggle is safe here.
+            torch.backends.cudnn.allow_tf32 = False
+            try:
+                return self._forward(x)
+            finally:
+                torch.backends.cudnn.allow_tf32 = True
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> MusicnnOutputs:
         front = self.front_end(x)  # [B, 561, T]
         m1 = self.mid_bns[0](F.relu(self.mid_convs[0](front)))  # [B, 64, T]
         m2 = self.mid_bns[1](F.relu(self.mid_convs[1](m1))) + m1

@@ -61,6 +61,7 @@ def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_ME
 
 
 _MEL_BASIS = mel_filterbank()
+_MEL_BASIS_64 = _MEL_BASIS.astype(np.float64)
 _WINDOW = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)  # periodic Hann, float64
 
 
@@ -70,11 +71,19 @@ def power_spectrogram(samples: np.ndarray, n_fft: int = N_FFT, hop: int = HOP,
 
     As librosa: the window is float64, so the FFT runs in float64 and is then rounded to
     complex64 before ``|X| ** 2``."""
-    y = np.ascontiguousarray(samples, dtype=np.float32)
+    y = np.pad(np.asarray(samples, dtype=np.float32), n_fft // 2)
+    return framed_power(y, 1 + (len(y) - n_fft) // hop, n_fft, hop, window)
+
+
+def framed_power(padded: np.ndarray, n_frames: int, n_fft: int = N_FFT, hop: int = HOP,
+                 window: np.ndarray | None = None) -> np.ndarray:
+    """Power spectra of frames ``k * hop : k * hop + n_fft`` (k < n_frames) of an already
+    padded float32 signal (the streaming reader feeds it piece by piece)."""
     if window is None:
         window = _WINDOW if n_fft == N_FFT else 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    y = np.pad(y, n_fft // 2)
-    n_frames = 1 + (len(y) - n_fft) // hop
+    y = np.ascontiguousarray(padded, dtype=np.float32)
+    if n_frames < 0 or (n_frames > 0 and (n_frames - 1) * hop + n_fft > len(y)):
+        raise ValueError(f"{n_frames} frames need more than the {len(y)} samples given")
     frames = np.lib.stride_tricks.as_strided(
         y, shape=(n_frames, n_fft), strides=(hop * y.strides[0], y.strides[0]), writeable=False)
     out = np.empty((n_frames, n_fft // 2 + 1), dtype=np.float32)
@@ -91,8 +100,12 @@ def mel_spectrogram(samples: np.ndarray) -> np.ndarray:
 
 
 def mel_from_power(power: np.ndarray) -> np.ndarray:
-    """``[T, 257]`` power spectrogram (512-point FFT at 16 kHz) -> ``[T, 96]`` mel power."""
-    return power @ _MEL_BASIS.T
+    """``[T, 257]`` power spectrogram (512-point FFT at 16 kHz) -> float32 ``[T, 96]`` mel power.
+
+    Summed in float64: a float32 product's last bit can depend on how many frames are
+    multiplied at once, and the float16 rounding that follows would turn that into a 5e-4
+    difference between computing a track whole and as it streams in."""
+    return (power.astype(np.float64) @ _MEL_BASIS_64.T).astype(np.float32)
 
 
 def log_compress(mel: np.ndarray) -> np.ndarray:
