@@ -16,7 +16,8 @@ import sys
 
 from engine.media.errors import MediaError
 
-COMMAND_MODULES = ("engine.cli.media_cmds", "engine.cli.features_cmds", "engine.cli.library_cmds")
+COMMAND_MODULES = ("engine.cli.media_cmds", "engine.cli.features_cmds", "engine.cli.library_cmds",
+                   "engine.cli.recommend_cmds")
 TRAINING_COMMANDS = {
     "train": "train a model on a feature dataset",
     "eval": "evaluate a checkpoint with the paper's retrieval protocol",
@@ -24,6 +25,16 @@ TRAINING_COMMANDS = {
     "experiment": "run the paper's ablation table or context curve",
     "analyze": "the paper's analyses of what a model learned",
 }
+
+
+def USER_ERRORS() -> tuple[type[BaseException], ...]:  # noqa: N802 - a constant, computed lazily
+    """Errors whose message is meant for the user: printed as one line, never a traceback."""
+    from engine.attributes import AttributeError_
+    from engine.features.base import FeatureError
+    from engine.jobs import Cancelled
+    from engine.session import NoModelError
+
+    return (MediaError, FeatureError, NoModelError, AttributeError_, Cancelled)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.command is None else 2
     try:
         return int(args.func(args) or 0)
-    except MediaError as e:
+    except USER_ERRORS() as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

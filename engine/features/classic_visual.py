@@ -285,6 +285,11 @@ class ClassicVisualExtractor:
         """uint8 ``[k, H, W, 3]`` frames of one segment -> float32 ``[dim]``."""
         return segment_features(frames, self.work_size)
 
+    def encode_images(self, images: list[np.ndarray]) -> np.ndarray:
+        """Still images (uint8 ``[H, W, 3]``, any sizes), each read as a one-frame segment
+        (no motion, no cuts) -> float32 ``[N, dim]``. Used for attributes from examples."""
+        return np.stack([self.encode_segment(np.asarray(img)[None]) for img in images]).astype(np.float32)
+
     def extract(self, path: str | os.PathLike[str], grid: SegmentGrid, *,
                 cancel: CancelCheck | None = None) -> Job[np.ndarray]:
         from engine.media.frames import sample_frames

@@ -123,6 +123,12 @@ class ClipExtractor:
         x = (x - mean) / std
         return x.half() if self.half else x
 
+    def encode_images(self, images: list[np.ndarray]) -> np.ndarray:
+        """Still images (uint8 ``[H, W, 3]``, any sizes) -> float32 ``[N, dim]``, L2-normalised:
+        each image read as a one-frame segment. Used for attributes from examples."""
+        return np.concatenate([self.encode_frames(np.asarray(img)[None]) for img in images]) if images \
+            else np.zeros((0, self.dim), np.float32)
+
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
         """uint8 ``[N, H, W, 3]`` frames -> float32 ``[N, dim]``, L2-normalised, batched."""
         import torch

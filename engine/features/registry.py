@@ -52,6 +52,35 @@ def create_extractor(name: str, device: str = "cpu", **opts) -> FeatureExtractor
     raise FeatureError(f"unknown extractor '{name}'; choose one of: {', '.join(NAMES)}")
 
 
+def extractor_for_id(extractor_id: str, device: str = "cpu", *, clip_model: str = DEFAULT_MODEL,
+                     clip_pretrained: str | None = None) -> FeatureExtractor:
+    """The extractor that produces features with id ``extractor_id`` (what a checkpoint was
+    trained on). Raises :class:`FeatureError` when this installation cannot make it."""
+    family, _, rest = extractor_id.partition(":")
+    parts = rest.split(":")
+    if family == "classic-visual":
+        opts = {p[0]: int(p[1:]) for p in parts if p[:1] in ("k", "w") and p[1:].isdigit()}
+        ex = create_extractor("classic", device, frames_per_segment=opts.get("k", 8), work_size=opts.get("w", 72))
+    elif family == "clip":
+        model_name = parts[0] if parts and parts[0] else clip_model
+        tag = parts[1] if len(parts) > 1 else None
+        pretrained = clip_pretrained
+        if tag and not tag.startswith(("sha256-", "random")) and pretrained is None:
+            pretrained = tag
+        ex = create_extractor("clip", device, model_name=model_name, pretrained=pretrained)
+    elif family == "musicnn":
+        ex = create_extractor("musicnn", device, model=parts[0] if parts and parts[0] else DEFAULT_MUSICNN)
+    elif family == "classic-music":
+        ex = create_extractor("classic-music", device)
+    else:
+        raise FeatureError(f"the model was trained on features '{extractor_id}', which this installation "
+                           f"does not know; use a checkpoint trained with {', '.join(NAMES)}")
+    if ex.id != extractor_id:
+        raise FeatureError(f"the model was trained on features '{extractor_id}' but this installation makes "
+                           f"'{ex.id}'; install the same weights (see `mvpt models`) or use a matching checkpoint")
+    return ex
+
+
 @dataclass(frozen=True)
 class DefaultPlan:
     """Which extractors the defaults pick, and why (decided without loading any model)."""

@@ -1,0 +1,167 @@
+"""Attributes: directions in the shared space, defined by examples, added or removed.
+
+The paper (Sec. 5): the representation y_a of an attribute is the mean representation of
+an example set — images (through f_v as one-segment sequences), music (through f_m), or,
+here, text prompts (CLIP's text tower lands in CLIP's image space, so a prompt is read by
+f_v like an image). With a domain set D (e.g. "all my footage" for "bright"), the corrected
+y'_a = y_a − mean(f(D)) keeps what distinguishes the examples and drops what every example
+of that domain shares. Conditioning is y' = y + Σ wᵢ·y'_aᵢ.
+
+We store y'_a as computed; :func:`direction` gives its unit direction, and the sliders'
+weights (−1…+1) scale that, so weights mean the same for every attribute.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.media import MediaError
+from engine.media.container import MEDIA_EXTENSIONS_AUDIO, MEDIA_EXTENSIONS_VIDEO
+from engine.media.grid import SegmentGrid
+from engine.media.probe import probe
+from engine.session import EngineSession
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+MAX_IMAGE_SIDE = 1024
+
+
+class AttributeError_(ValueError):
+    """An attribute cannot be made from what was given; the message says why."""
+
+
+def direction(attribute) -> np.ndarray:
+    v = np.asarray(attribute.vector, np.float32)
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-8 else v
+
+
+def _files(folder: str | os.PathLike[str], exts: frozenset[str]) -> list[Path]:
+    root = Path(folder)
+    if not root.is_dir():
+        raise AttributeError_(f"{root} is not a folder")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+
+
+def load_image(path: Path) -> np.ndarray:
+    """uint8 [H, W, 3], at most MAX_IMAGE_SIDE on the long side (EXIF rotation applied)."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        im.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+        return np.asarray(im, dtype=np.uint8)
+
+
+def _visual_outputs(session: EngineSession, base: np.ndarray) -> np.ndarray:
+    """Base features [N, Dv] -> f_v outputs [N, d], each row read as a one-segment sequence."""
+    import torch
+
+    from engine.model.windows import encode_many
+
+    tower = session.model.model.tower("visual")
+    feats = [torch.as_tensor(b[None], dtype=torch.float32, device=session.device) for b in base]
+    return np.stack([o.segments[0].float().cpu().numpy() for o in encode_many(tower, feats, L=1)])
+
+
+def image_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None = None) -> Job[np.ndarray]:
+    """f_v outputs [N, d] for the images (or video frames) in ``folder``."""
+    files = _files(folder, IMAGE_EXTENSIONS)
+    if not files:
+        raise AttributeError_(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {folder}")
+    extractor = session.extractor("visual")
+    images, skipped = [], []
+    for i, f in enumerate(files):
+        check_cancel(cancel)
+        try:
+            images.append(load_image(f))
+        except Exception as e:  # noqa: BLE001 - a bad example is skipped and reported
+            skipped.append(f"{f.name}: {e}")
+        yield Progress("images", i + 1, len(files), f.name)
+    if not images:
+        raise AttributeError_(f"none of the images in {folder} could be read ({skipped[0]})")
+    base = extractor.encode_images(images)  # [N, Dv]
+    return _visual_outputs(session, base)
+
+
+def text_vectors(session: EngineSession, prompts: list[str]) -> np.ndarray:
+    extractor = session.extractor("visual")
+    if not hasattr(extractor, "encode_text"):
+        raise AttributeError_("text attributes need the CLIP visual extractor, and the active one is "
+                              f"'{extractor.id}' (no text tower); define this attribute with example images "
+                              "instead, or add CLIP weights (`mvpt models`)")
+    base = extractor.encode_text([p for p in prompts if p.strip()])  # [n, Dv] in CLIP image space
+    return _visual_outputs(session, base)
+
+
+def audio_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None = None) -> Job[np.ndarray]:
+    """f_m segment outputs [N_segments, d] for the songs in ``folder``."""
+    import torch
+
+    from engine.model.windows import encode_sequence
+
+    files = _files(folder, MEDIA_EXTENSIONS_AUDIO | MEDIA_EXTENSIONS_VIDEO)
+    if not files:
+        raise AttributeError_(f"no audio files in {folder}")
+    extractor = session.extractor("music")
+    tower = session.model.model.tower("music")
+    rows, errors = [], []
+    for i, f in enumerate(files):
+        check_cancel(cancel)
+        yield Progress("audio", i, len(files), f.name)
+        try:
+            info = probe(f)
+            if info.audio is None:
+                continue
+            base = yield from extractor.extract(f, SegmentGrid(info.duration, session.segment_seconds), cancel=cancel)
+        except MediaError as e:
+            errors.append(str(e))
+            continue
+        with torch.inference_mode():
+            out = encode_sequence(tower, torch.as_tensor(base, dtype=torch.float32, device=session.device),
+                                  L=session.model.config.seq_len)
+        rows.append(out.segments.float().cpu().numpy())
+    if not rows:
+        raise AttributeError_(f"no song in {folder} could be read" + (f" ({errors[0]})" if errors else ""))
+    return np.concatenate(rows)
+
+
+def create_attribute(session: EngineSession, name: str, *, images: str | None = None, audio: str | None = None,
+                     text: str | list[str] | None = None, domain: str | None = None,
+                     cancel: CancelCheck | None = None) -> Job[np.ndarray]:
+    """Define (or redefine) attribute ``name`` for the active model; returns y'_a [d]."""
+    name = name.strip()
+    if not name:
+        raise AttributeError_("an attribute needs a name")
+    if sum(x is not None for x in (images, audio, text)) != 1:
+        raise AttributeError_("define an attribute from exactly one of: a folder of images, a folder of "
+                              "audio, or text prompts")
+    if images is not None:
+        modality = "visual"
+        vecs = yield from image_set_vectors(session, images, cancel)
+        source = {"images": str(images)}
+    elif audio is not None:
+        modality = "music"
+        vecs = yield from audio_set_vectors(session, audio, cancel)
+        source = {"audio": str(audio)}
+    else:
+        prompts = [text] if isinstance(text, str) else list(text)
+        modality = "visual"
+        vecs = text_vectors(session, prompts)
+        source = {"text": prompts}
+    y_a = vecs.mean(axis=0)
+    meta = {**source, "examples": int(len(vecs))}
+    if domain is not None:
+        if modality == "visual" and _files(domain, IMAGE_EXTENSIONS):
+            d = yield from image_set_vectors(session, domain, cancel)
+        else:
+            d = yield from audio_set_vectors(session, domain, cancel)
+        y_a = y_a - d.mean(axis=0)
+        meta.update(domain=str(domain), domain_examples=int(len(d)))
+    meta["norm"] = float(np.linalg.norm(y_a))
+    session.library.catalog.save_attribute(name, session.checkpoint_id, modality, y_a.astype(np.float32), meta)
+    yield Progress("done", 1, 1, f"attribute '{name}' saved")
+    return y_a.astype(np.float32)

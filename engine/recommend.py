@@ -1,0 +1,407 @@
+"""The one API front ends call: analyse media, suggest music per segment and for the whole
+video, fit a track's start offset, find footage for music, condition on attributes.
+
+Shapes: T segments of the query; d the shared embedding size; all vectors unit norm.
+
+    analysis = run(analyse_video(session, "clip.mp4"))       # slow once, then cached
+    per_seg  = recommend_segments(session, analysis, k=5)    # [T][k] SegmentSuggestion
+    whole    = best_soundtracks(session, analysis, k=5)      # track + offset + score
+    per_seg  = recommend_segments(session, analysis, 5, Conditioning({"drums": +0.7}))
+
+Re-ranking with other attribute weights never recomputes the video: only the query
+vectors change (y' = y + Σ wᵢ·âᵢ, renormalised) and the index is searched again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.jobs import CancelCheck, Job, Progress, check_cancel, run
+from engine.media import MediaError, NoAudioStream, NoVideoStream
+from engine.media.grid import SegmentGrid
+from engine.media.probe import probe
+from engine.session import EngineSession
+
+ANALYSIS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MediaAnalysis:
+    """One video (or song) read by the model. Cached per file content + checkpoint."""
+    path: str
+    modality: str
+    """"visual" for footage, "music" for a song."""
+    checkpoint_id: str
+    duration: float
+    segment_seconds: float
+    starts: np.ndarray
+    """float64 [T] segment start times (s)."""
+    ends: np.ndarray
+    embeddings: np.ndarray
+    """float32 [T, d]: per-segment outputs of the tower, with temporal context."""
+    cls: np.ndarray
+    """float32 [d]: the whole video/track."""
+    attention: np.ndarray
+    """float32 [T]: attention-rollout weight per segment (sums to 1)."""
+    thumbnails: list[np.ndarray] = field(default_factory=list)
+    """uint8 [h, w, 3] per segment (footage only)."""
+    tags: np.ndarray | None = None
+    """float32 [T, n_tags] music tags per segment (songs, with musicnn)."""
+    tag_names: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.embeddings.shape[0])
+
+
+@dataclass(frozen=True)
+class SegmentSuggestion:
+    item_id: int
+    path: str
+    title: str
+    artist: str | None
+    segment: int
+    """Segment index in the suggested track (or footage)."""
+    start: float
+    """Where in the track (or footage) to start, in seconds."""
+    score: float
+    """Cosine similarity, −1…1."""
+
+
+@dataclass(frozen=True)
+class TrackSuggestion:
+    item_id: int
+    path: str
+    title: str
+    artist: str | None
+    score: float
+    """Whole-video match (CLS cosine), or the combined score for best_soundtracks."""
+    offset: float | None = None
+    """Start offset into the track (s) that best fits the whole video."""
+    coverage: float | None = None
+    """Fraction of the video the track covers from that offset."""
+    fit_score: float | None = None
+
+
+@dataclass(frozen=True)
+class SoundtrackFit:
+    item_id: int
+    offset_segments: int
+    offset: float
+    score: float
+    """Mean per-segment similarity over the whole video (uncovered segments count 0)."""
+    coverage: float
+    scores: np.ndarray
+    """[n_offsets] the score at every offset (for plots)."""
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """Signed attribute weights, e.g. ``{"drums": 0.8, "vocals": -0.5}``."""
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def active(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.weights.items() if abs(float(v)) > 1e-6}
+
+
+# -- analysis ----------------------------------------------------------------------------
+
+def analyse_video(session: EngineSession, path: str | os.PathLike[str], *, thumbnails: bool = True,
+                  cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
+    """Segments, thumbnails, contextualised embeddings, CLS and attention of a video."""
+    return _analyse(session, path, "visual", thumbnails, cancel)
+
+
+def analyse_music(session: EngineSession, path: str | os.PathLike[str], *,
+                  cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
+    """The same for a song (the query of "footage for music")."""
+    return _analyse(session, path, "music", False, cancel)
+
+
+def _analyse(session: EngineSession, path, modality: str, want_thumbs: bool,
+             cancel: CancelCheck | None) -> Job[MediaAnalysis]:
+    import torch
+
+    from engine.features.cache import content_key
+    from engine.model.windows import encode_sequence
+
+    path = Path(path)
+    yield Progress("probe", 0, None, f"reading {path.name}")
+    info = probe(path)
+    if modality == "visual" and info.video is None:
+        raise NoVideoStream(path, "has no video stream; drop footage here, or use it as music "
+                                  "(\"Footage for this song\")")
+    if modality == "music" and info.audio is None:
+        raise NoAudioStream(path, "has no audio track; choose a song")
+    loaded = session.model
+    ck = session.checkpoint_id
+    seconds = session.segment_seconds
+    key = hashlib.sha256(f"{content_key(path)}|{ck}|{modality}|{seconds}|{ANALYSIS_VERSION}".encode()).hexdigest()[:32]
+    cache_file = session.data_dir / "analyses" / f"{key}.npz"
+    cached = _load_analysis(cache_file, path)
+    if cached is not None and (cached.thumbnails or not want_thumbs):
+        yield Progress("done", 1, 1, "from cache")
+        return cached
+    grid = SegmentGrid(info.duration, seconds)
+    extractor = session.extractor(modality)
+    yield Progress("features", 0, len(grid), f"reading {len(grid)} segments with {extractor.id}")
+    tags = None
+    tag_names: tuple[str, ...] = ()
+    if modality == "music" and hasattr(extractor, "extract_with_tags"):
+        out = yield from _relay(extractor.extract_with_tags(path, grid, cancel=cancel), "features")
+        base, tags = out.features, out.tags
+        tag_names = tuple(out.tag_names or ())
+    else:
+        base = yield from _relay(extractor.extract(path, grid, cancel=cancel), "features")
+    check_cancel(cancel)
+    yield Progress("model", 0, 1, "reading the whole sequence with the model")
+    tower = loaded.model.tower(modality)
+    with torch.inference_mode():
+        x = torch.as_tensor(np.asarray(base, np.float32), device=session.device)  # (T, D)
+        out = encode_sequence(tower, x, L=loaded.config.seq_len, need_weights=True)
+    emb = out.segments.float().cpu().numpy()
+    cls = out.cls.float().cpu().numpy()
+    att = (out.attention.weights.float().cpu().numpy() if out.attention is not None
+           else np.full(len(grid), 1.0 / len(grid), np.float32))
+    thumbs: list[np.ndarray] = []
+    if want_thumbs:
+        from engine.media.thumbnails import thumbnails
+
+        for i, img in thumbnails(path, grid, short_side=90, info=info, cancel=cancel):
+            thumbs.append(img)
+            yield Progress("thumbnails", i + 1, len(grid), "thumbnails")
+    analysis = MediaAnalysis(str(path), modality, ck, info.duration, seconds,
+                             np.array([s.start for s in grid]), np.array([s.end for s in grid]),
+                             emb.astype(np.float32), cls.astype(np.float32), att.astype(np.float32),
+                             thumbs, None if tags is None else np.asarray(tags, np.float32), tag_names)
+    _save_analysis(cache_file, analysis)
+    yield Progress("done", 1, 1, "analysis ready")
+    return analysis
+
+
+def _relay(job: Job, stage: str) -> Job:
+    """Pass a sub-job's progress on under our stage name; return its result."""
+    while True:
+        try:
+            ev = next(job)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(stage, ev.done, ev.total, ev.message)
+
+
+def _save_analysis(file: Path, a: MediaAnalysis) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"starts": a.starts, "ends": a.ends, "embeddings": a.embeddings, "cls": a.cls,
+              "attention": a.attention, "meta": np.array([a.modality, a.checkpoint_id, str(a.duration),
+                                                          str(a.segment_seconds)])}
+    for i, t in enumerate(a.thumbnails):
+        arrays[f"thumb_{i}"] = t
+    if a.tags is not None:
+        arrays["tags"] = a.tags
+        arrays["tag_names"] = np.array(a.tag_names)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(buf.getvalue())
+        os.replace(tmp, file)
+    except OSError:  # a cache that cannot be written only costs time next time
+        tmp.unlink(missing_ok=True)
+
+
+def _load_analysis(file: Path, path: Path) -> MediaAnalysis | None:
+    if not file.exists():
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            modality, ck, duration, seconds = (str(x) for x in z["meta"])
+            n = z["starts"].shape[0]
+            thumbs = [z[f"thumb_{i}"] for i in range(n) if f"thumb_{i}" in z.files]
+            tags = z["tags"] if "tags" in z.files else None
+            names = tuple(str(x) for x in z["tag_names"]) if "tag_names" in z.files else ()
+            return MediaAnalysis(str(path), modality, ck, float(duration), float(seconds), z["starts"],
+                                 z["ends"], z["embeddings"], z["cls"], z["attention"], thumbs, tags, names)
+    except (OSError, ValueError, KeyError):
+        file.unlink(missing_ok=True)  # damaged cache entry: recompute
+        return None
+
+
+# -- conditioning --------------------------------------------------------------------------
+
+def attribute_directions(session: EngineSession) -> dict[str, np.ndarray]:
+    """Unit direction of each attribute of the active checkpoint."""
+    from engine.attributes import direction
+
+    return {a.name: direction(a) for a in session.library.catalog.attributes(session.checkpoint_id)}
+
+
+def condition(queries: np.ndarray, conditioning: Conditioning | None,
+              directions: Mapping[str, np.ndarray]) -> np.ndarray:
+    """y' = normalise(y + Σ wᵢ·âᵢ) for ``queries`` [n, d] (or [d])."""
+    q = np.asarray(queries, np.float32)
+    if conditioning is None or not conditioning.active:
+        return q
+    shift = np.zeros(q.shape[-1], np.float32)
+    for name, w in conditioning.active.items():
+        if name not in directions:
+            raise KeyError(f"no attribute named {name!r} for this model; see `mvpt attribute list`")
+        shift += np.float32(w) * directions[name]
+    out = q + shift
+    return (out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-8)).astype(np.float32)
+
+
+# -- search ------------------------------------------------------------------------------
+
+def _target_kind(modality: str) -> str:
+    return "music" if modality == "visual" else "footage"
+
+
+def recommend_segments(session: EngineSession, analysis: MediaAnalysis, k: int = 10,
+                       conditioning: Conditioning | None = None) -> list[list[SegmentSuggestion]]:
+    """For each query segment, the top-``k`` segments of the other modality, one per item."""
+    kind = _target_kind(analysis.modality)
+    index = session.library.index(analysis.checkpoint_id, kind, "segment")
+    if index.count == 0:
+        return [[] for _ in range(len(analysis))]
+    q = condition(analysis.embeddings, conditioning, attribute_directions(session) if conditioning else {})
+    wide = min(index.count, max(4 * k, k + 32))
+    scores, ids = index.search(q, wide)
+    from engine.library.records import unpack_ids
+
+    items, segs = unpack_ids(ids)
+    catalog = session.library.catalog
+    seg_seconds = {}
+    out: list[list[SegmentSuggestion]] = []
+    meta = _ItemMeta(catalog)
+    for row in range(len(analysis)):
+        seen: set[int] = set()
+        picks: list[SegmentSuggestion] = []
+        for s, item, seg in zip(scores[row], items[row], segs[row]):
+            item, seg = int(item), int(seg)
+            if item < 0 or item in seen:
+                continue
+            seen.add(item)
+            it = meta(item)
+            if it is None:
+                continue
+            if item not in seg_seconds:
+                seg_seconds[item] = {i: a for i, (a, _) in enumerate(catalog_segments(catalog, item))}
+            picks.append(SegmentSuggestion(item, it.path, it.title or Path(it.path).stem, it.artist, seg,
+                                           float(seg_seconds[item].get(seg, 0.0)), float(s)))
+            if len(picks) == k:
+                break
+        out.append(picks)
+    return out
+
+
+def catalog_segments(catalog, item_id: int) -> list[tuple[float, float]]:
+    return [(s.start, s.end) for s in catalog.segments(item_id)]
+
+
+class _ItemMeta:
+    def __init__(self, catalog) -> None:
+        self.catalog = catalog
+        self.cache: dict[int, object] = {}
+
+    def __call__(self, item_id: int):
+        if item_id not in self.cache:
+            self.cache[item_id] = self.catalog.item(item_id)
+        return self.cache[item_id]
+
+
+def recommend_tracks(session: EngineSession, analysis: MediaAnalysis, k: int = 10,
+                     conditioning: Conditioning | None = None) -> list[TrackSuggestion]:
+    """Whole-video ranking of tracks by their [CLS] vectors."""
+    kind = _target_kind(analysis.modality)
+    index = session.library.index(analysis.checkpoint_id, kind, "track")
+    if index.count == 0:
+        return []
+    q = condition(analysis.cls[None], conditioning, attribute_directions(session) if conditioning else {})
+    scores, ids = index.search(q, min(k, index.count))
+    from engine.library.records import unpack_ids
+
+    items, _ = unpack_ids(ids)
+    meta = _ItemMeta(session.library.catalog)
+    out = []
+    for s, item in zip(scores[0], items[0]):
+        it = meta(int(item))
+        if it is not None:
+            out.append(TrackSuggestion(int(item), it.path, it.title or Path(it.path).stem, it.artist, float(s)))
+    return out
+
+
+def fit_soundtrack(session: EngineSession, analysis: MediaAnalysis, item_id: int,
+                   conditioning: Conditioning | None = None) -> SoundtrackFit:
+    """The start offset (in whole segments) of track ``item_id`` that best fits the video.
+
+    score(o) = (1/T_v) Σ_i ⟨v_i, m_{o+i}⟩ over the video segments the track still covers from
+    offset o; segments past the track's end count 0, so a track too short for the video
+    scores lower and ``coverage`` says how much of the video it covers.
+    """
+    pair = session.library.catalog.item_embeddings(item_id, analysis.checkpoint_id)
+    if pair is None:
+        raise KeyError(f"track {item_id} has no vectors for this model; re-index the library")
+    m = pair[0]  # (T_m, d)
+    v = condition(analysis.embeddings, conditioning, attribute_directions(session) if conditioning else {})
+    sim = v @ m.T  # (T_v, T_m)
+    tv, tm = sim.shape
+    scores = np.empty(tm, np.float32)
+    for o in range(tm):
+        n = min(tv, tm - o)
+        scores[o] = np.trace(sim[:n, o:o + n]) / tv
+    best = int(np.argmax(scores))
+    seg = float(session.segment_seconds)
+    starts = [a for a, _ in catalog_segments(session.library.catalog, item_id)]
+    offset = float(starts[best]) if best < len(starts) else best * seg
+    return SoundtrackFit(item_id, best, offset, float(scores[best]), min(tv, tm - best) / tv, scores)
+
+
+def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5,
+                     conditioning: Conditioning | None = None) -> list[TrackSuggestion]:
+    """Tracks for the whole video with their best start offset: the CLS ranking and the
+    per-segment fit combined (mean of the two scores)."""
+    candidates = recommend_tracks(session, analysis, max(3 * k, 10), conditioning)
+    out = []
+    for c in candidates:
+        fit = fit_soundtrack(session, analysis, c.item_id, conditioning)
+        out.append(TrackSuggestion(c.item_id, c.path, c.title, c.artist, 0.5 * (c.score + fit.score),
+                                   fit.offset, fit.coverage, fit.score))
+    out.sort(key=lambda t: -t.score)
+    return out[:k]
+
+
+def find_footage(session: EngineSession, music: str | os.PathLike[str] | int, k: int = 5,
+                 cancel: CancelCheck | None = None) -> list[list[SegmentSuggestion]]:
+    """Per music segment, the best footage segments from the footage library (M→V).
+    ``music`` is a song file, or the id of a track in the music library."""
+    if isinstance(music, int):
+        analysis = _library_track_analysis(session, music)
+    else:
+        analysis = run(analyse_music(session, music, cancel=cancel))
+    return recommend_segments(session, analysis, k)
+
+
+def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalysis:
+    catalog = session.library.catalog
+    it = catalog.item(item_id)
+    pair = catalog.item_embeddings(item_id, session.checkpoint_id)
+    if it is None or pair is None:
+        raise KeyError(f"track {item_id} is not indexed for this model")
+    segs = catalog_segments(catalog, item_id)
+    emb, cls = pair
+    n = emb.shape[0]
+    return MediaAnalysis(it.path, "music", session.checkpoint_id, float(it.duration or 0.0),
+                         session.segment_seconds, np.array([a for a, _ in segs][:n]),
+                         np.array([b for _, b in segs][:n]), emb, cls, np.full(n, 1.0 / n, np.float32))
+
+
+__all__ = ["MediaAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
+           "analyse_video", "analyse_music", "recommend_segments", "recommend_tracks", "fit_soundtrack",
+           "best_soundtracks", "find_footage", "condition", "MediaError"]

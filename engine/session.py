@@ -1,0 +1,185 @@
+"""``EngineSession``: what a front end holds — settings, device, the loaded model, the
+extractors that model was trained with, and the library.
+
+Everything is loaded lazily and once: a GUI creates the session at start-up (instant) and
+its inference worker touches ``session.model`` first (the slow part). A missing or wrong
+checkpoint is a :class:`NoModelError` whose message says what to do; the library and the
+media layer keep working without a model.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.features.base import FeatureExtractor
+from engine.settings import EngineSettings
+
+
+class NoModelError(Exception):
+    """No usable trained model: suggestions need one. The message says how to get one."""
+
+
+def resolve_device(device: str = "auto") -> str:
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise RuntimeError("CUDA was asked for but no CUDA GPU is available; use --device cpu")
+    return "cpu"
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    model: str
+    """One line: which model is active (or why none)."""
+    extractors: str
+    """One line: which base-feature extractors are active."""
+    demo: bool = False
+    """True when the active model is the built-in demo model."""
+
+
+class EngineSession:
+    def __init__(self, settings: EngineSettings | None = None) -> None:
+        self.settings = settings or EngineSettings.load()
+        self.device = resolve_device(self.settings.device)
+        self._lock = threading.RLock()
+        self._model = None
+        self._model_error: str | None = None
+        self._library = None
+        self._extractors: dict[str, FeatureExtractor] = {}
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        from engine.paths import data_dir
+
+        d = Path(self.settings.data_dir) if self.settings.data_dir else data_dir()
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # -- the library ---------------------------------------------------------------------
+    @property
+    def library(self):
+        with self._lock:
+            if self._library is None:
+                from engine.library.facade import Library
+
+                self._library = Library(self.data_dir)
+            return self._library
+
+    # -- the model -----------------------------------------------------------------------
+    @property
+    def has_model(self) -> bool:
+        try:
+            self.model  # noqa: B018 - loads on first use
+            return True
+        except NoModelError:
+            return False
+
+    @property
+    def model(self):
+        """The loaded checkpoint (:class:`engine.model.checkpoint.LoadedModel`)."""
+        with self._lock:
+            if self._model is not None:
+                return self._model
+            if self._model_error is not None:
+                raise NoModelError(self._model_error)
+            ck = self.settings.checkpoint
+            if not ck:
+                self._model_error = ("no trained model is configured: train one with `mvpt train`, or set "
+                                     "the checkpoint in Settings (`--checkpoint DIR` on the command line)")
+                raise NoModelError(self._model_error)
+            from engine.model.checkpoint import CheckpointError, load_checkpoint
+
+            try:
+                self._model = load_checkpoint(ck, device=self.device)
+            except CheckpointError as e:
+                self._model_error = str(e)
+                raise NoModelError(self._model_error) from e
+            return self._model
+
+    @property
+    def checkpoint_id(self) -> str:
+        from engine.library.embed import checkpoint_id
+
+        with self._lock:
+            model = self.model
+            cached = getattr(model, "_mvpt_checkpoint_id", None)
+            if cached is None:
+                cached = checkpoint_id(model)
+                model._mvpt_checkpoint_id = cached
+            return cached
+
+    @property
+    def segment_seconds(self) -> float:
+        try:
+            return float(self.model.config.segment_seconds)
+        except NoModelError:
+            return float(self.settings.segment_seconds)
+
+    @property
+    def is_demo_model(self) -> bool:
+        try:
+            return bool(self.model.config.data.get("demo"))
+        except NoModelError:
+            return False
+
+    # -- extractors ----------------------------------------------------------------------
+    def extractor(self, modality: str) -> FeatureExtractor:
+        """The extractor for ``modality`` that the model was trained with (or the default)."""
+        from engine.features.registry import create_extractor, default_extractors, extractor_for_id
+
+        with self._lock:
+            if modality in self._extractors:
+                return self._extractors[modality]
+            try:
+                wanted = getattr(self.model.config, f"{modality}_id")
+            except NoModelError:
+                wanted = None
+            name = self.settings.visual_extractor if modality == "visual" else self.settings.music_extractor
+            if wanted is not None:
+                ex = extractor_for_id(wanted, self.device, clip_model=self.settings.clip_model,
+                                      clip_pretrained=self.settings.clip_pretrained)
+            elif name != "auto":
+                opts = {}
+                if name == "clip":
+                    opts = {"model_name": self.settings.clip_model, "pretrained": self.settings.clip_pretrained}
+                ex = create_extractor(name, self.device, **opts)
+            else:
+                kwargs = {"clip_model": self.settings.clip_model}
+                if self.settings.clip_pretrained:
+                    kwargs["clip_pretrained"] = self.settings.clip_pretrained
+                visual, music = default_extractors(self.device, **kwargs)
+                self._extractors.setdefault("visual", visual)
+                self._extractors.setdefault("music", music)
+                return self._extractors[modality]
+            self._extractors[modality] = ex
+            return ex
+
+    def status(self) -> SessionStatus:
+        from engine.features.registry import describe_active
+
+        try:
+            m = self.model
+            label = "demo model" if self.is_demo_model else "model"
+            model_line = f"{label} {Path(m.path).name} ({m.config.model.kind}, t = {m.config.segment_seconds:g} s)"
+        except NoModelError as e:
+            model_line = f"no model: {e}"
+        try:
+            extractors = describe_active(self.extractor("visual"), self.extractor("music"))
+        except Exception as e:  # noqa: BLE001 - shown to the user, never fatal
+            extractors = f"extractors unavailable: {e}"
+        return SessionStatus(model_line, extractors, self.is_demo_model)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._library is not None:
+                self._library.close()
+                self._library = None

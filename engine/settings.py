@@ -1,0 +1,95 @@
+"""The engine's settings, declared in one place, persisted as JSON in the config folder.
+
+Front ends hold an :class:`EngineSettings`, change it, and ``save()`` it; the session is
+built from it. A damaged settings file never stops the app: it is kept aside as
+``settings.json.bad`` and defaults are used, with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from engine.media.grid import DEFAULT_SEGMENT_SECONDS
+
+log = logging.getLogger(__name__)
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    checkpoint: str | None = None
+    """Folder (or model.safetensors) of the trained MVPt model; None: none configured."""
+    device: str = "auto"
+    """"auto" (CUDA when present), "cpu" or "cuda"."""
+    visual_extractor: str = "auto"
+    """"auto" follows the checkpoint (or CLIP when its weights are here, else classic)."""
+    music_extractor: str = "auto"
+    """"auto" follows the checkpoint (or musicnn when installed, else classic-music)."""
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str | None = None
+    """An open_clip tag found in the local cache, or a path to a weights file."""
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    """Segment length when no checkpoint decides it (a checkpoint's own value wins)."""
+    top_k: int = 10
+    music_folders: tuple[str, ...] = field(default_factory=tuple)
+    footage_folders: tuple[str, ...] = field(default_factory=tuple)
+    data_dir: str | None = None
+    """Where the library, caches and analyses live; None: the per-user data folder."""
+
+    def with_(self, **changes: Any) -> EngineSettings:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["music_folders"] = list(self.music_folders)
+        d["footage_folders"] = list(self.footage_folders)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EngineSettings:
+        known = {f.name for f in fields(cls)}
+        clean = {k: v for k, v in d.items() if k in known}
+        for key in ("music_folders", "footage_folders"):
+            if key in clean:
+                clean[key] = tuple(str(x) for x in clean[key] or ())
+        return cls(**clean)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> EngineSettings:
+        p = Path(path) if path else settings_path()
+        if not p.exists():
+            return cls()
+        try:
+            return cls.from_dict(json.loads(p.read_text()))
+        except (ValueError, TypeError, OSError) as e:
+            bad = p.with_suffix(p.suffix + ".bad")
+            log.warning("settings file %s is damaged (%s); using defaults, kept it as %s", p, e, bad)
+            try:
+                os.replace(p, bad)
+            except OSError:
+                pass
+            return cls()
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write atomically (temporary file + rename): a crash never leaves half a file."""
+        p = Path(path) if path else settings_path()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=p.parent)
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.to_dict(), f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+        return p
+
+
+def settings_path() -> Path:
+    from engine.paths import config_dir
+
+    return config_dir() / SETTINGS_FILE
