@@ -1,7 +1,7 @@
 """musicnn extractor speed: × realtime on a generated track, decoding included.
 
     .venv/bin/python bench/musicnn.py [--minutes 5] [--runs 3] [--model MTT_musicnn]
-                                      [--threads N] [--format mp3]
+                                      [--threads N] [--format mp3] [--device cpu]
 
 Generates (once, cached under the system temp folder) a 44.1 kHz stereo track with chords,
 a bass line, kick and hi-hat, then times ``MusicnnExtractor.extract`` on it (decode to
@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--format", default="mp3", choices=["mp3", "flac", "wav", "m4a"])
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--weights-dir", default=None, help="musicnn checkpoints (default: the installed package)")
+    ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
 
     import torch
@@ -81,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     track = make_track(args.minutes, args.format)
     seconds = args.minutes * 60
     grid = SegmentGrid(seconds)
-    ext = MusicnnExtractor(args.model, batch_size=args.batch_size)
+    ext = MusicnnExtractor(args.model, device=args.device, weights_dir=args.weights_dir,
+                           batch_size=args.batch_size)
     print(f"{ext.id}  track {track.name} ({seconds:.0f} s, {len(grid)} segments)  "
           f"torch threads {torch.get_num_threads()}")
 

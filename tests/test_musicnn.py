@@ -276,3 +276,35 @@ def test_weights_found_when_a_script_named_musicnn_shadows_the_package(monkeypat
     shadow = importlib.machinery.ModuleSpec("musicnn", None, origin="/somewhere/bench/musicnn.py")
     monkeypatch.setattr(weights.importlib.util, "find_spec", lambda name: shadow)
     assert (find_weights("MSD_musicnn") / ".index").is_file()
+
+
+# --- patches and pooling (no weights needed) ----------------------------------------------
+
+def test_patches_cover_every_frame_once_or_twice():
+    from engine.features.musicnn.pooling import assign_patches, patch_centres
+
+    for n in (187, 188, 500, 561, 1251):
+        starts = pre.patch_starts(n, 187)
+        covered = np.zeros(n, int)
+        for s in starts:
+            covered[s:s + 187] += 1
+        assert covered.min() == 1 and covered.max() <= 2 and starts[-1] + 187 == n
+    assert list(pre.patch_starts(100, 187)) == [0]  # shorter: one (repeat-padded) patch
+    grid = SegmentGrid(20.0)  # 6.7, 6.7, 6.6 s
+    groups = assign_patches(grid, patch_centres(pre.patch_starts(1251, 187)))
+    assert [g.tolist() for g in groups] == [[0, 1], [2, 3], [4, 5, 6]]
+
+
+def test_every_segment_gets_a_patch_even_when_shorter_than_the_hop():
+    from engine.features.musicnn.pooling import assign_patches, patch_centres, pool_mean_max
+
+    centres = patch_centres(pre.patch_starts(626, 187))  # 10 s: centres 1.5, 4.5, 7.5, 8.5 s
+    grid = SegmentGrid(10.0, segment_seconds=1.0)
+    groups = assign_patches(grid, centres)
+    assert all(len(g) >= 1 for g in groups) and len(groups) == 10
+    assert groups[0].tolist() == [0]  # 0-1 s: nearest centre 1.49 s
+    assert groups[1].tolist() == [0]  # 1-2 s: holds that centre
+    assert groups[3].tolist() == [1]  # 3-4 s: nearest is 4.48 s
+    values = np.arange(8, dtype=np.float32).reshape(4, 2)
+    pooled = pool_mean_max(values, [np.array([0, 1]), np.array([3])])
+    np.testing.assert_array_equal(pooled, [[1, 2, 2, 3], [6, 7, 6, 7]])
