@@ -1,6 +1,6 @@
 """Library figures: indexing throughput, and vector search latency / recall / memory.
 
-    .venv/bin/python bench/library.py [--tracks 12] [--seconds 180] [--extractors classic-music musicnn]
+    .venv/bin/python bench/library.py [--tracks 8] [--seconds 120] [--extractors classic-music musicnn]
                                       [--sizes 100000 1000000] [--queries 200] [--no-hnsw-1m]
 
 1. Indexing throughput on generated audio: ``--tracks`` MP3 tracks of ``--seconds`` each
@@ -195,8 +195,8 @@ def _nlist(vi: VectorIndex) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tracks", type=int, default=12)
-    ap.add_argument("--seconds", type=float, default=180.0)
+    ap.add_argument("--tracks", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=120.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--extractors", nargs="*", default=["classic-music", "musicnn"])
     ap.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])

@@ -155,25 +155,32 @@ class VectorIndex:
         return int(_faiss().serialize_index(self.index).nbytes + self.ids.nbytes)
 
     # --- files ------------------------------------------------------------------------------
-    def to_bytes(self) -> bytes:
-        faiss = _faiss()
-        body = self.ids.astype("<i8").tobytes() + (faiss.serialize_index(self.index).tobytes()
-                                                    if self.index is not None else b"")
-        self.checksum = hashlib.sha256(body).hexdigest()
+    def _parts(self) -> list:
+        """Header, ids and faiss bytes, checksummed without joining them (a 1 M flat index is
+        1 GB: one copy of it is enough)."""
+        ids = self.ids.astype("<i8").tobytes()
+        ser = _faiss().serialize_index(self.index) if self.index is not None else np.zeros(0, np.uint8)
+        h = hashlib.sha256(ids)
+        h.update(memoryview(ser))
+        self.checksum = h.hexdigest()
         header = json.dumps({"dim": self.dim, "count": len(self), "index_type": self.index_type,
                              "nprobe": self.nprobe, "ef_search": self.ef_search,
                              "sha256": self.checksum}).encode()
-        return MAGIC + struct.pack("<I", len(header)) + header + body
+        return [MAGIC, struct.pack("<I", len(header)), header, ids, memoryview(ser)]
+
+    def to_bytes(self) -> bytes:
+        return b"".join(bytes(part) for part in self._parts())
 
     def save(self, path: str | os.PathLike[str]) -> str:
         """Write atomically (temporary file, fsync, rename, fsync folder); returns the checksum."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        data = self.to_bytes()
+        parts = self._parts()
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                for part in parts:
+                    f.write(part)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
