@@ -12,6 +12,11 @@ What it does, in order:
    file that caused them) and writes each result from this process in one transaction;
 4. forgets catalog items under the folder whose files are gone (only after a complete pass).
 
+Which extractor id a name (``"musicnn"``) stands for is learned from the first worker that
+starts and kept in the catalog's ``meta`` table, so an unchanged folder is checked without
+starting a worker or loading a model. When a worker reports another id (an upgraded
+extractor), the to-do list is recomputed with it.
+
 Resumable: each file is committed on its own, so a run killed at any point keeps every
 file finished before the kill, never half of one, and the next run starts where it stopped.
 """
