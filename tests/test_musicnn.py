@@ -181,7 +181,7 @@ def test_extract_from_file_is_a_job(extractors, tmp_path: Path):
     assert embeds[-1].done == embeds[-1].total == 5  # 4 regular patches + one flush with the end
     dones = [e.done for e in embeds]
     assert dones == sorted(set(dones))  # strictly increasing
-    # Decoding streams in a background thread; the result is that of the whole signal.
+    # The job is decode_audio + analyse_audio.
     whole = ext.analyse_audio(decode_audio(path), grid)
     np.testing.assert_allclose(feats, whole.features, atol=1e-5)
     np.testing.assert_allclose(out.tags, whole.tags, atol=1e-6)
@@ -201,16 +201,17 @@ def test_extract_files_shorter_and_longer_than_the_grid(extractors, tmp_path: Pa
     assert [e for e in events if e.stage == "embed"][-1].done == 4  # 3 + 1 flush with 9 s; not 11
 
 
-def test_unreadable_file_is_a_media_error(tmp_path: Path):
-    from engine.features.musicnn.stream import BackgroundDecoder
+@needs_weights
+def test_unreadable_file_is_a_media_error(extractors, tmp_path: Path):
     from engine.media.errors import MediaError
 
     bad = tmp_path / "song.wav"
     bad.write_text("not audio at all")
+    ext = extractors["MTT_musicnn"]
     with pytest.raises(MediaError):
-        list(BackgroundDecoder(bad))
+        run(ext.extract(bad, SegmentGrid(3.0)))
     with pytest.raises(MediaError):
-        list(BackgroundDecoder(tmp_path / "missing.mp3"))
+        run(ext.extract(tmp_path / "missing.mp3", SegmentGrid(3.0)))
 
 
 @needs_weights

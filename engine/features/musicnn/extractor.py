@@ -17,8 +17,7 @@ The mean sigmoid tag probabilities per segment are returned too (``tags``, with
 Patches are musicnn's 3 s (187 frames) inputs cut from the whole track once, every
 ``hop_frames`` frames (default 187: no overlap, as musicnn's own extractor, which halves
 the cost of a 1.5 s hop) plus one flush with the end, then pooled per segment by patch
-centre (:mod:`.pooling`). Files are decoded in a background thread while the network
-runs on the patches already complete (:mod:`.stream`). Audio shorter than one patch is repeat-padded, as in musicnn's
+centre (:mod:`.pooling`). Audio shorter than one patch is repeat-padded, as in musicnn's
 training. The ``id`` names model, pooling, hop and preprocessing version.
 """
 
@@ -38,7 +37,6 @@ from . import preprocess as pre
 from .network import PENULTIMATE
 from .output import MusicnnOutput
 from .pooling import assign_patches, patch_centres, pool_mean, pool_mean_max
-from .stream import BackgroundDecoder, StreamingLogMel
 from .tags import labels_for
 from .weights import load_pretrained
 
@@ -87,25 +85,15 @@ class MusicnnExtractor:
                           cancel: CancelCheck | None = None) -> Job[MusicnnOutput]:
         """Like :meth:`extract`, returning features, tag probabilities and tag names.
 
-        The file is decoded in a background thread while the network runs on the patches
-        already complete; the result equals ``analyse_audio(decode_audio(path), grid)``.
-        Media errors are the media layer's (:class:`~engine.media.MediaError`)."""
+        Media errors are the media layer's (:class:`~engine.media.MediaError`). The file is
+        decoded first, then analysed: decoding in a background thread measured no faster
+        (PyAV's per-packet Python loop and the network contend for the GIL)."""
+        from engine.media.audio import decode_audio  # the media layer imports PyAV
+
         yield Progress("decode", 0, None, message=Path(path).name)
-        keep = _samples_kept(grid)
-        mel = StreamingLogMel()
-        runner = _PatchRunner(self, grid, cancel)
-        decoder = BackgroundDecoder(path, cancel)
-        try:
-            for chunk in decoder:
-                chunk = chunk[: max(0, keep - mel.samples)]
-                yield from runner.add(mel.push(chunk))
-                if mel.samples >= keep:  # audio past the grid's end has no segment
-                    break
-        finally:
-            decoder.close()
+        samples = decode_audio(path, pre.SAMPLE_RATE, cancel=cancel)
         check_cancel(cancel)
-        yield from runner.add(mel.finish())
-        return (yield from runner.finish())
+        return (yield from self.analyse_job(samples, grid, cancel=cancel))
 
     def analyse_audio(self, samples: np.ndarray, grid: SegmentGrid) -> MusicnnOutput:
         """Features and tags for float32 mono 16 kHz ``samples`` (synchronous)."""

@@ -71,19 +71,10 @@ def power_spectrogram(samples: np.ndarray, n_fft: int = N_FFT, hop: int = HOP,
 
     As librosa: the window is float64, so the FFT runs in float64 and is then rounded to
     complex64 before ``|X| ** 2``."""
-    y = np.pad(np.asarray(samples, dtype=np.float32), n_fft // 2)
-    return framed_power(y, 1 + (len(y) - n_fft) // hop, n_fft, hop, window)
-
-
-def framed_power(padded: np.ndarray, n_frames: int, n_fft: int = N_FFT, hop: int = HOP,
-                 window: np.ndarray | None = None) -> np.ndarray:
-    """Power spectra of frames ``k * hop : k * hop + n_fft`` (k < n_frames) of an already
-    padded float32 signal (the streaming reader feeds it piece by piece)."""
     if window is None:
         window = _WINDOW if n_fft == N_FFT else 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    y = np.ascontiguousarray(padded, dtype=np.float32)
-    if n_frames < 0 or (n_frames > 0 and (n_frames - 1) * hop + n_fft > len(y)):
-        raise ValueError(f"{n_frames} frames need more than the {len(y)} samples given")
+    y = np.pad(np.asarray(samples, dtype=np.float32), n_fft // 2)
+    n_frames = 1 + (len(y) - n_fft) // hop
     frames = np.lib.stride_tricks.as_strided(
         y, shape=(n_frames, n_fft), strides=(hop * y.strides[0], y.strides[0]), writeable=False)
     out = np.empty((n_frames, n_fft // 2 + 1), dtype=np.float32)
@@ -103,8 +94,8 @@ def mel_from_power(power: np.ndarray) -> np.ndarray:
     """``[T, 257]`` power spectrogram (512-point FFT at 16 kHz) -> float32 ``[T, 96]`` mel power.
 
     Summed in float64: a float32 product's last bit can depend on how many frames are
-    multiplied at once, and the float16 rounding that follows would turn that into a 5e-4
-    difference between computing a track whole and as it streams in."""
+    multiplied at once, and musicnn's float16 rounding that follows would turn that into a
+    5e-4 difference between computing a track whole and in pieces."""
     return (power.astype(np.float64) @ _MEL_BASIS_64.T).astype(np.float32)
 
 
