@@ -74,8 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--weights-dir", default=None, help="musicnn checkpoints (default: the installed package)")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--sequential", action="store_true",
-                    help="decode the whole file first, then analyse (no background decoding)")
     args = ap.parse_args(argv)
 
     import torch
@@ -88,20 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     ext = MusicnnExtractor(args.model, device=args.device, weights_dir=args.weights_dir,
                            batch_size=args.batch_size)
     print(f"{ext.id}  track {track.name} ({seconds:.0f} s, {len(grid)} segments)  "
-          f"torch threads {torch.get_num_threads()}"
-          f"{'  sequential decode' if args.sequential else '  background decode'}")
+          f"torch threads {torch.get_num_threads()}")
 
-    def job(g: SegmentGrid):
-        if args.sequential:
-            return ext.analyse_job(decode_audio(track, pre.SAMPLE_RATE), g)
-        return ext.extract(track, g)
-
-    run(job(SegmentGrid(30.0)))  # warm-up: allocator, FFT plans, MKL
+    run(ext.extract(track, SegmentGrid(30.0)))  # warm-up: allocator, FFT plans, MKL
     times = []
     for i in range(args.runs):
         t0, c0 = time.perf_counter(), time.process_time()
-        feats = run(job(grid))
-        feats = getattr(feats, "features", feats)
+        feats = run(ext.extract(track, grid))
         times.append(time.perf_counter() - t0)
         cpu = time.process_time() - c0
         print(f"  run {i + 1}: {times[-1]:.2f} s = {seconds / times[-1]:.1f}x realtime  {feats.shape}  "
