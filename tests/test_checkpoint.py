@@ -8,7 +8,13 @@ import pytest
 import torch
 
 from engine.model import MVPTConfig, build_model
-from engine.model.checkpoint import CheckpointConfig, CheckpointError, load_checkpoint, read_config, save_checkpoint
+from engine.model.checkpoint import (
+    CheckpointConfig,
+    CheckpointError,
+    load_checkpoint,
+    read_config,
+    save_checkpoint,
+)
 
 torch.set_num_threads(1)
 

@@ -161,7 +161,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     cfg = TrainConfig(data=a.data, out=a.out, model=a.model, segment_time=a.segment_time, loss=a.loss,
                       baseline_level=a.baseline_level, seed=a.seed, device=a.device, amp=not a.no_amp,
                       resume=a.resume, threads=a.threads, keep_epochs=a.keep_epochs, **overrides)
-    res = drive(train(cfg), a.quiet)
+    import os
+
+    is_main = os.environ.get("RANK", "0") == "0"
+    res = drive(train(cfg), a.quiet or not is_main)
+    if not is_main:
+        return 0
     per_epoch = sum(res.epoch_seconds) / max(1, len(res.epoch_seconds))
     print(f"trained {res.epochs_run} epochs -> {res.run} (best validation score {res.best_score:.2f}); "
           f"{per_epoch:.1f} s per epoch, {res.segments_per_second:.0f} segments/s")

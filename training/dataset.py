@@ -200,7 +200,7 @@ def _build_shards(root: Path, ids: list[str], target: Path) -> None:
     vis = np.lib.format.open_memmap(tmp / "visual.npy", "w+", np.float32, (total, dims[0]))
     mus = np.lib.format.open_memmap(tmp / "music.npy", "w+", np.float32, (total, dims[1]))
     a = 0
-    for i, n in zip(ids, lengths):
+    for i, n in zip(ids, lengths, strict=True):
         v, m = load_item(root, i)
         vis[a:a + n], mus[a:a + n] = v, m
         a += n

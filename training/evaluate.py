@@ -52,7 +52,7 @@ def embed_split(model: nn.Module, split: Split, L: int | None = None, overlap: i
         mus = [torch.from_numpy(np.array(m, dtype=np.float32)) for _, m in items]
         out_v = encode_many(model.visual, vis, L=L, overlap=overlap, device=device, batch_windows=batch_windows)
         out_m = encode_many(model.music, mus, L=L, overlap=overlap, device=device, batch_windows=batch_windows)
-        for k, ov, om in zip(ks, out_v, out_m):
+        for k, ov, om in zip(ks, out_v, out_m, strict=True):
             seg_v.append(ov.segments.numpy())
             seg_m.append(om.segments.numpy())
             cls_v.append(ov.cls.numpy())

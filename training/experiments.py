@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.jobs import Job, Progress, run as run_job
+from engine.jobs import Job, Progress
+from engine.jobs import run as run_job
 from engine.model.checkpoint import load_checkpoint
 
 from .dataset import open_store
@@ -87,7 +88,7 @@ def run_all(specs: list[tuple[TrainConfig, list[int]]], pool: int, pools: int, r
         import multiprocessing as mp
 
         with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=mp.get_context("spawn")) as ex:
-            for args, out in zip(todo, ex.map(_train_and_eval, todo)):
+            for args, out in zip(todo, ex.map(_train_and_eval, todo), strict=True):
                 results[Path(args[0].out).name] = out
                 yield Progress("experiment", len(results), len(specs), f"finished {Path(args[0].out).name}")
     else:

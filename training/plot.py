@@ -61,7 +61,7 @@ def _pil_plot(path: Path, series, title, xlabel, ylabel, hlines) -> Path:
     legend_y = mt + 5
     for i, (name, (xs, ys)) in enumerate(series.items()):
         c = colors[i % len(colors)]
-        pts = [px(x, y) for x, y in sorted(zip(xs, ys))]
+        pts = [px(x, y) for x, y in sorted(zip(xs, ys, strict=True))]
         if len(pts) > 1:
             d.line(pts, fill=c, width=2)
         for p in pts:

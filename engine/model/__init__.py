@@ -5,12 +5,12 @@ Imports only torch, numpy, safetensors, the standard library and ``engine``; tra
 lives in ``training/``.
 """
 
+from .baseline import BaselineMLP
 from .checkpoint import CheckpointConfig, CheckpointError, LoadedModel, load_checkpoint, save_checkpoint
 from .config import BaselineConfig, EncoderConfig, MVPTConfig
 from .encoder import ContextEncoder, EncoderOutput
 from .factory import build_model
 from .mvpt import MVPT, count_parameters
-from .baseline import BaselineMLP
 from .rollout import attention_rollout
 from .windows import WindowedOutput, encode_many, encode_sequence, plan_windows
 

@@ -56,7 +56,7 @@ def plan_windows(T: int, L: int, overlap: int | None = None) -> list[tuple[int, 
 def _context_length(encoder: nn.Module, L: int | None, T: int) -> int:
     if not getattr(encoder, "windowed", True):
         return T  # context-free towers (the MLP baseline) read the whole track at once
-    max_len = int(getattr(encoder, "max_len"))
+    max_len = int(encoder.max_len)
     L = max_len if L is None else L
     if L > max_len:
         raise ValueError(f"L={L} exceeds the encoder's temporal-embedding table ({max_len})")
@@ -101,7 +101,7 @@ def encode_many(encoder: nn.Module, features: Sequence[Tensor], L: int | None = 
             if need_weights and out.attentions:
                 maps = [a.float().cpu() for a in out.attentions]  # per layer (W, H, n_max+1, n_max+1)
                 weights = attention_rollout(maps)  # (W, n_max)
-            for j, (i, s, n) in enumerate(chunk):
+            for j, (i, _start, n) in enumerate(chunk):
                 seg_out[i].append(segs[j, :n])
                 cls_out[i].append(cls[j])
                 if need_weights and out.attentions:
