@@ -268,37 +268,47 @@ def recommend_segments(session: EngineSession, analysis: MediaAnalysis, k: int =
     """For each query segment, the top-``k`` segments of the other modality, one per item."""
     kind = _target_kind(analysis.modality)
     index = session.library.index(analysis.checkpoint_id, kind, "segment")
-    if index.count == 0:
+    if len(index) == 0:
         return [[] for _ in range(len(analysis))]
     q = condition(analysis.embeddings, conditioning, attribute_directions(session) if conditioning else {})
-    wide = min(index.count, max(4 * k, k + 32))
-    scores, ids = index.search(q, wide)
+    catalog = session.library.catalog
+    meta = _ItemMeta(catalog)
+    starts: dict[int, dict[int, float]] = {}
+    out: list[list[SegmentSuggestion]] = []
     from engine.library.records import unpack_ids
 
-    items, segs = unpack_ids(ids)
-    catalog = session.library.catalog
-    seg_seconds = {}
-    out: list[list[SegmentSuggestion]] = []
-    meta = _ItemMeta(catalog)
+    wide = min(len(index), max(4 * k, k + 32))
+    scores, ids = index.search(q, wide)
     for row in range(len(analysis)):
-        seen: set[int] = set()
-        picks: list[SegmentSuggestion] = []
-        for s, item, seg in zip(scores[row], items[row], segs[row]):
-            item, seg = int(item), int(seg)
-            if item < 0 or item in seen:
-                continue
-            seen.add(item)
-            it = meta(item)
-            if it is None:
-                continue
-            if item not in seg_seconds:
-                seg_seconds[item] = {i: a for i, (a, _) in enumerate(catalog_segments(catalog, item))}
-            picks.append(SegmentSuggestion(item, it.path, it.title or Path(it.path).stem, it.artist, seg,
-                                           float(seg_seconds[item].get(seg, 0.0)), float(s)))
-            if len(picks) == k:
+        while True:
+            picks = _distinct_items(scores[row], *unpack_ids(ids[row]), k, meta, starts, catalog)
+            if len(picks) == k or wide >= len(index):
                 break
+            # many hits from the same tracks: look further down this row's ranking
+            wide = min(len(index), 4 * wide)
+            scores, ids = index.search(q, wide)
         out.append(picks)
     return out
+
+
+def _distinct_items(scores, items, segs, k: int, meta, starts, catalog) -> list[SegmentSuggestion]:
+    seen: set[int] = set()
+    picks: list[SegmentSuggestion] = []
+    for s, item, seg in zip(scores, items, segs):
+        item, seg = int(item), int(seg)
+        if item < 0 or item in seen:
+            continue
+        seen.add(item)
+        it = meta(item)
+        if it is None:
+            continue
+        if item not in starts:
+            starts[item] = {i: a for i, (a, _) in enumerate(catalog_segments(catalog, item))}
+        picks.append(SegmentSuggestion(item, it.path, it.title or Path(it.path).stem, it.artist, seg,
+                                       float(starts[item].get(seg, 0.0)), float(s)))
+        if len(picks) == k:
+            break
+    return picks
 
 
 def catalog_segments(catalog, item_id: int) -> list[tuple[float, float]]:
@@ -321,10 +331,10 @@ def recommend_tracks(session: EngineSession, analysis: MediaAnalysis, k: int = 1
     """Whole-video ranking of tracks by their [CLS] vectors."""
     kind = _target_kind(analysis.modality)
     index = session.library.index(analysis.checkpoint_id, kind, "track")
-    if index.count == 0:
+    if len(index) == 0:
         return []
     q = condition(analysis.cls[None], conditioning, attribute_directions(session) if conditioning else {})
-    scores, ids = index.search(q, min(k, index.count))
+    scores, ids = index.search(q, min(k, len(index)))
     from engine.library.records import unpack_ids
 
     items, _ = unpack_ids(ids)

@@ -1,0 +1,166 @@
+"""End to end on generated media with known answers: scan → train → embed → recommend.
+
+The world (tests/pairs_world.py): six songs, each with its music video; colour goes with
+pitch, brightness/motion with loudness/pulse, segment by segment. A small MVPt trained on
+these pairs (weightless extractors, seconds of CPU) must find each video's own song.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.jobs import run
+from pairs_world import PAIRS, SEG, write_pair
+
+SEGMENTS = 12
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    import torch
+
+    from engine.features.registry import create_extractor
+    from engine.media.grid import SegmentGrid
+    from engine.media.probe import probe
+    from engine.session import EngineSession
+    from engine.settings import EngineSettings
+    from training.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("pairs")
+    music, footage, queries, data = root / "music", root / "footage", root / "queries", root / "dataset"
+    for p in range(PAIRS):
+        video, song = write_pair(root / "pairs", p, SEGMENTS)
+        (music / song.name).parent.mkdir(parents=True, exist_ok=True)
+        song.rename(music / song.name)
+        footage.mkdir(exist_ok=True)
+        video.rename(footage / video.name)
+    # queries: pair 2's video from its 4th segment on (known offset 3 segments = 6 s)
+    write_pair(queries, 2, SEGMENTS, start_segment=3, name="excerpt_2")
+
+    # the feature dataset (the README's interchange format), from the real extractors
+    vis, mus = create_extractor("classic"), create_extractor("classic-music")
+    (data / "items").mkdir(parents=True)
+    ids = []
+    for p in range(PAIRS):
+        video, song = footage / f"video_{p}.mp4", music / f"song_{p}.wav"
+        grid = SegmentGrid(probe(video).duration, SEG)
+        v = run(vis.extract(video, grid))
+        m = run(mus.extract(video, grid))  # the soundtrack of the music video
+        np.savez(data / "items" / f"pair{p}.npz", visual=v, music=m)
+        np.savez(data / "items" / f"val{p}.npz", visual=v, music=m)  # splits are disjoint by id
+        ids.append(f"pair{p}")
+    (data / "manifest.json").write_text(json.dumps({
+        "format": "mvpt-features", "version": 1, "segment_seconds": SEG,
+        "splits": {"train": ids, "val": [i.replace("pair", "val") for i in ids], "test": []},
+        "extractors": {"visual": {"id": vis.id, "dim": vis.dim}, "music": {"id": mus.id, "dim": mus.dim}}}))
+    torch.manual_seed(0)
+    cfg = TrainConfig(data=str(data), out=str(root / "run"), epochs=40, batch_size=PAIRS, lr=2e-3,
+                      seq_len=SEGMENTS, d_model=64, n_layers=2, n_heads=4, ff_dim=128, out_dim=64,
+                      dropout=0.0, device="cpu", threads=2, val_pool=100, warmup_epochs=5)
+    result = run(train(cfg))
+    settings = EngineSettings(checkpoint=str(result.run / "best"), data_dir=str(root / "appdata"), device="cpu")
+    session = EngineSession(settings)
+    lib = session.library
+    run(lib.scan(music, "music", music_extractor_name="classic-music", segment_seconds=SEG, workers=1))
+    run(lib.scan(footage, "footage", visual_extractor_name="classic", segment_seconds=SEG, workers=1))
+    run(lib.embed(session.model, "music", session.checkpoint_id))
+    run(lib.embed(session.model, "footage", session.checkpoint_id))
+    yield {"session": session, "music": music, "footage": footage, "queries": queries, "root": root}
+    session.close()
+
+
+def _item_of(session, path) -> int:
+    return session.library.catalog.item_by_path(path).id
+
+
+def test_paired_track_ranks_first_per_segment(world):
+    from engine.recommend import analyse_video, recommend_segments
+
+    s = world["session"]
+    hits = total = 0
+    for p in range(PAIRS):
+        a = run(analyse_video(s, world["footage"] / f"video_{p}.mp4"))
+        assert len(a) == SEGMENTS and a.embeddings.shape == (SEGMENTS, 64)
+        assert np.allclose(a.attention.sum(), 1.0, atol=1e-4) and len(a.thumbnails) == SEGMENTS
+        own = _item_of(s, world["music"] / f"song_{p}.wav")
+        rows = recommend_segments(s, a, k=3)
+        for row in rows:
+            assert len({r.item_id for r in row}) == len(row)  # at most one entry per track
+            assert all(r.score >= row[-1].score for r in row)
+            hits += row[0].item_id == own
+            total += 1
+    assert hits / total >= 0.7, f"own track first for {hits}/{total} segments"
+
+
+def test_whole_video_ranking_and_fitted_offset(world):
+    from engine.recommend import analyse_video, best_soundtracks, fit_soundtrack
+
+    s = world["session"]
+    a = run(analyse_video(s, world["queries"] / "excerpt_2.mp4"))
+    own = _item_of(s, world["music"] / "song_2.wav")
+    best = best_soundtracks(s, a, k=3)
+    assert best[0].item_id == own
+    fit = fit_soundtrack(s, a, own)
+    assert fit.offset_segments == 3 and fit.offset == pytest.approx(3 * SEG)
+    assert fit.coverage == pytest.approx(1.0)
+    assert best[0].offset == pytest.approx(3 * SEG)
+
+
+def test_find_footage_for_a_song(world):
+    from engine.recommend import find_footage
+
+    s = world["session"]
+    rows = find_footage(s, world["music"] / "song_4.wav", k=2)
+    own = _item_of(s, world["footage"] / "video_4.mp4")
+    assert sum(r[0].item_id == own for r in rows) / len(rows) >= 0.7
+
+
+def test_analysis_is_cached_and_reranking_needs_no_recompute(world, monkeypatch):
+    from engine.recommend import Conditioning, analyse_video, recommend_segments
+
+    s = world["session"]
+    path = world["footage"] / "video_1.mp4"
+    first = run(analyse_video(s, path))
+    ext = s.extractor("visual")
+    monkeypatch.setattr(ext, "extract", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    again = run(analyse_video(s, path))
+    assert np.array_equal(first.embeddings, again.embeddings)
+    # an attribute from example audio (song 5's style) pulls rankings towards song 5
+    from engine.attributes import create_attribute
+
+    ex = world["root"] / "examples5"
+    write_pair(ex, 5, 6, seed=7, with_video=False, name="example")
+    run(create_attribute(s, "style5", audio=str(ex)))
+    target = _item_of(s, world["music"] / "song_5.wav")
+
+    def rank_of_target(weight):
+        rows = recommend_segments(s, again, k=PAIRS, conditioning=Conditioning({"style5": weight}))
+        return np.mean([[r.item_id for r in row].index(target) for row in rows])
+
+    assert rank_of_target(1.0) < rank_of_target(0.0) < rank_of_target(-1.0) + 1e-9
+
+
+def test_cli_recommend_prints_whole_video_and_segments(world, capsys):
+    from engine.cli import main
+
+    s = world["session"]
+    args = ["--checkpoint", s.settings.checkpoint, "--data-dir", s.settings.data_dir, "--device", "cpu"]
+    assert main(["recommend", str(world["footage"] / "video_0.mp4"), "--per-segment", "--top", "2", *args]) == 0
+    out = capsys.readouterr().out
+    assert "Whole video" in out and "Per segment" in out and "Song 0" in out
+    assert main(["recommend", str(world["footage"] / "video_0.mp4"), "--json", *args]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["per_segment"]) == SEGMENTS and data["whole_video"][0]["title"] == "Song 0"
+    assert main(["fit", str(world["queries"] / "excerpt_2.mp4"), str(world["music"] / "song_2.wav"), *args]) == 0
+    assert "start the track at 0:06.0" in capsys.readouterr().out
+
+
+def test_no_model_is_a_clear_message(tmp_path, capsys):
+    from engine.cli import main
+
+    assert main(["recommend", "nothing.mp4", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "error:" in err and "Traceback" not in err
