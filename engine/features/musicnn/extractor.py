@@ -105,9 +105,21 @@ class MusicnnExtractor:
         samples = np.asarray(samples, dtype=np.float32)
         if samples.ndim != 1 or samples.size == 0:
             raise ValueError(f"expected non-empty mono samples [n], got shape {samples.shape}")
-        runner = _PatchRunner(self, grid, cancel)
-        yield from runner.add(pre.log_mel(samples[: _samples_kept(grid)]))
-        return (yield from runner.finish())
+        # Audio past the grid's end has no segment to go to: not embedded.
+        keep = int(np.ceil(grid.duration * pre.SAMPLE_RATE)) + pre.N_FFT
+        rep = pre.repeat_pad(pre.log_mel(samples[:keep]))  # [F >= 187, 96]
+        starts = pre.patch_starts(len(rep), self.hop_frames)  # [P]
+        n = len(starts)
+        pen = np.empty((n, PENULTIMATE), dtype=np.float32)
+        tags = np.empty((n, len(self.tag_names)), dtype=np.float32)
+        yield Progress("embed", 0, n)
+        for b0 in range(0, n, self.batch_size):
+            check_cancel(cancel)
+            b1 = min(n, b0 + self.batch_size)
+            pen[b0:b1], tags[b0:b1] = self._infer(pre.make_patches(rep, starts[b0:b1]))
+            yield Progress("embed", b1, n)
+        groups = assign_patches(grid, patch_centres(starts))
+        return MusicnnOutput(pool_mean_max(pen, groups), pool_mean(tags, groups), list(self.tag_names))
 
     def patch_outputs(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the network on ``[P, 187, 96]`` patches: (penultimate [P, 200], taggram [P, 50])."""
@@ -123,56 +135,3 @@ class MusicnnExtractor:
             out = self.net(x)
             return out.penultimate.float().cpu().numpy(), out.taggram.float().cpu().numpy()
 
-
-def _samples_kept(grid: SegmentGrid) -> int:
-    """Samples that can reach a segment: the grid's duration plus one FFT frame."""
-    return int(np.ceil(grid.duration * pre.SAMPLE_RATE)) + pre.N_FFT
-
-
-class _PatchRunner:
-    """Collects log-mel frames and runs the network on patches as soon as they are complete,
-    a batch at a time; :meth:`finish` adds the patch flush with the end and pools."""
-
-    def __init__(self, ext: MusicnnExtractor, grid: SegmentGrid, cancel: CancelCheck | None) -> None:
-        self.ext, self.grid, self.cancel = ext, grid, cancel
-        self.rep = np.empty((1024, pre.N_MELS), dtype=np.float32)  # [capacity, 96], grows
-        self.n = 0
-        self.pen: list[np.ndarray] = []
-        self.tags: list[np.ndarray] = []
-        self.done = 0  # patches embedded so far (a prefix of the final patch list)
-        expected = 1 + _samples_kept(grid) // pre.HOP
-        self.total = len(pre.patch_starts(expected, ext.hop_frames))  # a guess until finish
-
-    def add(self, frames: np.ndarray) -> Job[None]:
-        if len(frames):
-            if self.n + len(frames) > len(self.rep):
-                grown = np.empty((max(2 * len(self.rep), self.n + len(frames)), pre.N_MELS), np.float32)
-                grown[: self.n] = self.rep[: self.n]
-                self.rep = grown
-            self.rep[self.n:self.n + len(frames)] = frames
-            self.n += len(frames)
-        hop, bs = self.ext.hop_frames, self.ext.batch_size
-        ready = 0 if self.n < pre.PATCH_FRAMES else (self.n - pre.PATCH_FRAMES) // hop + 1
-        while ready - self.done >= bs:
-            yield from self._run(self.rep, np.arange(self.done, self.done + bs) * hop)
-
-    def finish(self) -> Job[MusicnnOutput]:
-        if self.n == 0:
-            raise ValueError("no audio samples to analyse")
-        rep = pre.repeat_pad(self.rep[: self.n])  # [F >= 187, 96]
-        starts = pre.patch_starts(len(rep), self.ext.hop_frames)  # [P]
-        self.total = len(starts)
-        while self.done < len(starts):
-            yield from self._run(rep, starts[self.done:self.done + self.ext.batch_size])
-        groups = assign_patches(self.grid, patch_centres(starts))
-        pen, tags = np.concatenate(self.pen), np.concatenate(self.tags)  # [P, 200], [P, 50]
-        return MusicnnOutput(pool_mean_max(pen, groups), pool_mean(tags, groups), list(self.ext.tag_names))
-
-    def _run(self, rep: np.ndarray, starts: np.ndarray) -> Job[None]:
-        check_cancel(self.cancel)
-        pen, tags = self.ext._infer(pre.make_patches(rep, starts))
-        self.pen.append(pen)
-        self.tags.append(tags)
-        self.done += len(starts)
-        self.total = max(self.total, self.done)
-        yield Progress("embed", self.done, self.total)
