@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,8 +211,9 @@ def _build_shards(root: Path, ids: list[str], target: Path) -> None:
     try:
         os.rename(tmp, target)
     except OSError:
-        if not (target / "index.json").exists():  # another process won the race: fine
+        if not (target / "index.json").exists():
             raise
+        shutil.rmtree(tmp, ignore_errors=True)  # another process (a DDP rank) won the race: fine
 
 
 def open_store(root: str | os.PathLike[str]) -> FeatureStore:
