@@ -66,7 +66,7 @@ def _pil_plot(path: Path, series, title, xlabel, ylabel, hlines) -> Path:
             d.line(pts, fill=c, width=2)
         for p in pts:
             d.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], fill=c)
-        d.text((W - mr - 260, legend_y), f"— {name}", fill=c)
+        d.text((W - mr - 260, legend_y), f"- {name}", fill=c)
         legend_y += 14
     for name, y in hlines.items():
         _, yy = px(x0, y)
