@@ -75,4 +75,8 @@ def test_cli_train_and_eval_write_the_documented_json(tiny_data, trained, tmp_pa
     assert main(["train", "--data", str(tiny_data), "--out", str(tmp_path / "b"), "--model", "baseline",
                  "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--threads", "1", "--quiet"]) == 0
     assert load_checkpoint(tmp_path / "b").config.model.kind == "baseline"
+    assert main(["train", "--data", str(tiny_data), "--out", str(tmp_path / "bt"), "--model", "baseline",
+                 "--baseline-level", "track", "--epochs", "1", "--batch-size", "8", "--device", "cpu",
+                 "--threads", "1", "--quiet"]) == 0
+    assert load_checkpoint(tmp_path / "bt").config.model.level == "track"
     assert main(["eval", "--data", str(tmp_path / "missing"), "--checkpoint", str(run_dir)]) == 2

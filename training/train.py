@@ -195,7 +195,8 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
         state = torch.load(state_path, map_location=device, weights_only=True)
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"]) if state.get("scaler") else None
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         start_epoch, step, best = int(state["epoch"]), int(state["step"]), float(state["best"])
     if info.is_main:
         run.mkdir(parents=True, exist_ok=True)
@@ -208,6 +209,10 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
     result = TrainResult(run=run, best_score=best, epochs_run=start_epoch)
     yield Progress("train", step, total_steps, f"{count_parameters(model) / 1e6:.2f} M parameters on {device}")
     seg_total, time_total = 0, 0.0
+    # The track-level baseline averages the *whole* track (paper, Sec. 4), not an L-crop.
+    crop_len = cfg.seq_len
+    if cfg.model == "baseline" and cfg.baseline_level == "track":
+        crop_len = int(train_split.lengths().max())
     for epoch in range(start_epoch, cfg.epochs):
         if step >= total_steps:
             break
@@ -221,7 +226,7 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
                 break
             check_cancel(cancel)
             chunk = order[(b * info.world + info.rank) * batch:(b * info.world + info.rank + 1) * batch]
-            v, m, mask = train_split.crop_batch(chunk, cfg.seq_len, rng)
+            v, m, mask = train_split.crop_batch(chunk, crop_len, rng)
             v, m, mask = (torch.from_numpy(a).to(device, non_blocking=True) for a in (v, m, mask))
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 out_v, out_m = ddp_model(v, m, mask)
