@@ -21,6 +21,7 @@ SIZE = (96, 54)
 PAIRS = 6
 HUES = [0.0, 0.16, 0.33, 0.5, 0.66, 0.83]
 PITCHES = [196.0, 261.6, 329.6, 392.0, 493.9, 659.3]
+SEGMENTS = 12
 
 
 def states(p: int, n: int, seed: int = 0) -> list[int]:
@@ -74,3 +75,61 @@ def write_pair(folder: Path, p: int, segments: int, start_segment: int = 0, seed
         run(write_with_soundtrack(video, SoundtrackSpec(str(song), music_offset=start_segment * SEG,
                                                         fade_in=0, fade_out=0), video))
     return video, song
+
+
+def build_trained_world(root: Path) -> dict:
+    """The whole pipeline on the pairs world: songs in ``music/``, videos in ``footage/``,
+    an excerpt of pair 2 from its 4th segment in ``queries/``, a feature dataset, a small
+    MVPt trained on it (seconds), and a session whose library has both folders indexed.
+    Returns {"session", "music", "footage", "queries", "root", "checkpoint"}."""
+    import json
+
+    import torch
+
+    from engine.features.registry import create_extractor
+    from engine.jobs import run
+    from engine.media.grid import SegmentGrid
+    from engine.media.probe import probe
+    from engine.session import EngineSession
+    from engine.settings import EngineSettings
+    from training.train import TrainConfig, train
+
+    music, footage, queries, data = root / "music", root / "footage", root / "queries", root / "dataset"
+    music.mkdir(parents=True, exist_ok=True)
+    footage.mkdir(parents=True, exist_ok=True)
+    for p in range(PAIRS):
+        video, song = write_pair(root / "pairs", p, SEGMENTS)
+        song.rename(music / song.name)
+        video.rename(footage / video.name)
+    write_pair(queries, 2, SEGMENTS, start_segment=3, name="excerpt_2")
+    # the feature dataset (the README's interchange format), from the real extractors
+    vis, mus = create_extractor("classic"), create_extractor("classic-music")
+    (data / "items").mkdir(parents=True)
+    ids = []
+    for p in range(PAIRS):
+        video = footage / f"video_{p}.mp4"
+        grid = SegmentGrid(probe(video).duration, SEG)
+        v = run(vis.extract(video, grid))
+        m = run(mus.extract(video, grid))  # the soundtrack of the music video
+        np.savez(data / "items" / f"pair{p}.npz", visual=v, music=m)
+        np.savez(data / "items" / f"val{p}.npz", visual=v, music=m)  # splits are disjoint by id
+        ids.append(f"pair{p}")
+    (data / "manifest.json").write_text(json.dumps({
+        "format": "mvpt-features", "version": 1, "segment_seconds": SEG,
+        "splits": {"train": ids, "val": [i.replace("pair", "val") for i in ids], "test": []},
+        "extractors": {"visual": {"id": vis.id, "dim": vis.dim}, "music": {"id": mus.id, "dim": mus.dim}}}))
+    torch.manual_seed(0)
+    cfg = TrainConfig(data=str(data), out=str(root / "run"), epochs=40, batch_size=PAIRS, lr=2e-3,
+                      seq_len=SEGMENTS, d_model=64, n_layers=2, n_heads=4, ff_dim=128, out_dim=64,
+                      dropout=0.0, device="cpu", threads=2, val_pool=100, warmup_epochs=5)
+    result = run(train(cfg))
+    checkpoint = str(result.run / "best")
+    settings = EngineSettings(checkpoint=checkpoint, data_dir=str(root / "appdata"), device="cpu")
+    session = EngineSession(settings)
+    lib = session.library
+    run(lib.scan(music, "music", music_extractor_name="classic-music", segment_seconds=SEG, workers=1))
+    run(lib.scan(footage, "footage", visual_extractor_name="classic", segment_seconds=SEG, workers=1))
+    run(lib.embed(session.model, "music", session.checkpoint_id))
+    run(lib.embed(session.model, "footage", session.checkpoint_id))
+    return {"session": session, "music": music, "footage": footage, "queries": queries, "root": root,
+            "checkpoint": checkpoint}

@@ -13,63 +13,14 @@ import numpy as np
 import pytest
 
 from engine.jobs import run
-from pairs_world import PAIRS, SEG, write_pair
-
-SEGMENTS = 12
+from pairs_world import PAIRS, SEG, SEGMENTS, build_trained_world, write_pair
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    import torch
-
-    from engine.features.registry import create_extractor
-    from engine.media.grid import SegmentGrid
-    from engine.media.probe import probe
-    from engine.session import EngineSession
-    from engine.settings import EngineSettings
-    from training.train import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("pairs")
-    music, footage, queries, data = root / "music", root / "footage", root / "queries", root / "dataset"
-    for p in range(PAIRS):
-        video, song = write_pair(root / "pairs", p, SEGMENTS)
-        (music / song.name).parent.mkdir(parents=True, exist_ok=True)
-        song.rename(music / song.name)
-        footage.mkdir(exist_ok=True)
-        video.rename(footage / video.name)
-    # queries: pair 2's video from its 4th segment on (known offset 3 segments = 6 s)
-    write_pair(queries, 2, SEGMENTS, start_segment=3, name="excerpt_2")
-
-    # the feature dataset (the README's interchange format), from the real extractors
-    vis, mus = create_extractor("classic"), create_extractor("classic-music")
-    (data / "items").mkdir(parents=True)
-    ids = []
-    for p in range(PAIRS):
-        video, song = footage / f"video_{p}.mp4", music / f"song_{p}.wav"
-        grid = SegmentGrid(probe(video).duration, SEG)
-        v = run(vis.extract(video, grid))
-        m = run(mus.extract(video, grid))  # the soundtrack of the music video
-        np.savez(data / "items" / f"pair{p}.npz", visual=v, music=m)
-        np.savez(data / "items" / f"val{p}.npz", visual=v, music=m)  # splits are disjoint by id
-        ids.append(f"pair{p}")
-    (data / "manifest.json").write_text(json.dumps({
-        "format": "mvpt-features", "version": 1, "segment_seconds": SEG,
-        "splits": {"train": ids, "val": [i.replace("pair", "val") for i in ids], "test": []},
-        "extractors": {"visual": {"id": vis.id, "dim": vis.dim}, "music": {"id": mus.id, "dim": mus.dim}}}))
-    torch.manual_seed(0)
-    cfg = TrainConfig(data=str(data), out=str(root / "run"), epochs=40, batch_size=PAIRS, lr=2e-3,
-                      seq_len=SEGMENTS, d_model=64, n_layers=2, n_heads=4, ff_dim=128, out_dim=64,
-                      dropout=0.0, device="cpu", threads=2, val_pool=100, warmup_epochs=5)
-    result = run(train(cfg))
-    settings = EngineSettings(checkpoint=str(result.run / "best"), data_dir=str(root / "appdata"), device="cpu")
-    session = EngineSession(settings)
-    lib = session.library
-    run(lib.scan(music, "music", music_extractor_name="classic-music", segment_seconds=SEG, workers=1))
-    run(lib.scan(footage, "footage", visual_extractor_name="classic", segment_seconds=SEG, workers=1))
-    run(lib.embed(session.model, "music", session.checkpoint_id))
-    run(lib.embed(session.model, "footage", session.checkpoint_id))
-    yield {"session": session, "music": music, "footage": footage, "queries": queries, "root": root}
-    session.close()
+    w = build_trained_world(tmp_path_factory.mktemp("pairs"))
+    yield w
+    w["session"].close()
 
 
 def _item_of(session, path) -> int:
