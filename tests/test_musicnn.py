@@ -309,3 +309,52 @@ def test_every_segment_gets_a_patch_even_when_shorter_than_the_hop():
     values = np.arange(8, dtype=np.float32).reshape(4, 2)
     pooled = pool_mean_max(values, [np.array([0, 1]), np.array([3])])
     np.testing.assert_array_equal(pooled, [[1, 2, 2, 3], [6, 7, 6, 7]])
+
+
+# --- the fast paths against the plain graph (random weights, no checkpoint needed) --------
+
+def _random_musicnn(seed: int = 0):
+    import torch
+
+    from engine.features.musicnn.network import FrozenBatchNorm, Musicnn
+
+    torch.manual_seed(seed)
+    net = Musicnn()
+    rng = np.random.default_rng(seed)
+    for bn in net.modules():
+        if isinstance(bn, FrozenBatchNorm):
+            c = bn.scale.numel()
+            gamma = rng.normal(size=c).astype(np.float32)  # both signs: max and min pooling
+            bn.set_from(gamma, rng.normal(size=c).astype(np.float32),
+                        rng.normal(size=c).astype(np.float32), rng.uniform(0.1, 2, size=c).astype(np.float32))
+    net.prepare()
+    return net
+
+
+def test_fft_timbral_path_equals_the_direct_convolution():
+    import torch
+
+    net = _random_musicnn()
+    x = torch.randn(3, 187, 96)
+    with torch.inference_mode():
+        fast = net(x)
+        net.use_fft = False
+        direct = net(x)
+    for name in ("penultimate", "mean_pool", "max_pool", "logits"):
+        _assert_close(getattr(fast, name).numpy(), getattr(direct, name).numpy(), name)
+
+
+def test_pooling_trick_equals_conv_relu_bn_max():
+    """BN with a negative scale turns max-pooling into min-pooling; the branch must agree
+    with the literal order of the original graph."""
+    import torch
+    import torch.nn.functional as F
+
+    net = _random_musicnn(1)
+    assert (net.timbral[0].bn.scale < 0).any() and (net.timbral[0].bn.scale > 0).any()
+    x = torch.randn(2, 1, 187, 96)
+    with torch.inference_mode():
+        for branch in (*net.timbral, *net.temporal):
+            z = F.relu(branch.conv(F.pad(x, (0, 0) + branch.time_pad)))  # [B, C, T, F]
+            literal = branch.bn(z).amax(dim=3)
+            _assert_close(branch(x).numpy(), literal.numpy(), "branch")
