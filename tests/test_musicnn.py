@@ -370,3 +370,15 @@ def test_pooling_trick_equals_conv_relu_bn_max():
             z = F.relu(branch.conv(F.pad(x, (0, 0) + branch.time_pad)))  # [B, C, T, F]
             literal = branch.bn(z).amax(dim=3)
             _assert_close(branch(x).numpy(), literal.numpy(), "branch")
+
+
+def test_finding_weights_does_not_load_torch():
+    """The library asks find_weights which extractor to default to, before any model loads."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from engine.features.musicnn.weights import find_weights\n"
+            "try:\n    find_weights()\nexcept Exception:\n    pass\n"
+            "sys.exit('torch' in sys.modules)")
+    root = Path(__file__).resolve().parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0

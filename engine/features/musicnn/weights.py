@@ -1,5 +1,7 @@
 """Finding musicnn's trained checkpoints on disk, without importing the ``musicnn`` package.
 
+``find_weights`` is cheap (no torch): the library uses it to pick the default extractor.
+
 The PyPI package ``musicnn==0.1.0`` (ISC licence) is installed with ``--no-deps`` as a weight
 container only: importing it would pull in TensorFlow and librosa, so we only ask the import
 system *where* it is (``importlib.util.find_spec``) and read ``<package>/<model>/.index`` and
@@ -12,12 +14,15 @@ import importlib.metadata
 import importlib.util
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.features.base import FeatureError
 from engine.features.tensorbundle import TensorBundle
 
-from .network import Musicnn, load_musicnn
 from .tags import labels_for
+
+if TYPE_CHECKING:
+    from .network import Musicnn
 
 MODELS: tuple[str, ...] = ("MTT_musicnn", "MSD_musicnn")
 """The taggers this port runs (the VGG variants have another graph and are not ported)."""
@@ -73,5 +78,7 @@ def _package_dirs() -> list[Path]:
 
 def load_pretrained(model: str = "MTT_musicnn", weights_dir: str | os.PathLike[str] | None = None) -> Musicnn:
     """A :class:`Musicnn` in eval mode with the trained weights of ``model`` (CPU, float32)."""
+    from .network import load_musicnn  # torch: only when a model is actually loaded
+
     folder = find_weights(model, weights_dir)
     return load_musicnn(TensorBundle(folder), n_tags=len(labels_for(model)))
