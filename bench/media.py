@@ -87,14 +87,15 @@ def main() -> None:
         info = probe(path)
         grid = SegmentGrid(info.duration, 6.7)
         strategy = choose_strategy(info, grid, 2, info.video.keyframe_interval)
-        t_sample = median_time(lambda: sum(1 for _ in sample_frames(path, grid, 2, 224, info=info)), args.repeats)
-        t_full = median_time(lambda: full_decode(path), args.repeats)
+        t_sample = median_time(lambda p=path, g=grid, i=info: sum(1 for _ in sample_frames(p, g, 2, 224, info=i)),
+                               args.repeats)
+        t_full = median_time(lambda p=path: full_decode(p), args.repeats)
         print(f"{gop / 30:>13.1f} s  {strategy:<11} {t_sample:>9.2f} {t_full:>14.2f} {t_sample / t_full:>6.2f}")
     song = cache / "bench_song_300s.flac"
     if not song.exists():
         write_audio(song, duration=300.0, sample_rate=44100, freq=330.0)
     for target in (16000, 48000):
-        t = median_time(lambda: decode_audio(song, target), args.repeats)
+        t = median_time(lambda r=target: decode_audio(song, r), args.repeats)
         print(f"audio: 300 s FLAC 44.1 kHz stereo → mono {target} Hz: {t:.2f} s = {300 / t:.0f}× realtime")
     mp3 = cache / "bench_song_300s.mp3"
     if not mp3.exists():

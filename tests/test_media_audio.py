@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import dominant_hz
+
 from engine.media.audio import decode_audio, iter_audio
 from engine.media.probe import probe
 
@@ -34,7 +34,6 @@ def test_audio_from_video(video_mp4):
 
 def test_truncated_audio_returns_readable_part(tmp_path, song_steps):
     from engine.media import CorruptMedia
-
     from training.synthmedia import write_audio
 
     mp3 = write_audio(tmp_path / "s.mp3", duration=20.0)

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import MEDIA_CORPUS
 
 HERE = Path(__file__).resolve().parent

@@ -1,11 +1,10 @@
 import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import dominant_hz
+
 from engine.jobs import Cancelled, run
 from engine.media import NoVideoStream, OutputError
 from engine.media.audio import decode_audio

@@ -11,9 +11,9 @@ import json
 
 import numpy as np
 import pytest
+from pairs_world import PAIRS, SEG, SEGMENTS, build_trained_world, write_pair
 
 from engine.jobs import run
-from pairs_world import PAIRS, SEG, SEGMENTS, build_trained_world, write_pair
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from engine.jobs import Progress, run
+from engine.cli.progress import ProgressBar
+from engine.jobs import run
 
 NO_MODEL_NOTE = ("base features stored; suggestions need a model: run `mvpt library add FOLDER --checkpoint DIR` "
                  "with a trained checkpoint (or train one with `mvpt train`)")
@@ -57,33 +58,6 @@ def extractor_name_for_id(feature_id: str) -> str | None:
     return name if name in NAMES else None
 
 
-class _Bar:
-    """A one-line text progress bar on stderr (plain lines when stderr is not a terminal)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, p: Progress) -> None:
-        if not self.enabled:
-            return
-        if p.total:
-            width = 30
-            filled = int(width * (p.fraction or 0.0))
-            line = f"{p.stage:<8} [{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} {p.message}"
-        else:
-            line = f"{p.stage:<8} {p.message}"
-        if self.tty:
-            sys.stderr.write("\r\x1b[2K" + line[:150])
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def end(self) -> None:
-        if self.enabled and self.tty:
-            sys.stderr.write("\n")
-
-
 def _add(args: argparse.Namespace) -> int:
     from engine.library.scan import DEFAULT_TIME_LIMIT
     from engine.media.grid import DEFAULT_SEGMENT_SECONDS
@@ -100,7 +74,7 @@ def _add(args: argparse.Namespace) -> int:
         wanted = loaded.config.music_id if kind == "music" else loaded.config.visual_id
         extractor = extractor or extractor_name_for_id(wanted)
     folder = Path(args.folder).expanduser()
-    bar = _Bar(not args.json)
+    bar = ProgressBar(not args.json)
     out: dict = {"folder": str(folder.resolve()), "kind": kind}
     with _library(args) as lib:
         names = {"music_extractor_name" if kind == "music" else "visual_extractor_name": extractor}
@@ -109,12 +83,12 @@ def _add(args: argparse.Namespace) -> int:
                                   time_limit=args.time_limit or DEFAULT_TIME_LIMIT,
                                   retry_failed=args.retry_failed, **names), bar)
         finally:
-            bar.end()
+            bar.done()
         out["scan"] = {**dataclasses.asdict(report), "realtime_factor": report.realtime_factor}
         out["counts"] = lib.catalog.status_counts(kind)
         if loaded is not None:
             er = run(lib.embed(loaded, kind), bar)
-            bar.end()
+            bar.done()
             out["embed"] = dataclasses.asdict(er)
         else:
             out["embed"] = None
