@@ -1,0 +1,133 @@
+"""Qt item models over plain frozen data (napari's pattern): the rows are Python objects
+made by the engine side (:mod:`mvpt_desktop.tasks`); ``ObjectRole`` hands the object back,
+and each column is a small function of it. Nothing here computes anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from .tasks import SuggestionRow, TrackRow
+
+ObjectRole = Qt.ItemDataRole.UserRole + 1
+"""The row's Python object (a frozen dataclass)."""
+ScoreRole = Qt.ItemDataRole.UserRole + 2
+"""float −1…1 for the score delegate."""
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    s = max(0.0, float(seconds))
+    return f"{int(s // 60)}:{s % 60:04.1f}"
+
+
+Column = tuple[str, Callable[[Any], Any]]
+
+
+class ObjectTableModel(QAbstractTableModel):
+    """Rows of plain objects; ``columns`` are ``(header, value-of-row)`` pairs."""
+
+    columns: tuple[Column, ...] = ()
+    score_column: int | None = None
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def rows(self) -> list[Any]:
+        return list(self._rows)
+
+    def row_object(self, row: int) -> Any:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section][0]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        obj = self._rows[index.row()]
+        if role == ObjectRole:
+            return obj
+        if role == ScoreRole:
+            return self.score(obj)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[index.column()][1](obj)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(obj)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def score(self, obj: Any) -> float | None:
+        return None
+
+    def tooltip(self, obj: Any) -> str | None:
+        return None
+
+
+class SuggestionModel(ObjectTableModel):
+    """Top-k suggestions for the selected segment: music for a video (footage for a song)."""
+
+    columns = (
+        ("Music", lambda r: r.name),
+        ("Start at", lambda r: fmt_time(r.suggestion.start)),
+        ("Score", lambda r: f"{r.suggestion.score:.2f}"),
+        ("Tags", lambda r: ", ".join(r.tags)),
+    )
+    score_column = 2
+
+    def __init__(self, parent=None, footage: bool = False) -> None:
+        super().__init__(parent)
+        self.set_footage(footage)
+
+    def set_footage(self, footage: bool) -> None:
+        """Footage for a song: the first column names the clip file."""
+        first = ("Footage", lambda r: Path(r.suggestion.path).name) if footage else SuggestionModel.columns[0]
+        self.columns = (first, *SuggestionModel.columns[1:])
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 0)
+
+    def score(self, obj: SuggestionRow) -> float:
+        return obj.suggestion.score
+
+    def tooltip(self, obj: SuggestionRow) -> str:
+        s = obj.suggestion
+        return f"{s.path}\nsegment {s.segment}, from {fmt_time(s.start)} · score {s.score:.3f}"
+
+
+class TrackModel(ObjectTableModel):
+    """The best tracks for the whole video, each with its fitted start and coverage."""
+
+    columns = (
+        ("Music", lambda r: r.name),
+        ("Start at", lambda r: fmt_time(r.track.offset)),
+        ("Covers", lambda r: "–" if r.track.coverage is None else f"{100 * r.track.coverage:.0f}%"),
+        ("Score", lambda r: f"{r.track.score:.2f}"),
+        ("Tags", lambda r: ", ".join(r.tags)),
+    )
+    score_column = 3
+
+    def score(self, obj: TrackRow) -> float:
+        return obj.track.score
+
+    def tooltip(self, obj: TrackRow) -> str:
+        t = obj.track
+        fit = "" if t.fit_score is None else f", per-segment fit {t.fit_score:.3f}"
+        return f"{t.path}\nstart at {fmt_time(t.offset)}{fit}"

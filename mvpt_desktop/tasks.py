@@ -1,0 +1,223 @@
+"""The work the GUI asks of the engine, as plain functions and jobs (no Qt here).
+
+Each runs on a worker thread (:mod:`mvpt_desktop.workers`) and returns frozen data that the
+Qt models display: nothing here touches a widget, and the GUI thread never calls these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.media import NotMediaError
+from engine.media.probe import probe
+from engine.recommend import (
+    Conditioning,
+    MediaAnalysis,
+    SegmentSuggestion,
+    TrackSuggestion,
+    analyse_music,
+    analyse_video,
+    best_soundtracks,
+    recommend_segments,
+)
+from engine.session import EngineSession
+
+TAGS_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class SuggestionRow:
+    """One suggestion for one segment, with what the list shows beside it."""
+    suggestion: SegmentSuggestion
+    tags: tuple[str, ...] = ()
+    """The track's top musicnn tags (empty without musicnn, or for footage)."""
+
+    @property
+    def name(self) -> str:
+        s = self.suggestion
+        return f"{s.artist} – {s.title}" if s.artist else (s.title or Path(s.path).name)
+
+
+@dataclass(frozen=True)
+class TrackRow:
+    track: TrackSuggestion
+    tags: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        t = self.track
+        return f"{t.artist} – {t.title}" if t.artist else (t.title or Path(t.path).name)
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything the lists show for one analysis under one conditioning."""
+    per_segment: tuple[tuple[SuggestionRow, ...], ...]
+    whole: tuple[TrackRow, ...]
+    weights: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class AttributeInfo:
+    name: str
+    modality: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A file read by the model, with its first results."""
+    analysis: MediaAnalysis
+    results: Results
+    attributes: tuple[AttributeInfo, ...] = ()
+
+    @property
+    def is_music(self) -> bool:
+        return self.analysis.modality == "music"
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    model: str
+    extractors: str
+    demo: bool = False
+    has_model: bool = False
+    clip_active: bool = False
+    """True when the visual extractor has a text tower (text attributes possible)."""
+    attributes: tuple[AttributeInfo, ...] = ()
+    checkpoint_id: str | None = None
+    counts: dict = field(default_factory=dict)
+
+
+def engine_status(session: EngineSession) -> EngineStatus:
+    """Load the model (the slow part, once) and describe what is active."""
+    st = session.status()
+    has_model = session.has_model
+    try:
+        clip = hasattr(session.extractor("visual"), "encode_text")
+    except Exception:  # noqa: BLE001 - no extractor: no text attributes, said in the status line
+        clip = False
+    return EngineStatus(st.model, st.extractors, st.demo, has_model, clip,
+                        attribute_infos(session) if has_model else (),
+                        session.checkpoint_id if has_model else None)
+
+
+def attribute_infos(session: EngineSession) -> tuple[AttributeInfo, ...]:
+    out = []
+    for a in session.library.catalog.attributes(session.checkpoint_id):
+        src = next((f"{k}: {a.meta[k]}" for k in ("text", "images", "audio") if k in a.meta), "")
+        out.append(AttributeInfo(a.name, a.modality, src))
+    return tuple(out)
+
+
+def open_media(session: EngineSession, path: str, k: int, weights: dict[str, float],
+               cancel: CancelCheck | None = None) -> Job[Opened]:
+    """Probe ``path``; analyse it as footage (or as a song when it has no picture); rank."""
+    p = Path(path)
+    if not p.is_file():
+        raise NotMediaError(p, "is not a file; drop a video or a song")
+    info = probe(p)
+    session.model  # noqa: B018 - a missing model is said before any decoding
+    if info.video is not None:
+        analysis = yield from analyse_video(session, p, thumbnails=True, cancel=cancel)
+    else:
+        analysis = yield from analyse_music(session, p, cancel=cancel)
+    check_cancel(cancel)
+    yield Progress("rank", 0, 1, "finding suggestions")
+    attrs = attribute_infos(session)
+    known = {a.name for a in attrs}
+    results = rank(session, analysis, k, {n: w for n, w in weights.items() if n in known})
+    return Opened(analysis, results, attrs)
+
+
+def rank(session: EngineSession, analysis: MediaAnalysis, k: int, weights: dict[str, float]) -> Results:
+    """Per-segment and whole-video suggestions under the given attribute weights."""
+    cond = Conditioning(dict(weights))
+    per_seg = recommend_segments(session, analysis, k, cond)
+    whole = best_soundtracks(session, analysis, k, cond)
+    tags = _TagCache(session, enabled=analysis.modality == "visual")
+    rows = tuple(tuple(SuggestionRow(s, tags(s.item_id)) for s in row) for row in per_seg)
+    tracks = tuple(TrackRow(t, tags(t.item_id)) for t in whole)
+    return Results(rows, tracks, tuple(sorted(cond.active.items())))
+
+
+class _TagCache:
+    def __init__(self, session: EngineSession, enabled: bool) -> None:
+        self.catalog = session.library.catalog
+        self.enabled = enabled
+        self.cache: dict[int, tuple[str, ...]] = {}
+
+    def __call__(self, item_id: int) -> tuple[str, ...]:
+        if not self.enabled:
+            return ()
+        if item_id not in self.cache:
+            t = self.catalog.tags(item_id)
+            self.cache[item_id] = tuple(name for name, _ in t.top(TAGS_SHOWN)) if t is not None else ()
+        return self.cache[item_id]
+
+
+def preview_path(video: str, music: str, offset: float, original_level: float | None,
+                 fade_in: float, fade_out: float) -> Path:
+    """Where the muxed preview of this choice lives (in the rebuildable cache)."""
+    from engine.paths import cache_dir
+
+    st = os.stat(video)
+    key = f"{video}|{st.st_size}|{st.st_mtime_ns}|{music}|{offset:.3f}|{original_level}|{fade_in}|{fade_out}"
+    d = cache_dir() / "previews"
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{Path(video).stem[:40]}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.mp4"
+
+
+def make_preview(video: str, spec, out: Path, cancel: CancelCheck | None = None) -> Job[Path]:
+    """The footage with the chosen music muxed in (kept when it exists already)."""
+    from engine.media.writer import write_with_soundtrack
+
+    if out.exists() and out.stat().st_size > 0:
+        yield Progress("done", 1, 1, "preview ready")
+        return out
+    return (yield from write_with_soundtrack(video, spec, out, cancel=cancel))
+
+
+# -- the library -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LibraryOverview:
+    folders: tuple[tuple[str, str], ...]
+    """(kind, path)"""
+    counts: dict
+    """{kind: {"ok": n, "failed": m}}"""
+    failures: tuple[tuple[str, str], ...]
+    """(path, reason)"""
+    embedded: dict
+    """{kind: items with vectors for the active model}"""
+
+
+def library_overview(session: EngineSession) -> LibraryOverview:
+    cat = session.library.catalog
+    embedded = {}
+    if session.has_model:
+        embedded = {k: v["items"] for k, v in cat.embedding_counts(session.checkpoint_id).items()}
+    return LibraryOverview(tuple((f.kind, f.path) for f in cat.folders()),
+                           {k: cat.status_counts(k) for k in ("music", "footage")},
+                           tuple(cat.failures()), embedded)
+
+
+def scan_job(session: EngineSession, folder: str, kind: str, cancel: CancelCheck | None = None):
+    """Scan a folder with the extractor and segment length the model was trained with."""
+    from engine.cli.library_cmds import extractor_name_for_id
+    from engine.session import NoModelError
+
+    name = None
+    try:
+        cfg = session.model.config
+        name = extractor_name_for_id(cfg.music_id if kind == "music" else cfg.visual_id)
+    except NoModelError:
+        chosen = session.settings.music_extractor if kind == "music" else session.settings.visual_extractor
+        name = None if chosen == "auto" else chosen
+    opts = {("music_extractor_name" if kind == "music" else "visual_extractor_name"): name}
+    return (yield from session.library.scan(folder, kind, segment_seconds=session.segment_seconds, workers=1,
+                                            cancel=cancel, **opts))

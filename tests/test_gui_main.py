@@ -1,0 +1,125 @@
+"""The main window on the trained pairs world: open footage, the timeline, the per-scene
+list, the whole-video list, keyboard, footage for a song, errors, cancel, the stall bound."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from test_gui_support import StallProbe, fresh_video, make_window, open_and_wait, world  # noqa: F401
+
+from engine.recommend import best_soundtracks, recommend_segments
+from mvpt_desktop.models import ObjectRole
+
+
+def _listed_items(window) -> list[tuple[int, int]]:
+    m = window.suggestions.scene_model
+    return [(m.index(r, 0).data(ObjectRole).suggestion.item_id, m.index(r, 0).data(ObjectRole).suggestion.segment)
+            for r in range(m.rowCount())]
+
+
+def _engine_items(row) -> list[tuple[int, int]]:
+    return [(s.item_id, s.segment) for s in row]
+
+
+def test_open_footage_timeline_and_the_list_follows_the_selected_scene(qtbot, world):
+    w = make_window(qtbot, world)
+    c = w.controller
+    assert "model best" in w.model_label.text() and "classic" in w.model_label.text()
+    open_and_wait(qtbot, w, world["footage"] / "video_2.mp4")
+    a = c.current.analysis
+    assert len(a) == 12 and len(w.timeline.starts) == 12
+    assert np.allclose(w.timeline.starts, a.starts) and np.allclose(w.timeline.attention, a.attention)
+    thumbs = [it for _, it in w.timeline._items if type(it).__name__ == "ImageItem"]
+    assert len(thumbs) == 12  # one picture per scene
+    engine = recommend_segments(c.session, a, c.k)
+    assert _listed_items(w) == _engine_items(engine[0])
+    own = c.session.library.catalog.item_by_path(world["music"] / "song_2.wav").id
+    assert _listed_items(w)[0][0] == own  # the video's own song comes first
+    # a real click on the 6th thumbnail selects scene 5; the playhead goes to its start
+    plot = w.timeline.thumbs
+    x = (a.starts[5] + a.ends[5]) / 2
+    scene_pos = plot.vb.mapViewToScene(QPointF(x, 0.4))
+    view_pos = w.timeline.mapFromScene(scene_pos)
+    qtbot.mouseClick(w.timeline.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(view_pos.x()), int(view_pos.y())))
+    assert c.segment == 5 and w.timeline.selected == 5
+    assert w.timeline.playhead == a.starts[5]
+    assert _listed_items(w) == _engine_items(engine[5])
+    assert "scene 6 of 12" in w.suggestions.heading.text()
+    # keyboard: → and ← move the selection
+    w.activateWindow()
+    w.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_Right)
+    assert c.segment == 6 and _listed_items(w) == _engine_items(engine[6])
+    qtbot.keyClick(w, Qt.Key.Key_Left)
+    qtbot.keyClick(w, Qt.Key.Key_Left)
+    assert c.segment == 4 and w.timeline.playhead == a.starts[4]
+    # the whole-video tab: best tracks with their offsets, as the engine says
+    whole = best_soundtracks(c.session, a, c.k)
+    tm = w.suggestions.track_model
+    listed = [tm.index(r, 0).data(ObjectRole).track for r in range(tm.rowCount())]
+    assert [(t.item_id, t.offset) for t in listed] == [(t.item_id, t.offset) for t in whole]
+    assert tm.index(0, 1).data() == "0:00.0" and tm.index(0, 2).data().endswith("%")
+    assert c.choice is not None and c.choice.item_id == whole[0].item_id  # chosen for preview
+
+
+def test_a_song_shows_footage_per_music_segment(qtbot, world):
+    w = make_window(qtbot, world)
+    c = w.controller
+    open_and_wait(qtbot, w, world["music"] / "song_4.wav")
+    assert c.current.is_music
+    assert w.suggestions.scene_model.headerData(0, Qt.Orientation.Horizontal) == "Footage"
+    rows = [w.suggestions.scene_model.index(r, 0).data(ObjectRole) for r in range(w.suggestions.scene_model.rowCount())]
+    assert rows and all(r.suggestion.path.endswith(".mp4") for r in rows)
+    assert rows[0].suggestion.path.endswith("video_4.mp4")
+    assert w.suggestions.scene_model.index(0, 0).data() == "video_4.mp4"
+
+
+def test_a_corrupt_drop_shows_a_message_and_the_app_keeps_working(qtbot, world, tmp_path):
+    w = make_window(qtbot, world)
+    bad = tmp_path / "holiday.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(bad))])
+    drop = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(w.controller.failed, timeout=30_000):
+        w.dropEvent(drop)
+    assert len(w.errors) == 1
+    assert "holiday.mp4" in w.errors[0] and "Traceback" not in w.errors[0]
+    open_and_wait(qtbot, w, world["footage"] / "video_1.mp4")  # still works
+    assert w.suggestions.scene_model.rowCount() > 0
+
+
+def test_cancel_stops_the_analysis_within_250_ms(qtbot, world, tmp_path):
+    w = make_window(qtbot, world)
+    c = w.controller
+    video = fresh_video(tmp_path, hue=0.31)
+    handle = w.open_file(str(video))
+    qtbot.waitUntil(lambda: handle.state == "running", timeout=30_000)
+    assert w.cancel_button.isVisible()
+    with qtbot.waitSignal(handle.progress, timeout=30_000):
+        pass
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(handle.aborted, timeout=5000):
+        qtbot.mouseClick(w.cancel_button, Qt.MouseButton.LeftButton)
+    latency = time.perf_counter() - t0
+    assert latency < 0.25, f"cancel took {latency * 1000:.0f} ms"
+    assert c.current is None and not w.errors
+    assert w.controller.workers.inference.pending() == []
+
+
+def test_the_event_loop_never_stalls_over_50_ms_during_analysis(qtbot, world, tmp_path):
+    w = make_window(qtbot, world)
+    video = fresh_video(tmp_path, hue=0.57)
+    probe = StallProbe(5)
+    probe.start()
+    t0 = time.perf_counter()
+    open_and_wait(qtbot, w, video)
+    probe.stop()
+    busy = time.perf_counter() - t0
+    assert busy > 0.5 and len(probe.gaps) > 50  # it really ran for a while
+    print(f"analysis {busy:.2f} s, worst GUI stall {probe.worst_ms:.1f} ms over {len(probe.gaps)} ticks")
+    assert probe.worst_ms < 50, f"the GUI stalled {probe.worst_ms:.0f} ms"

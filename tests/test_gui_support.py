@@ -1,0 +1,101 @@
+"""Shared pieces of the GUI tests (imported by tests/test_gui_*.py; holds no tests itself).
+
+The trained pairs world (tests/pairs_world.py: 6 songs, 6 music videos, a small MVPt and
+an indexed library) is built once per test process, whichever module asks first.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+_WORLD: dict = {}
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    if not _WORLD:
+        reuse = os.environ.get("MVPT_TEST_WORLD")  # developer shortcut: a world built before
+        if reuse:
+            _WORLD.update(_reopen(Path(reuse)))
+        else:
+            from pairs_world import build_trained_world
+
+            _WORLD.update(build_trained_world(tmp_path_factory.mktemp("gui-world")))
+    return _WORLD
+
+
+def _reopen(root: Path) -> dict:
+    from engine.session import EngineSession
+    from engine.settings import EngineSettings
+
+    checkpoint = str(root / "run" / "best")
+    session = EngineSession(EngineSettings(checkpoint=checkpoint, data_dir=str(root / "appdata"), device="cpu"))
+    return {"session": session, "music": root / "music", "footage": root / "footage", "queries": root / "queries",
+            "root": root, "checkpoint": checkpoint}
+
+
+def make_window(qtbot, world, **gui):
+    """A main window over the world's session (shared: the window does not close it)."""
+    from mvpt_desktop.controller import Controller
+    from mvpt_desktop.main_window import MainWindow
+    from mvpt_desktop.settings import GuiSettings
+
+    controller = Controller(session=world["session"], gui=GuiSettings(persist=False, hover_audition=False,
+                                                                       **gui))
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitUntil(lambda: controller.status is not None, timeout=60_000)
+    return w
+
+
+def open_and_wait(qtbot, window, path, timeout: int = 60_000):
+    c = window.controller
+    with qtbot.waitSignal(c.opened, timeout=timeout, raising=True):
+        handle = window.open_file(str(path))
+    return handle
+
+
+def fresh_video(folder: Path, hue: float, seconds: float = 60.0) -> Path:
+    """A small video nobody analysed yet (its content, hence its cache key, is new)."""
+    from training.synthmedia import write_video
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_video(folder / f"fresh_{hue:.3f}_{seconds:g}.mp4", seconds, size=(160, 90), fps=10, gop=10,
+                       audio=False, hue=hue)
+
+
+class StallProbe:
+    """A QTimer that ticks every ``interval_ms`` on the GUI thread and records the longest
+    gap between two ticks: how long the event loop was unable to run."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[float] = []
+        self._last: float | None = None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = None
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    @property
+    def worst_ms(self) -> float:
+        return 1000.0 * max(self.gaps, default=0.0)
