@@ -64,6 +64,7 @@ def _add_train(sub) -> None:
     p.add_argument("--loss", choices=["infonce", "triplet"], default=None,
                    help="default: infonce for mvpt, triplet for the baseline")
     p.add_argument("--baseline-level", choices=["segment", "track"], default="segment")
+    p.add_argument("--tau", type=float, default=None, help="InfoNCE temperature (paper and default: 0.3)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
@@ -157,7 +158,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .train import TrainConfig, train
 
     overrides = {k: v for k, v in (("epochs", a.epochs), ("batch_size", a.batch_size), ("lr", a.lr),
-                                   ("seq_len", a.seq_len), ("max_steps", a.max_steps)) if v is not None}
+                                   ("seq_len", a.seq_len), ("max_steps", a.max_steps), ("tau", a.tau))
+                 if v is not None}
     cfg = TrainConfig(data=a.data, out=a.out, model=a.model, segment_time=a.segment_time, loss=a.loss,
                       baseline_level=a.baseline_level, seed=a.seed, device=a.device, amp=not a.no_amp,
                       resume=a.resume, threads=a.threads, keep_epochs=a.keep_epochs, **overrides)
