@@ -15,8 +15,9 @@ import pytest
 _WORLD: dict = {}
 
 
-@pytest.fixture(scope="session")
-def world(tmp_path_factory):
+@pytest.fixture(scope="session", name="world")
+def world_fixture(tmp_path_factory):
+    """Import ``world_fixture`` into a test module to use the ``world`` fixture."""
     if not _WORLD:
         reuse = os.environ.get("MVPT_TEST_WORLD")  # developer shortcut: a world built before
         if reuse:
@@ -81,16 +82,25 @@ class StallProbe:
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self._tick)
         self.gaps: list[float] = []
+        self.long: list[tuple[float, float]] = []
+        """(start, length) of the gaps over 25 ms, seconds since start(), for diagnosis."""
         self._last: float | None = None
+        self._t0 = 0.0
 
     def _tick(self) -> None:
         now = time.perf_counter()
+        cpu = time.thread_time()
         if self._last is not None:
-            self.gaps.append(now - self._last)
+            gap = now - self._last
+            self.gaps.append(gap)
+            if gap > 0.025:
+                self.long.append((round(self._last - self._t0, 3), round(gap, 3), round(cpu - self._cpu, 3)))
         self._last = now
+        self._cpu = cpu
 
     def start(self) -> None:
         self._last = None
+        self._t0 = time.perf_counter()
         self.timer.start()
 
     def stop(self) -> None:
