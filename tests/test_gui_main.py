@@ -106,6 +106,7 @@ def test_cancel_stops_the_analysis_within_250_ms(qtbot, world, tmp_path):
     with qtbot.waitSignal(handle.aborted, timeout=5000):
         qtbot.mouseClick(w.cancel_button, Qt.MouseButton.LeftButton)
     latency = time.perf_counter() - t0
+    print(f"cancel honoured in {latency * 1000:.0f} ms")
     assert latency < 0.25, f"cancel took {latency * 1000:.0f} ms"
     assert c.current is None and not w.errors
     assert w.controller.workers.inference.pending() == []

@@ -9,6 +9,7 @@ from test_gui_support import make_window, open_and_wait, world_fixture  # noqa: 
 
 from engine.media.audio import decode_audio
 from engine.media.probe import probe
+from mvpt_desktop.models import ObjectRole
 
 
 def _choose_offset_suggestion(c, lo: float = 2.0, hi: float = 10.0):
@@ -44,6 +45,13 @@ def test_preview_loads_plays_and_moves_the_playhead(qtbot, world):
     w.timeline.click_segment(7)
     qtbot.waitUntil(lambda: abs(w.player.position - 14_000) < 300, timeout=5000)
     assert w.timeline.playhead == c.segment_start(7)
+    # an audition plays a few seconds of a suggested music segment from its start
+    row = w.suggestions.scene_model.index(1, 0).data(ObjectRole)
+    w.audition_row(row)
+    qtbot.waitUntil(lambda: w.audition.is_playing, timeout=10_000)
+    assert w.audition.source == row.suggestion.path
+    qtbot.waitUntil(lambda: w.audition.position >= row.suggestion.start * 1000 + 100, timeout=10_000)
+    assert w.audition.position < (row.suggestion.start + c.gui.audition_seconds + 1) * 1000
 
 
 def test_export_writes_an_mp4_with_the_music_and_an_otio_timeline(qtbot, world, tmp_path):

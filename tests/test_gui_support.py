@@ -63,8 +63,13 @@ def open_and_wait(qtbot, window, path, timeout: int = 60_000):
 
 
 def fresh_video(folder: Path, hue: float, seconds: float = 60.0) -> Path:
-    """A small video nobody analysed yet (its content, hence its cache key, is new)."""
+    """A small video nobody analysed yet: its content (hence its analysis cache key) depends
+    on ``folder`` too, so a reused world never has it cached."""
+    import zlib
+
     from training.synthmedia import write_video
+
+    hue = (hue + (zlib.crc32(str(folder).encode()) % 997) / 1e5) % 1.0
 
     folder.mkdir(parents=True, exist_ok=True)
     return write_video(folder / f"fresh_{hue:.3f}_{seconds:g}.mp4", seconds, size=(160, 90), fps=10, gop=10,
