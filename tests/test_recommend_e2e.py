@@ -115,3 +115,38 @@ def test_no_model_is_a_clear_message(tmp_path, capsys):
     assert main(["recommend", "nothing.mp4", "--data-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err
+
+
+def test_attribute_from_images_with_domain_and_text_needs_clip(world, tmp_path):
+    from PIL import Image
+
+    from engine.attributes import AttributeError_, create_attribute
+    from engine.recommend import Conditioning, analyse_video, recommend_segments
+    from pairs_world import picture
+
+    s = world["session"]
+    bright, every = tmp_path / "bright", tmp_path / "all"
+    bright.mkdir()
+    every.mkdir()
+    for i in range(4):  # pair 3's picture at its brightest state, and every pair at every state
+        Image.fromarray(picture(3, 2, i * 5)).save(bright / f"b{i}.png")
+    for p in range(PAIRS):
+        for st in range(3):
+            Image.fromarray(picture(p, st, p + st)).save(every / f"a{p}{st}.jpg")
+    (bright / "notes.txt").write_text("not an image")  # ignored: not an image extension
+    vec = run(create_attribute(s, "pair3-bright", images=str(bright), domain=str(every)))
+    attrs = {a.name: a for a in s.library.catalog.attributes(s.checkpoint_id)}
+    assert attrs["pair3-bright"].modality == "visual" and attrs["pair3-bright"].meta["examples"] == 4
+    assert attrs["pair3-bright"].meta["domain_examples"] == 3 * PAIRS
+    assert vec.shape == (64,) and np.linalg.norm(vec) > 0
+    a = run(analyse_video(s, world["footage"] / "video_0.mp4"))
+    target = _item_of(s, world["music"] / "song_3.wav")
+    base = recommend_segments(s, a, k=PAIRS)
+    pushed = recommend_segments(s, a, k=PAIRS, conditioning=Conditioning({"pair3-bright": 1.0}))
+    rank = lambda rows: np.mean([[r.item_id for r in row].index(target) for row in rows])  # noqa: E731
+    assert rank(pushed) < rank(base)
+    with pytest.raises(AttributeError_, match="CLIP"):
+        run(create_attribute(s, "guitar", text="an electric guitar solo"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AttributeError_, match="no images"):
+        run(create_attribute(s, "empty", images=str(tmp_path / "empty")))
