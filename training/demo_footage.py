@@ -151,22 +151,33 @@ class _Canvas:
         return (0.5 + 0.5 * v).astype(np.float32)
 
 
-def _rgb(h: float, s: float, v: float) -> np.ndarray:
-    return np.array(colorsys.hsv_to_rgb(h % 1.0, float(np.clip(s, 0, 1)), float(np.clip(v, 0, 1))), np.float32)
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _color(hue: float, sat: float, luma: float) -> np.ndarray:
+    """RGB of a hue and saturation at a given luma (BT.601), so that brightness means the same
+    for every palette: a saturated blue and a pale yellow of equal luma look equally bright."""
+    rgb = np.array(colorsys.hsv_to_rgb(hue % 1.0, float(np.clip(sat, 0, 1)), 1.0), np.float32)
+    luma = float(np.clip(luma, 0.0, 1.0))
+    rgb *= luma / float(rgb @ _LUMA)
+    if rgb.max() > 1.0:  # too bright for this hue: desaturate towards white
+        rgb /= rgb.max()
+        y = float(rgb @ _LUMA)
+        rgb += (1.0 - rgb) * (luma - y) / (1.0 - y + 1e-9)
+    return rgb
 
 
 def palette(spec: TrackSpec, energy: float, shot_seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """(dark colour, light colour, brightness) of a shot: hue from style, key and mode,
-    brightness and saturation from the section's energy and the style's intensity."""
+    """(dark colour, light colour, brightness) of a shot: hue from style, key and mode;
+    brightness (luma of the light colour) and saturation from the section's energy, the
+    style's intensity and the mode (major brighter, minor darker)."""
     look, st = LOOKS[spec.style], STYLES[spec.style]
-    minor = spec.mode != "major"
-    hue = look.hue + 0.05 * (spec.key - 5.5) / 5.5 + (0.06 if minor else -0.02)
+    major = spec.mode == "major"
+    hue = look.hue + 0.05 * (spec.key - 5.5) / 5.5 + (-0.02 if major else 0.06)
     hue += np.random.default_rng(shot_seed).uniform(-0.03, 0.03)
-    bright = 0.12 + 0.5 * energy * (0.35 + 0.65 * st.intensity) + 0.12 * st.intensity - (0.08 if minor else 0.0)
+    bright = 0.12 + 0.55 * energy * (0.3 + 0.7 * st.intensity) + 0.15 * st.intensity + (0.04 if major else -0.04)
     sat = look.saturation * (0.6 + 0.4 * energy)
-    dark = _rgb(hue, sat, 0.15 * bright)
-    light = _rgb(hue + 0.1 * energy, sat * 0.9, bright + 0.25)
-    return dark, light, float(bright)
+    return _color(hue, sat, 0.1 * bright), _color(hue + 0.1 * energy, 0.9 * sat, bright), float(bright)
 
 
 _YUV = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]], np.float32)
@@ -187,15 +198,16 @@ def render_frames(spec: TrackSpec, audio: np.ndarray, sr: int, seconds: float, s
     shots = shot_plan(spec, seconds, seed)
     ramp = np.linspace(0, 1, 256, dtype=np.float32)[:, None]
     k, p = 0, 0.0
+    dark, light, _ = palette(spec, shots[0].energy, shots[0].seed)
     for i in range(frames):
         t = i / fps
         while k + 1 < len(shots) and t >= shots[k + 1].start:
             k, p = k + 1, 0.0
+            dark, light, _ = palette(spec, shots[k].energy, shots[k].seed)
         shot = shots[k]
         beats = t / spec.beat_seconds
         p += look.speed * (spec.bpm / 60.0) * (0.08 + 0.5 * shot.energy) / fps / 4
         idx = (canvas.field(shot, p, int(beats), float(env[i])) * 255).astype(np.uint8)
-        dark, light, _ = palette(spec, shot.energy, shot.seed)
         since = (beats % 1.0) * spec.beat_seconds
         downbeat = int(beats) % spec.beats_per_bar == 0
         strength = max(0.0, shot.energy - 0.45) * 2 * st.intensity * (1.6 if downbeat else 1.0)

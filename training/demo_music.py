@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -246,32 +246,32 @@ def smooth(x: np.ndarray, width: int) -> np.ndarray:
     return x
 
 
-def _feedback(x: np.ndarray, delay: int, g: float, allpass: bool = False) -> np.ndarray:
-    """y[n] = x[n] + g y[n-delay] (a comb), or Schroeder's all-pass, block by block."""
+def _comb(x: np.ndarray, delay: int, g: float) -> np.ndarray:
+    """y[n] = x[n] + g y[n - delay], computed a block of ``delay`` samples at a time."""
     n, m = len(x), -(-len(x) // delay)
-    xb = np.zeros(m * delay, np.float32)
-    xb[:n] = x
-    xb = xb.reshape(m, delay)
-    y = xb.copy()
+    y = np.zeros(m * delay, np.float32)
+    y[:n] = x
+    y = y.reshape(m, delay)
     for i in range(1, m):
         y[i] += g * y[i - 1]
-    if allpass:  # y = -g x + (1 - g^2) * comb-delayed output
-        y = np.concatenate([np.zeros((1, delay), np.float32), y[:-1]]) * (1 - g * g) - g * xb
     return y.reshape(-1)[:n]
 
 
 def reverb(x: np.ndarray, rt60: float) -> np.ndarray:
-    """Stereo [2, n] Schroeder reverb of a mono send: four parallel combs per side, two all-passes."""
+    """Stereo [2, n] room of a mono send: early reflections (a few taps), then four parallel
+    feedback combs per side tuned to decay by 60 dB in ``rt60`` seconds, darkened."""
+    early = x.copy()
+    for d_ms, g in ((7.1, 0.6), (11.3, 0.5), (17.9, 0.4), (23.3, 0.35)):
+        d = int(d_ms * SR / 1000)
+        early[d:] += g * x[:-d]
     out = []
     for side in (0, 1):
         acc = np.zeros_like(x)
         for d_ms in (29.7, 37.1, 41.1, 43.7):
             d = int((d_ms + 1.3 * side) * SR / 1000)
-            acc += _feedback(x, d, 10 ** (-3 * d / (rt60 * SR)))
-        for d_ms, g in ((5.0, 0.7), (1.7, 0.7)):
-            acc = _feedback(acc, int((d_ms + 0.3 * side) * SR / 1000), g, allpass=True)
+            acc += _comb(early, d, 10 ** (-3 * d / (rt60 * SR)))
         out.append(smooth(acc, 3))
-    return np.stack(out) * 0.25
+    return np.stack(out) * 0.2
 
 
 # --- instruments: (midi, seconds, energy, rng) -> mono sample ---------------------------------
@@ -335,10 +335,10 @@ def _buzz(fc0: float, fc1: float, tau: float, width: float):
     return shape
 
 
-def _sitar(m, s, e, rng):
-    f, k = hz(m), _k(40)
-    return additive(f, s, 1 / k**0.4, 0.9 + 0.06 * k, bend=0.8 * rng.random(), attack=0.002,
-                    shape=_buzz(4200, 900, 0.35, 700), rng=rng)
+def _sitar(m, s, e, rng):  # bright, quickly settling partials, a fast jawari sweep and a meend
+    f, k = hz(m), _k(50)
+    return additive(f, s, 1 / k**0.3, 2.0 + 0.15 * k, bend=0.75 + 1.5 * rng.random(), attack=0.001,
+                    shape=_buzz(5000, 1500, 0.15, 500), rng=rng)
 
 
 def _tanpura(m, s, e, rng):
@@ -512,16 +512,17 @@ ARRANGEMENTS: dict[str, tuple[Part, ...]] = {
                  P("kickchip", "x...x...x...x...", gain=0.7, lo=0.4, wet=0.0),
                  P("chipsnare", "....x.......x...", gain=0.5, lo=0.4, wet=0.0), P("chiphat", "x.x.x.x.x.x.x.x.", gain=0.3, lo=0.3)),
     "hiphop": (P("kick808", "x......x..x.....", gain=0.9, lo=0.3, wet=0.0), P("snare", "....x.......x...", gain=0.7, lo=0.3),
-               P("hat", "x.x.x.x.x.x.x.xx", gain=0.35, lo=0.3, pan=0.3), P("sub808", "0......0..0.....", "tone", 36, 0.5, lo=0.3),
-               P("epiano", "x---------..x---", "chord", 55, 0.3, wet=0.3),
-               P("epiano", "x.x...x.........", "melody", 72, 0.15, lo=0.8, pan=0.4)),
-    "harpsichord": (P("harpsichord", "0212021202120212", "tone", 48, 0.3, pan=-0.2),
-                    P("harpsichord", "x.x.xxx.x.x.x-x.", "melody", 67, 0.35, lo=0.3, pan=0.2),
-                    P("harpsichord", "0.......3.......", "tone", 36, 0.25, lo=0.6)),
+               P("hat", "x.xox.xox.xox.xx", gain=0.35, lo=0.3, pan=0.3), P("sub808", "0......0..0.....", "tone", 36, 0.5, lo=0.3),
+               P("epiano", "x---------..x---", "chord", 55, 0.15, wet=0.3),
+               P("epiano", "x.x...x.........", "melody", 72, 0.08, lo=0.8, pan=0.4)),
+    "harpsichord": (P("harpsichord", "0.2.1.2.0.2.1.2.", "tone", 48, 0.3, hi=0.7, pan=-0.2),
+                    P("harpsichord", "0212021202120212", "tone", 48, 0.3, lo=0.7, pan=-0.2),
+                    P("harpsichord", "x---x-x-x-x-x---", "melody", 67, 0.35, lo=0.3, pan=0.2),
+                    P("harpsichord", "0-------3-------", "tone", 36, 0.3)),
     "folk": (P("pluck", "d.d.du.ud.d.du.u", "strum", 40, 0.25, pan=-0.2), P("pluck", "x---x-x-x---x---", "melody", 64, 0.3, lo=0.4, pan=0.3),
              P("shaker", "x.o.x.o.x.o.x.o.", gain=0.25, lo=0.5, pan=0.4), P("bass", "0.......2.......", "tone", 36, 0.35, lo=0.6),
              P("kickrock", "x.......x.......", gain=0.4, lo=0.75)),
-    "indian": (P("tanpura", "2...0...0...0...", "tone", 48, 0.15, wet=0.4),
+    "indian": (P("tanpura", "2...0...0...0...", "tone", 48, 0.08, wet=0.4),
                P("sitar", "x-------x---x---", "melody", 60, 0.4, hi=0.3, pan=0.2),
                P("sitar", "x.xxx.xxx.x.xxx-", "melody", 60, 0.5, lo=0.3, pan=0.2),
                P("na", "x...x.o.x...x.o.", gain=0.6, lo=0.4, pan=-0.2),

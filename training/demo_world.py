@@ -37,7 +37,7 @@ from engine.jobs import CancelCheck, Job, Progress, check_cancel, run
 from training.demo_footage import write_clip
 from training.demo_music import SR, STYLE_ORDER, TrackSpec, plan_track, render_track
 
-VERSION = 1
+VERSION = 2
 """Bump when synthesis or rendering changes, so cached files are remade."""
 MANIFEST = "manifest.json"
 
