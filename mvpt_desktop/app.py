@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: from settings (auto)")
     p.add_argument("--segment", type=int, default=0, help="with --screenshot: the scene to select (from 0)")
     p.add_argument("--preview", action="store_true", help="with --screenshot: show a frame of the preview")
+    p.add_argument("--attribute", action="append", default=[], metavar="NAME:WEIGHT",
+                   help="start with an attribute slider at WEIGHT (-1..1); repeatable")
     p.add_argument("--size", default="1400x860", help="window size WxH (default 1400x860)")
     return p
 
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         args.screenshot = args.screenshot or "mvpt-desktop.png"
         print(f"no display found: running offscreen, writing a screenshot to {args.screenshot}")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.INFO)
 
     from PySide6.QtWidgets import QApplication
 
@@ -62,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         gui = gui.with_(persist=False, hover_audition=False)
     controller = Controller(settings.with_(**changes), gui)
+    for spec in args.attribute:
+        name, _, weight = spec.rpartition(":")
+        try:
+            controller.weights[name] = max(-1.0, min(1.0, float(weight)))
+        except ValueError:
+            print(f"ignoring --attribute {spec!r}: use NAME:WEIGHT, e.g. drums:0.5", file=sys.stderr)
     window = MainWindow(controller)
     w, _, h = args.size.partition("x")
     window.resize(int(w), int(h))

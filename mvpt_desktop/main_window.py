@@ -34,8 +34,8 @@ from .player import Player, VideoView
 from .suggestions import SuggestionsPanel
 from .timeline import Timeline
 
-FIRST_RUN = ("<b>No trained model yet.</b><br>{reason}<br><br>The library and export work without one; "
-             "suggestions need a model: choose its folder in <i>Settings…</i>.")
+FIRST_RUN = ("No trained model yet.\n{reason}\n\nThe library and export work without one; suggestions need "
+             "a model: choose its folder in File → Settings…")
 
 
 class MainWindow(QMainWindow):
@@ -160,11 +160,12 @@ class MainWindow(QMainWindow):
 
     # -- engine state -------------------------------------------------------------------------
     def _status(self, st: tasks.EngineStatus) -> None:
-        self.model_label.setText(f"{st.model} · {st.extractors}")
+        full = f"{st.model} · {st.extractors}"
+        self.model_label.setText(self.model_label.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle, 820))
         self.model_label.setToolTip(f"{st.model}\n{st.extractors}")
+        self.attributes.new_button.setEnabled(st.has_model)
         if not st.has_model:
-            self.video.set_message(FIRST_RUN.format(reason=st.model.removeprefix("no model: ")).replace("<br>", "\n")
-                                   .replace("<b>", "").replace("</b>", "").replace("<i>", "").replace("</i>", ""))
+            self.video.set_message(FIRST_RUN.format(reason=st.model.removeprefix("no model: ")))
 
     def _job_started(self, label: str, handle) -> None:
         if handle.done:
@@ -221,7 +222,10 @@ class MainWindow(QMainWindow):
             self.player.load(a.path)
         else:
             self.video.clear()
-            self.video.set_message(f"{Path(a.path).name}: footage from your library for each part of the song")
+            self.video.set_message(f"{Path(a.path).name}: footage from your library for each part of the song "
+                                   "(Audition shows a clip here)")
+        self.preview_button.setEnabled(not opened.is_music)
+        self.export_action.setEnabled(not opened.is_music)
 
     def _results(self, results: tasks.Results) -> None:
         self.suggestions.show_tracks(results.whole)
@@ -272,11 +276,12 @@ class MainWindow(QMainWindow):
             return
         start = row.suggestion.start if isinstance(row, tasks.SuggestionRow) else (row.track.offset or 0.0)
         path = row.suggestion.path if isinstance(row, tasks.SuggestionRow) else row.track.path
-        if self.controller.current is not None and self.controller.current.is_music:
-            return  # footage suggestions: nothing to audition
-        self.player.pause()
         secs = self.controller.gui.audition_seconds
-        self.audition.play_range(path, int(start * 1000), int(secs * 1000))
+        if self.controller.current is not None and self.controller.current.is_music:
+            self.player.play_range(path, int(start * 1000), int(secs * 1000))  # footage: show the clip
+        else:
+            self.player.pause()
+            self.audition.play_range(path, int(start * 1000), int(secs * 1000))
         self.statusBar().showMessage(f"Audition: {row.name} from {fmt_time(start)} ({secs:g} s)", int(secs * 1000))
 
     def toggle_play(self) -> None:

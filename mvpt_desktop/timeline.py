@@ -68,6 +68,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             line.setZValue(20)
             plot.addItem(line)
         self.scene().sigMouseClicked.connect(self._clicked)
+        self.clear_media()
 
     # -- data -------------------------------------------------------------------------------
     def clear_media(self) -> None:
@@ -79,6 +80,10 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.selected = -1
         for box in self._sel:
             box.setVisible(False)
+        for line in getattr(self, "_heads", ()):
+            line.setVisible(False)
+        for p in (self.thumbs, self.heat):
+            p.setXRange(0, 10, padding=0)
 
     def set_media(self, starts, ends, attention, thumbnails=(), duration: float | None = None) -> None:
         """Segment bounds (s), attention [T] and optional uint8 [h, w, 3] thumbnails."""
@@ -119,6 +124,8 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.thumbs.setYRange(0, THUMB_ROW, padding=0.02)
         self.heat.setYRange(0, 1, padding=0.02)
         self.set_playhead(0.0)
+        for line in self._heads:
+            line.setVisible(True)
 
     def _add(self, plot, item) -> None:
         plot.addItem(item)

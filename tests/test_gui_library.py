@@ -34,8 +34,8 @@ def test_add_and_remove_a_music_folder_with_a_broken_file(qtbot, world, tmp_path
             dlg.add_folder(str(folder), "music")
             assert dlg.progress.isVisible()
         probe.stop()
-        print(f"indexing {time.perf_counter() - t0:.2f} s, worst GUI stall {probe.worst_ms:.1f} ms {probe.long}")
-        assert probe.worst_ms < 50, f"the GUI stalled {probe.worst_ms:.0f} ms while indexing"
+        print(f"indexing {time.perf_counter() - t0:.2f} s, {probe.report()}")
+        assert probe.worst_own_ms < 50, probe.report()
         qtbot.waitUntil(lambda: dlg.overview.embedded["music"] == embedded + 1, timeout=10_000)
         ov = dlg.overview
         assert ov.counts["music"]["failed"] >= 1 and ov.counts["music"]["ok"] == before + 1
@@ -63,7 +63,7 @@ def test_first_run_without_a_model_explains_and_does_not_fail(qtbot, tmp_path, v
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: c.status is not None, timeout=60_000)
     assert not c.status.has_model
-    assert "no model" in w.model_label.text() and "visual:" in w.model_label.text()
+    assert "no model" in w.model_label.text() and "visual:" in w.model_label.toolTip()
     assert "Settings" in w.video._message and "mvpt train" in w.video._message
     with qtbot.waitSignal(c.failed, timeout=30_000) as blocker:
         w.open_file(str(video_mp4))
