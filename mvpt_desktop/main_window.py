@@ -305,8 +305,7 @@ class MainWindow(QMainWindow):
     def _preview_ready(self, path: str) -> None:
         at = self.player.position
         self._preview_for = self.controller.choice
-        self.player.load(path, autoplay=True)
-        self.player._pending_seek = at
+        self.player.load(path, autoplay=True, start_ms=at)
 
     # -- export, library, settings, attributes -------------------------------------------------
     def _choose_export(self) -> None:

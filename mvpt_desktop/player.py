@@ -46,6 +46,8 @@ class Player(QObject):
         self.unavailable_reason = UNAVAILABLE
         self.source: str | None = None
         self._stop_at: int | None = None
+        self._pending_seek: int | None = None
+        self._autoplay = False
         self._mp = None
         if not self.available:
             return
@@ -65,12 +67,14 @@ class Player(QObject):
             f"cannot play {self.source or 'this file'}: {text}"))
 
     # -- commands ----------------------------------------------------------------------------
-    def load(self, path: str, autoplay: bool = False) -> None:
+    def load(self, path: str, autoplay: bool = False, start_ms: int | None = None) -> None:
+        """Open ``path``; once loaded, go to ``start_ms`` and play when ``autoplay``."""
         self.source = str(path)
         self._stop_at = None
+        self._pending_seek = start_ms
+        self._autoplay = autoplay
         if self._mp is None:
             return
-        self._autoplay = autoplay
         self._mp.setSource(QUrl.fromLocalFile(str(path)))
 
     def play(self) -> None:
@@ -95,10 +99,8 @@ class Player(QObject):
     def play_range(self, path: str, start_ms: int, length_ms: int) -> None:
         """An audition: ``length_ms`` of ``path`` from ``start_ms``, then stop."""
         self.stop()
-        self.load(path)
-        self._pending_seek = int(start_ms)
+        self.load(path, autoplay=True, start_ms=int(start_ms))
         self._stop_at = int(start_ms + length_ms)
-        self._autoplay = True
 
     def set_volume(self, level: float) -> None:
         if self._mp is not None:
@@ -124,12 +126,12 @@ class Player(QObject):
     # -- slots -------------------------------------------------------------------------------
     def _on_status(self, status) -> None:
         if status == QMediaPlayer.MediaStatus.LoadedMedia:
-            seek = getattr(self, "_pending_seek", None)
+            seek = self._pending_seek
             if seek is not None:
                 self._mp.setPosition(seek)
                 self._pending_seek = None
             self.loaded.emit(self.source or "")
-            if getattr(self, "_autoplay", False):
+            if self._autoplay:
                 self._autoplay = False
                 self._mp.play()
         elif status == QMediaPlayer.MediaStatus.InvalidMedia:

@@ -121,6 +121,6 @@ def test_the_event_loop_never_stalls_over_50_ms_during_analysis(qtbot, world, tm
     open_and_wait(qtbot, w, video)
     probe.stop()
     busy = time.perf_counter() - t0
-    assert busy > 0.5 and len(probe.gaps) > 50  # it really ran for a while
+    assert len(probe.gaps) > 20  # it really ran for a while (a new video: no cached analysis)
     print(f"analysis {busy:.2f} s, {probe.report()}")
     assert probe.worst_own_ms < 50, probe.report()
