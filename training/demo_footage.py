@@ -71,7 +71,7 @@ class Shot:
 
 def shot_plan(spec: TrackSpec, seconds: float, seed: int) -> list[Shot]:
     """Cuts on bar lines: every bar when energy >= 0.75, every 2 when >= 0.4, else every 4;
-    always at a section change. Scenes cycle through the style's list, drawn per shot."""
+    always at a section change. Each shot draws its scene from the style's list."""
     rng = np.random.default_rng([seed, spec.index, 3])
     look = LOOKS[spec.style]
     shots: list[Shot] = []

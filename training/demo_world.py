@@ -4,12 +4,13 @@ What it is
 ----------
 ``build_world`` makes, locally and reproducibly from a seed, the kind of data MVPt learns
 from: music videos whose music was chosen by their editors. It renders ``n_tracks`` songs in
-ten clearly different styles (:mod:`training.demo_music`) into ``music/``, then ``n_clips``
-clips (:mod:`training.demo_footage`), each cut to one track, with that track as its
-soundtrack from its start. Most clips go to ``footage/`` (the training set); the last
-``held_out`` ones go to ``held_out/``, paired with tracks from different styles, to be
-matched per 6.7 s segment against the whole library later. ``manifest.json`` says what each
-file is (track: style, tempo, key, the full song plan; clip: paired track, split).
+ten clearly different styles (:mod:`training.demo_music`) into ``music/``, and ``n_clips``
+clips (:mod:`training.demo_footage`), clip ``i`` cut to track ``i`` (rendered right after
+it) with that track as its soundtrack from its start. Most clips go to ``footage/`` (the
+training set); the last ``held_out`` ones go to ``held_out/``, paired with tracks of
+different styles, to be matched per 6.7 s segment against the whole library later.
+``manifest.json`` says what each file is (track: style, tempo, key, the full song plan;
+clip: paired track, split).
 
 Building is a job (``engine.jobs``): it yields progress, checks ``cancel`` between files and
 inside long renders, and can be stopped and resumed. Every file is written under a hidden
@@ -151,59 +152,64 @@ def build_world(out_dir: str | os.PathLike[str], n_tracks: int = 40, n_clips: in
     if size[0] % 4 or size[1] % 2:
         raise ValueError("frame width must be a multiple of 4 and height even (4:2:0 at half size)")
     root = Path(out_dir)
-    dirs = {"music": root / "music", "train": root / "footage", "held_out": root / "held_out"}
-    for d in dirs.values():
+    dirs = {"train": root / "footage", "held_out": root / "held_out"}
+    for d in (root / "music", *dirs.values()):
         d.mkdir(parents=True, exist_ok=True)
     try:
         old = json.loads((root / MANIFEST).read_text())
-        done = {e["file"]: e["hash"] for e in old.get("tracks", []) + old.get("clips", [])}
+        old_tracks, old_clips = list(old["tracks"]), list(old["clips"])
+        done = {e["file"]: e["hash"] for e in old_tracks + old_clips}
     except (OSError, ValueError, KeyError, TypeError):
-        old, done = {}, {}
-    manifest = {"format": "mvpt-demo-world", "version": VERSION, "seed": seed, "sample_rate": SR,
-                "size": list(size), "fps": fps, "styles": list(STYLE_ORDER), "tracks": [], "clips": []}
-    specs = [plan_track(i, seed, seconds) for i in range(n_tracks)]
-    audio: dict[int, np.ndarray] = {}
-    for i, spec in enumerate(specs):
+        old_tracks, old_clips, done = [], [], {}
+    head = {"format": "mvpt-demo-world", "version": VERSION, "seed": seed, "sample_rate": SR,
+            "size": list(size), "fps": fps, "styles": list(STYLE_ORDER)}
+    tracks: list[dict] = []
+    clips: list[dict] = []
+
+    def save() -> None:  # what this build has made so far, and what an earlier one had beyond it
+        _write_json(root / MANIFEST, {**head, "tracks": tracks + old_tracks[len(tracks):],
+                                      "clips": clips + old_clips[len(clips):]})
+
+    for i in range(n_tracks):  # each clip right after its track: the audio is still in memory
         check_cancel(cancel)
+        spec = plan_track(i, seed, seconds)
         rel = f"music/{i:02d}_{spec.style}.flac"
         digest = spec.key_hash(VERSION)
         yield Progress("music", i, n_tracks, message=rel)
+        samples = None
         if done.get(rel) != digest or not (root / rel).is_file():
             samples = render_track(spec)
-            if i < n_clips:
-                audio[i] = samples
             _atomic(root / rel, lambda p, s=samples, sp=spec: _write_track(p, s, sp))
-        manifest["tracks"].append({"id": f"t{i:02d}", "file": rel, "style": spec.style, "bpm": spec.bpm,
-                                   "key": spec.key_name, "mode": spec.mode, "duration": round(spec.duration, 3),
-                                   "hash": digest, "spec": spec.to_json()})
-        _write_json(root / MANIFEST, {**manifest, "clips": old.get("clips", [])})
-    yield Progress("music", n_tracks, n_tracks)
-    for j in range(n_clips):
+        tracks.append({"id": f"t{i:02d}", "file": rel, "style": spec.style, "bpm": spec.bpm, "key": spec.key_name,
+                       "mode": spec.mode, "duration": round(spec.duration, 3), "hash": digest,
+                       "spec": spec.to_json()})
+        save()
+        if i >= n_clips:
+            continue
         check_cancel(cancel)
-        spec = specs[j]
-        split = "held_out" if j >= n_clips - held_out else "train"
-        secs = _clip_seconds(spec, np.random.default_rng([seed, j, 5]), clip_seconds)
-        rel = f"{dirs[split].name}/c{j:02d}_{spec.style}.mp4"
-        digest = _digest(spec.key_hash(VERSION), secs, list(size), fps, seed)
-        yield Progress("footage", j, n_clips, message=rel)
-        if done.get(rel) != digest or not (root / rel).is_file():
-            samples = audio.pop(j, None)
-            if samples is None:
-                samples = _read_track(root / manifest["tracks"][j]["file"])
-            tmp = _partial(root / rel)
+        split = "held_out" if i >= n_clips - held_out else "train"
+        secs = _clip_seconds(spec, np.random.default_rng([seed, i, 5]), clip_seconds)
+        clip_rel = f"{dirs[split].name}/c{i:02d}_{spec.style}.mp4"
+        clip_digest = _digest(digest, secs, list(size), fps, seed)
+        yield Progress("footage", i, n_clips, message=clip_rel)
+        if done.get(clip_rel) != clip_digest or not (root / clip_rel).is_file():
+            samples = _read_track(root / rel) if samples is None else samples
+            tmp = _partial(root / clip_rel)
             try:
                 yield from write_clip(tmp, spec, samples, SR, secs, size=size, fps=fps, seed=seed, cancel=cancel)
-                os.replace(tmp, root / rel)
+                os.replace(tmp, root / clip_rel)
             finally:
                 tmp.unlink(missing_ok=True)
-        manifest["clips"].append({"id": f"c{j:02d}", "file": rel, "track": f"t{j:02d}", "split": split,
-                                  "style": spec.style, "duration": secs, "hash": digest})
-        _write_json(root / MANIFEST, manifest)
-    yield Progress("footage", n_clips, n_clips)
-    _write_json(root / MANIFEST, manifest)
-    keep = {e["file"] for e in manifest["tracks"] + manifest["clips"]}
-    for f in set(done) - keep:  # files an earlier, larger build made and this one does not list
-        (root / f).unlink(missing_ok=True)
+        clips.append({"id": f"c{i:02d}", "file": clip_rel, "track": f"t{i:02d}", "split": split,
+                      "style": spec.style, "duration": secs, "hash": clip_digest})
+        save()
+    old_tracks, old_clips = [], []
+    save()
+    yield Progress("done", n_tracks + n_clips, n_tracks + n_clips)
+    keep = {e["file"] for e in tracks + clips}
+    for f in sorted(set(done) - keep):  # files an earlier, larger build made and this one does not list
+        if (root / f).resolve().is_relative_to(root.resolve()):
+            (root / f).unlink(missing_ok=True)
     return DemoWorld.load(root)
 
 
@@ -231,6 +237,11 @@ class StyleRow:
     top: tuple[tuple[str, float], ...]  # musicnn's top tags over the whole track, best first
     agrees: bool  # one of the top tags is in STYLE_TAGS[style]
 
+    @property
+    def first_agrees(self) -> bool:
+        """The stricter reading: the single most probable tag is one of the style's."""
+        return bool(self.top) and self.top[0][0] in STYLE_TAGS[self.style]
+
 
 def style_check(world: DemoWorld, model: str = "MTT_musicnn", k: int = 3, *,
                 echo: bool = True) -> list[StyleRow]:
@@ -241,6 +252,8 @@ def style_check(world: DemoWorld, model: str = "MTT_musicnn", k: int = 3, *,
 
     ext = create_extractor("musicnn", model=model)
     rows = []
+    if echo:
+        print(TABLE_HEADER)
     for t in world.tracks:
         out = run(ext.extract_with_tags(t.path, SegmentGrid(t.duration)))
         top = tuple((name, round(p, 3)) for name, p in out.top_tags(k))
@@ -248,12 +261,21 @@ def style_check(world: DemoWorld, model: str = "MTT_musicnn", k: int = 3, *,
         if echo:
             print(format_rows(rows[-1:]), flush=True)
     if echo:
-        print(f"agreement: {sum(r.agrees for r in rows)}/{len(rows)} = {agreement(rows):.0%}")
+        first = sum(r.first_agrees for r in rows)
+        print(f"agreement (top {k}): {sum(r.agrees for r in rows)}/{len(rows)} = {agreement(rows):.0%}; "
+              f"top tag alone: {first}/{len(rows)} = {first / max(1, len(rows)):.0%}")
     return rows
 
 
+TABLE_HEADER = "track style        top-3 top-1  musicnn's top tags (mean probability)"
+
+
 def format_rows(rows: Sequence[StyleRow]) -> str:
-    return "\n".join(f"{r.track:4s} {r.style:12s} {'yes' if r.agrees else 'NO ':3s}  "
+    """One line per track: intended style, whether the top 3 / the top tag agree, the tags."""
+    def yes(flag: bool) -> str:
+        return "yes" if flag else "no"
+
+    return "\n".join(f"{r.track:5s} {r.style:12s} {yes(r.agrees):5s} {yes(r.first_agrees):5s}  "
                      + ", ".join(f"{n} {p:.2f}" for n, p in r.top) for r in rows)
 
 
