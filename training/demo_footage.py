@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import colorsys
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -185,7 +186,7 @@ _YUV_OFFSET = np.array([16.0, 128.0, 128.0], np.float32)
 
 
 def render_frames(spec: TrackSpec, audio: np.ndarray, sr: int, seconds: float, size: tuple[int, int],
-                  fps: float, seed: int):
+                  fps: float, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield the clip's frames as uint8 YUV 4:2:0 planes (Y [h, w], U and V [h/2, w/2], BT.601).
 
     Fields are computed at half size; each frame's 256-entry colour table (the shot's palette,

@@ -4,13 +4,15 @@ Generative story
 ----------------
 A track is drawn, reproducibly from ``(seed, index)``, out of one :class:`Style`. A style is
 what a listener (and musicnn) recognises: a tempo range, the modes it uses, its swing, its
-loudness, and an *arrangement*: which instruments play which patterns (see
-:mod:`training.demo_parts`-like functions in :func:`_arrange`). The track itself picks a
-tempo, a key, a mode and a song structure: a sequence of :class:`Section` s (intro, verse,
-chorus, breakdown, outro) of whole bars, each with an energy in [0, 1]. Energy decides
-which parts play (drums and lead enter in the chorus, leave in the breakdown), how loud
-and how dense they are, so the music changes over time the way songs do. Footage is cut to
-the same plan (:mod:`training.demo_footage`): bars, beats and section energies are shared.
+loudness and room, and an *arrangement* (:data:`ARRANGEMENTS`): which instruments play which
+16-step patterns, in which register, and from which section energy on. The track itself
+picks a tempo, a key, a mode and a song structure: a sequence of :class:`Section` s (intro,
+verse, chorus, breakdown, outro) of whole bars, each with an energy in [0, 1]. Energy
+decides which parts play (drums and lead enter in the chorus, leave in the breakdown), how
+loud they are and how bright the instruments sound, so the music changes over time the way
+songs do. Harmony follows a chord progression per section type (so every chorus is the same
+chorus) and melodies repeat a 4-bar motif per section type. Footage is cut to the same plan
+(:mod:`training.demo_footage`): bars, beats and section energies are shared.
 
 Instruments are small numpy synths: additive tones with per-partial decay (piano, plucked
 guitar, harpsichord, sitar with a moving "jawari" formant, electric piano), detuned saws
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -181,9 +184,11 @@ def hz(midi: float) -> float:
     return 440.0 * 2.0 ** ((midi - 69) / 12.0)
 
 
-def additive(f0: float, seconds: float, amps, decays=0.0, *, inharm: float = 0.0,
+def additive(f0: float, seconds: float, amps: Sequence[float] | np.ndarray,
+             decays: float | Sequence[float] | np.ndarray = 0.0, *, inharm: float = 0.0,
              vibrato: tuple[float, float] = (0.0, 0.0), attack: float = 0.004, bend: float = 0.0,
-             shape=None, rng: np.random.Generator | None = None) -> np.ndarray:
+             shape: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+             rng: np.random.Generator | None = None) -> np.ndarray:
     """Sum of partials ``k f0 sqrt(1 + inharm k^2)`` with amplitudes ``amps[k-1]``, each
     decaying as ``exp(-decays[k-1] t)``. Options: vibrato (rate Hz, depth as a fraction), an
     initial upward bend (semitones, gliding to pitch in ~60 ms), and ``shape(fk [K,1], t [1,n])
