@@ -126,7 +126,8 @@ def capture_when_ready(window, png: str, segment: int = 0, preview: bool = False
             c.select_segment(segment)
             state["stage"] = "selected"
             if preview and c.choice is not None and window.player.available:
-                window.player.frameChanged.connect(lambda _img: state.update(frame=True))
+                c.previewReady.connect(lambda _p: state.update(preview=True))
+                window.player.frameChanged.connect(lambda _img: state.get("preview") and state.update(frame=True))
                 window.preview()
                 return
         if preview and state["stage"] == "selected" and not state.get("frame"):

@@ -210,7 +210,7 @@ class MainWindow(QMainWindow):
 
     def _opened(self, opened: tasks.Opened) -> None:
         a = opened.analysis
-        self.timeline.set_media(a.starts, a.ends, a.attention, a.thumbnails, a.duration)
+        self.timeline.set_media(a.starts, a.ends, a.attention, a.thumbnails, a.duration, strip=opened.strip)
         self.suggestions.set_music_mode(opened.is_music)
         self.setWindowTitle(f"{Path(a.path).name} – MVPT Desktop")
         if a.thumbnails:
@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
         return handle
 
     def _preview_ready(self, path: str) -> None:
-        at = self.player.position
+        at = int(self.timeline.playhead * 1000)  # from where the playhead is
         self._preview_for = self.controller.choice
         self.player.load(path, autoplay=True, start_ms=at)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, QSize, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import Q_ARG, QMetaObject, QObject, QSize, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -48,6 +48,7 @@ class Player(QObject):
         self._stop_at: int | None = None
         self._pending_seek: int | None = None
         self._autoplay = False
+        self._loaded = False
         self._mp = None
         if not self.available:
             return
@@ -73,9 +74,10 @@ class Player(QObject):
         self._stop_at = None
         self._pending_seek = start_ms
         self._autoplay = autoplay
+        self._loaded = False
         if self._mp is None:
             return
-        self._mp.setSource(QUrl.fromLocalFile(str(path)))
+        self._queued("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path))))
 
     def play(self) -> None:
         if self._mp is not None and self.source:
@@ -87,13 +89,27 @@ class Player(QObject):
 
     def stop(self) -> None:
         if self._mp is not None:
-            self._mp.stop()
+            self._queued("stop")
+
+    def _queued(self, slot: str, *args) -> None:
+        """Call a QMediaPlayer slot from the event loop, where Python's GIL is released.
+
+        ``stop()`` and ``setSource()`` wait for Qt's renderer threads to shut down, and those
+        threads need the GIL to finish (they notify Python-made objects). Called from Python,
+        the GUI thread would hold the GIL while waiting: a deadlock, seen here at window
+        close. Queued, the C++ slot runs without the GIL; order is kept (one event queue).
+        """
+        QMetaObject.invokeMethod(self._mp, slot, Qt.ConnectionType.QueuedConnection, *args)
 
     def toggle(self) -> None:
         self.pause() if self.is_playing else self.play()
 
     def seek(self, ms: int) -> None:
-        if self._mp is not None:
+        if self._mp is None:
+            return
+        if not self._loaded:  # not loaded yet: go there once it is
+            self._pending_seek = max(0, int(ms))
+        else:
             self._mp.setPosition(max(0, int(ms)))
 
     def play_range(self, path: str, start_ms: int, length_ms: int) -> None:
@@ -125,7 +141,10 @@ class Player(QObject):
 
     # -- slots -------------------------------------------------------------------------------
     def _on_status(self, status) -> None:
+        if self.source is None or self._mp.source() != QUrl.fromLocalFile(self.source):
+            return  # news about the previous file (setSource is queued): not ours any more
         if status == QMediaPlayer.MediaStatus.LoadedMedia:
+            self._loaded = True
             seek = self._pending_seek
             if seek is not None:
                 self._mp.setPosition(seek)
@@ -138,6 +157,8 @@ class Player(QObject):
             self.errorOccurred.emit(f"cannot play {self.source}: the file is not playable here")
 
     def _on_position(self, ms: int) -> None:
+        if self._pending_seek is not None:
+            return  # a new source reports 0 before it goes where it was asked: not news
         self.positionChanged.emit(int(ms))
         if self._stop_at is not None and ms >= self._stop_at:
             self._stop_at = None

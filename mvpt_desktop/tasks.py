@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 from engine.media import NotMediaError
 from engine.media.probe import probe
@@ -74,6 +76,8 @@ class Opened:
     analysis: MediaAnalysis
     results: Results
     attributes: tuple[AttributeInfo, ...] = ()
+    strip: np.ndarray | None = None
+    """The timeline's picture (:func:`thumbnail_strip`), made in the worker."""
 
     @property
     def is_music(self) -> bool:
@@ -131,7 +135,8 @@ def open_media(session: EngineSession, path: str, k: int, weights: dict[str, flo
     attrs = attribute_infos(session)
     known = {a.name for a in attrs}
     results = rank(session, analysis, k, {n: w for n, w in weights.items() if n in known})
-    return Opened(analysis, results, attrs)
+    strip = thumbnail_strip(analysis.thumbnails, analysis.starts, analysis.ends, analysis.duration)
+    return Opened(analysis, results, attrs, strip)
 
 
 def rank(session: EngineSession, analysis: MediaAnalysis, k: int, weights: dict[str, float]) -> Results:
@@ -221,3 +226,30 @@ def scan_job(session: EngineSession, folder: str, kind: str, cancel: CancelCheck
     opts = {("music_extractor_name" if kind == "music" else "visual_extractor_name"): name}
     return (yield from session.library.scan(folder, kind, segment_seconds=session.segment_seconds, workers=1,
                                             cancel=cancel, **opts))
+
+
+# -- the timeline's picture --------------------------------------------------------------------
+
+STRIP_HEIGHT = 90
+STRIP_MAX_WIDTH = 16384
+
+
+def thumbnail_strip(thumbnails, starts, ends, duration: float) -> np.ndarray | None:
+    """One uint8 [h, w, 3] picture of the whole timeline: each segment's thumbnail stretched
+    over its time span (x ∝ seconds), a dark line between segments. One image instead of one
+    item per segment keeps showing a long video cheap for the GUI thread."""
+    if not len(thumbnails) or duration <= 0:
+        return None
+    per_seg = max(1, min(160, STRIP_MAX_WIDTH // max(1, len(thumbnails))))
+    pps = per_seg / max(1e-6, float(np.median(np.asarray(ends) - np.asarray(starts))))
+    width = max(1, int(round(duration * pps)))
+    strip = np.full((STRIP_HEIGHT, width, 3), 24, np.uint8)
+    for img, a, b in zip(thumbnails, starts, ends):
+        x0, x1 = int(round(a * pps)), min(width, int(round(b * pps)))
+        if x1 - x0 < 3 or img is None or img.size == 0:
+            continue
+        h, w = img.shape[:2]
+        rows = (np.arange(STRIP_HEIGHT) * h // STRIP_HEIGHT).clip(0, h - 1)
+        cols = (np.arange(x1 - x0 - 2) * w // max(1, x1 - x0 - 2)).clip(0, w - 1)
+        strip[:, x0 + 1:x1 - 1] = img[rows][:, cols, :3]
+    return strip

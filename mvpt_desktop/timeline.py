@@ -39,10 +39,12 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowStretchFactor(1, 1)
         for p in (self.thumbs, self.heat):
             p.setMouseEnabled(x=False, y=False)
+            p.disableAutoRange()
             p.hideButtons()
             p.setMenuEnabled(False)
             p.getAxis("left").setWidth(64)
-        self.thumbs.hideAxis("bottom")
+        self.thumbs.getAxis("bottom").setTicks([[], []])
+        self.thumbs.getAxis("bottom").setTextPen(pg.mkPen(220, 220, 220))
         self.thumbs.invertY(True)
         self.thumbs.getAxis("left").setTicks([[]])
         self.thumbs.setLabel("left", "scenes")
@@ -85,33 +87,36 @@ class Timeline(pg.GraphicsLayoutWidget):
         for p in (self.thumbs, self.heat):
             p.setXRange(0, 10, padding=0)
 
-    def set_media(self, starts, ends, attention, thumbnails=(), duration: float | None = None) -> None:
-        """Segment bounds (s), attention [T] and optional uint8 [h, w, 3] thumbnails."""
+    def set_media(self, starts, ends, attention, thumbnails=(), duration: float | None = None,
+                  strip=None) -> None:
+        """Segment bounds (s), attention [T], and the thumbnails: uint8 [h, w, 3] per segment,
+        or ``strip``, all of them already laid out in one picture (``tasks.thumbnail_strip``).
+        A handful of items whatever the length: the GUI thread stays free."""
+        from .tasks import thumbnail_strip
+
         self.clear_media()
         self.starts = np.asarray(starts, float)
         self.ends = np.asarray(ends, float)
         self.attention = np.asarray(attention, float)
         self.duration = float(duration if duration is not None else (self.ends[-1] if len(self.ends) else 0.0))
-        gap = 0.03 * (self.ends - self.starts).min() if len(self.starts) else 0.0
-        for i, (a, b) in enumerate(zip(self.starts, self.ends)):
-            if i < len(thumbnails) and thumbnails[i] is not None:
-                img = pg.ImageItem(np.ascontiguousarray(thumbnails[i]))
-                img.setRect(QRectF(a + gap, 0.0, b - a - 2 * gap, THUMB_ROW * 0.78))
-                self._add(self.thumbs, img)
-            else:
-                box = pg.QtWidgets.QGraphicsRectItem(a + gap, 0.0, b - a - 2 * gap, THUMB_ROW * 0.78)
-                box.setBrush(pg.mkBrush(60, 62, 70))
-                box.setPen(pg.mkPen(None))
-                self._add(self.thumbs, box)
-            label = pg.TextItem(f"{fmt_time(a)}–{fmt_time(b)}", color=(220, 220, 220), anchor=(0.5, 0))
-            label.setPos((a + b) / 2, THUMB_ROW * 0.8)
-            self._add(self.thumbs, label)
+        if strip is None and len(thumbnails):
+            strip = thumbnail_strip(thumbnails, self.starts, self.ends, self.duration)
+        if strip is not None:
+            img = pg.ImageItem(np.ascontiguousarray(strip), levels=(0, 255))  # true colours, no auto-levels
+            img.setRect(QRectF(0.0, 0.0, self.duration, THUMB_ROW * 0.78))
+            self._add(self.thumbs, img)
+        else:
+            boxes = pg.BarGraphItem(x0=self.starts, x1=self.ends, y0=np.zeros(len(self.starts)),
+                                    height=np.full(len(self.starts), THUMB_ROW * 0.78), brush=pg.mkBrush(60, 62, 70),
+                                    pen=pg.mkPen(32, 33, 36, width=2))
+            self._add(self.thumbs, boxes)
+        self._label_segments()
         if len(self.attention):
             lo, hi = float(self.attention.min()), float(self.attention.max())
             # contrast over this video: the least attended scene dark, the most bright
             w = (self.attention - lo) / (hi - lo) if hi - lo > 1e-9 else np.full(len(self.attention), 0.5)
-            cmap = pg.colormap.get(HEAT_CMAP)
-            brushes = [pg.mkBrush(cmap.map(float(0.15 + 0.85 * v), mode="qcolor")) for v in w]
+            lut = pg.colormap.get(HEAT_CMAP).getLookupTable(0.15, 1.0, 256)
+            brushes = [pg.mkBrush(*lut[int(round(v * 255))]) for v in w]
             bars = pg.BarGraphItem(x0=self.starts, x1=self.ends, y0=np.zeros(len(w)), height=np.ones(len(w)),
                                    brushes=brushes, pen=pg.mkPen(None))
             self._add(self.heat, bars)
@@ -126,6 +131,14 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.set_playhead(0.0)
         for line in self._heads:
             line.setVisible(True)
+
+    def _label_segments(self) -> None:
+        """Time ranges under the pictures, as ticks of one axis (every n-th when there are many)."""
+        n = len(self.starts)
+        step = max(1, int(np.ceil(n / 16)))
+        ticks = [((a + b) / 2, f"{fmt_time(a)}–{fmt_time(b)}")
+                 for i, (a, b) in enumerate(zip(self.starts, self.ends)) if i % step == 0]
+        self.thumbs.getAxis("bottom").setTicks([ticks, []])
 
     def _add(self, plot, item) -> None:
         plot.addItem(item)

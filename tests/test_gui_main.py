@@ -32,8 +32,15 @@ def test_open_footage_timeline_and_the_list_follows_the_selected_scene(qtbot, wo
     a = c.current.analysis
     assert len(a) == 12 and len(w.timeline.starts) == 12
     assert np.allclose(w.timeline.starts, a.starts) and np.allclose(w.timeline.attention, a.attention)
-    thumbs = [it for _, it in w.timeline._items if type(it).__name__ == "ImageItem"]
-    assert len(thumbs) == 12  # one picture per scene
+    images = [it for _, it in w.timeline._items if type(it).__name__ == "ImageItem"]
+    assert len(images) == 1  # all the scenes' pictures in one strip along the time axis
+    strip, rect = images[0].image, images[0].mapRectToParent(images[0].boundingRect())
+    assert abs(rect.left()) < 1e-6 and abs(rect.right() - a.duration) < 1e-6
+    for i in (0, 5, 11):  # under each scene's time span: that scene's thumbnail
+        x = int((a.starts[i] + a.ends[i]) / 2 / a.duration * strip.shape[1])
+        assert np.abs(strip[:, x].astype(int).mean(0) - a.thumbnails[i].reshape(-1, 3).mean(0)).max() < 40
+    labels = w.timeline.thumbs.getAxis("bottom")._tickLevels[0]
+    assert len(labels) == 12 and labels[5][1] == "0:10.0–0:12.0"
     engine = recommend_segments(c.session, a, c.k)
     assert _listed_items(w) == _engine_items(engine[0])
     own = c.session.library.catalog.item_by_path(world["music"] / "song_2.wav").id
