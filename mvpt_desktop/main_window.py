@@ -259,7 +259,7 @@ class MainWindow(QMainWindow):
 
     def _duration(self, ms: int) -> None:
         self.position.setRange(0, ms)
-        self._position(self.player.position)
+        self.time_label.setText(f"{fmt_time(self.timeline.playhead)} / {fmt_time(ms / 1000)}")
 
     def _choose_row(self, row) -> None:
         if isinstance(row, tasks.SuggestionRow):

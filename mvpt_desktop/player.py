@@ -47,6 +47,7 @@ class Player(QObject):
         self.source: str | None = None
         self._stop_at: int | None = None
         self._pending_seek: int | None = None
+        self._settling: int | None = None
         self._autoplay = False
         self._loaded = False
         self._mp = None
@@ -73,6 +74,7 @@ class Player(QObject):
         self.source = str(path)
         self._stop_at = None
         self._pending_seek = start_ms
+        self._settling = None
         self._autoplay = autoplay
         self._loaded = False
         if self._mp is None:
@@ -148,6 +150,7 @@ class Player(QObject):
             seek = self._pending_seek
             if seek is not None:
                 self._mp.setPosition(seek)
+                self._settling = seek  # until the player reports being there
                 self._pending_seek = None
             self.loaded.emit(self.source or "")
             if self._autoplay:
@@ -159,6 +162,10 @@ class Player(QObject):
     def _on_position(self, ms: int) -> None:
         if self._pending_seek is not None:
             return  # a new source reports 0 before it goes where it was asked: not news
+        if self._settling is not None:
+            if abs(ms - self._settling) > 500:
+                return  # still the position from before the seek
+            self._settling = None
         self.positionChanged.emit(int(ms))
         if self._stop_at is not None and ms >= self._stop_at:
             self._stop_at = None
