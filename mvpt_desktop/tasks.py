@@ -213,7 +213,7 @@ def library_overview(session: EngineSession) -> LibraryOverview:
 
 def scan_job(session: EngineSession, folder: str, kind: str, cancel: CancelCheck | None = None):
     """Scan a folder with the extractor and segment length the model was trained with."""
-    from engine.cli.library_cmds import extractor_name_for_id
+    from engine.features.registry import extractor_name_for_id
     from engine.session import NoModelError
 
     name = None

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.cli.progress import ProgressBar
+from engine.features.registry import extractor_name_for_id
 from engine.jobs import run
 
 NO_MODEL_NOTE = ("base features stored; suggestions need a model: run `mvpt library add FOLDER --checkpoint DIR` "
@@ -47,15 +48,6 @@ def _library(args: argparse.Namespace):
     from engine.library import Library
 
     return Library(args.data_dir)
-
-
-def extractor_name_for_id(feature_id: str) -> str | None:
-    """The registry name whose extractor produces ids like ``feature_id`` (None if unknown)."""
-    from engine.features.registry import NAMES
-
-    prefix = feature_id.split(":", 1)[0]
-    name = {"classic-visual": "classic"}.get(prefix, prefix)
-    return name if name in NAMES else None
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -52,6 +52,13 @@ def create_extractor(name: str, device: str = "cpu", **opts) -> FeatureExtractor
     raise FeatureError(f"unknown extractor '{name}'; choose one of: {', '.join(NAMES)}")
 
 
+def extractor_name_for_id(feature_id: str) -> str | None:
+    """The registry name whose extractor produces ids like ``feature_id`` (None if unknown)."""
+    prefix = feature_id.split(":", 1)[0]
+    name = {"classic-visual": "classic"}.get(prefix, prefix)
+    return name if name in NAMES else None
+
+
 def extractor_for_id(extractor_id: str, device: str = "cpu", *, clip_model: str = DEFAULT_MODEL,
                      clip_pretrained: str | None = None) -> FeatureExtractor:
     """The extractor that produces features with id ``extractor_id`` (what a checkpoint was
