@@ -15,9 +15,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from engine.jobs import CancelCheck, check_cancel
+from engine.jobs import CancelCheck
 
-from .container import audio_stream, open_media
+from .container import audio_stream, decode_stream, open_media
 from .errors import CorruptMedia, MediaError, NoAudioStream, converted
 from .limits import DEFAULT_LIMITS, Deadline, MediaLimits
 
@@ -92,20 +92,8 @@ def _drop(chunk: np.ndarray, skip: int | None) -> tuple[np.ndarray, int]:
 
 
 def _frames(c, stream, deadline: Deadline, cancel: CancelCheck | None):
-    """Decode frames, tolerating isolated bad packets but not a stream that stopped decoding."""
-    bad = 0
     with converted(c.name, "decoding audio"):
-        for packet in c.demux(stream):
-            deadline.check()
-            check_cancel(cancel)
-            try:
-                frames = packet.decode()
-            except (av.error.InvalidDataError, av.error.UndefinedError, ValueError) as e:
-                bad += 1
-                if bad > 50:
-                    raise CorruptMedia(c.name, f"too many undecodable packets ({e})") from e
-                continue
-            yield from frames
+        yield from decode_stream(c, stream, deadline, cancel)
 
 
 def decode_audio(path: str | os.PathLike[str], sample_rate: int = 16000, *, start: float = 0.0,

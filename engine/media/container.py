@@ -109,3 +109,29 @@ def video_stream(container: av.container.InputContainer):
 def audio_stream(container: av.container.InputContainer):
     """The first audio stream, or None."""
     return container.streams.audio[0] if container.streams.audio else None
+
+
+MAX_BAD_PACKETS = 50
+
+
+def decode_stream(container: av.container.InputContainer, stream, deadline, cancel=None):
+    """Decoded frames of ``stream`` in order, checking the deadline and cancel per packet.
+
+    Isolated undecodable packets are skipped (real files have them); a stream that keeps
+    failing raises :class:`CorruptMedia`."""
+    from engine.jobs import check_cancel
+
+    from .errors import CorruptMedia
+
+    bad = 0
+    for packet in container.demux(stream):
+        deadline.check()
+        check_cancel(cancel)
+        try:
+            frames = packet.decode()
+        except (av.error.InvalidDataError, av.error.UndefinedError, ValueError) as e:
+            bad += 1
+            if bad > MAX_BAD_PACKETS:
+                raise CorruptMedia(container.name, f"too many undecodable packets ({e})") from e
+            continue
+        yield from frames

@@ -33,9 +33,9 @@ from typing import Literal
 import av
 import numpy as np
 
-from engine.jobs import CancelCheck, check_cancel
+from engine.jobs import CancelCheck
 
-from .container import open_media, video_stream
+from .container import decode_stream, open_media, video_stream
 from .errors import CorruptMedia, MediaError, NoVideoStream, converted
 from .grid import SegmentGrid
 from .limits import DEFAULT_LIMITS, Deadline, MediaLimits
@@ -126,18 +126,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
 
 def _decoded(c, vs, deadline: Deadline, cancel: CancelCheck | None) -> Iterator[av.VideoFrame]:
     """Decoded frames in presentation order; isolated bad packets are skipped."""
-    bad = 0
-    for packet in c.demux(vs):
-        deadline.check()
-        check_cancel(cancel)
-        try:
-            frames = packet.decode()
-        except (av.error.InvalidDataError, av.error.UndefinedError, ValueError) as e:
-            bad += 1
-            if bad > 50:
-                raise CorruptMedia(c.name, f"too many undecodable packets ({e})") from e
-            continue
-        yield from frames
+    return decode_stream(c, vs, deadline, cancel)
 
 
 def _pick_nearest(frames: Iterator[av.VideoFrame], targets: list[list[float]], grid: SegmentGrid):
