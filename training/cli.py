@@ -1,4 +1,4 @@
-"""``mvpt train | eval | dataset | experiment`` — the training side of the command line.
+"""``mvpt train | eval | dataset | experiment | analyze | demo`` — the training side of the command line.
 
 ``engine/cli.py`` dispatches these subcommands here with ``argv`` starting at the subcommand
 name and uses the return value as the exit code. Progress goes to stderr as a text bar.
@@ -64,7 +64,7 @@ def _add_train(sub) -> None:
     p.add_argument("--loss", choices=["infonce", "triplet"], default=None,
                    help="default: infonce for mvpt, triplet for the baseline")
     p.add_argument("--baseline-level", choices=["segment", "track"], default="segment")
-    p.add_argument("--tau", type=float, default=None, help="InfoNCE temperature (paper and default: 0.3)")
+    p.add_argument("--tau", type=float, default=None, help="InfoNCE temperature (default 0.05; the paper: 0.3)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
@@ -151,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(sub)
     _add_dataset(sub)
     _add_experiment(sub)
+    # Subcommand groups that live with their code: each module's ``register(sub)`` adds a parser
+    # whose ``func(args) -> int`` runs it.
+    from .analysis.cli import register as register_analyze
+    from .demo_cli import register as register_demo
+
+    register_analyze(sub)
+    register_demo(sub)
     return parser
 
 
@@ -245,7 +252,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.cmd](args)
+        return COMMANDS[args.cmd](args) if args.cmd in COMMANDS else int(args.func(args) or 0)
     except Cancelled:
         print("cancelled", file=sys.stderr)
         return 130

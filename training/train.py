@@ -49,7 +49,8 @@ class TrainConfig:
     warmup_epochs: float = 2.0       # linear warm-up, then cosine to min_lr_ratio * lr
     min_lr_ratio: float = 0.02
     grad_clip: float = 1.0           # max global gradient norm
-    tau: float = 0.3                 # InfoNCE temperature (paper: 0.3)
+    tau: float = 0.05                # InfoNCE temperature; the paper used 0.3, which left the softmax
+                                     # too flat here (docs/training.md, "The temperature")
     margin: float = 0.2              # triplet margin
     track_weight: float = 1.0        # weight of the track-level ([CLS]) loss
     seq_len: int = 30                # L

@@ -2,7 +2,7 @@
 
 Each group of subcommands lives in its own module under ``engine/cli/`` with a
 ``register(subparsers)`` function; :data:`COMMAND_MODULES` lists them. The training
-subcommands (``train``, ``eval``, ``dataset``, ``experiment``, ``analyze``) are handed to
+subcommands (``train``, ``eval``, ``dataset``, ``experiment``, ``analyze``, ``demo``) are handed to
 ``training.cli`` and imported only when used, so the rest of the CLI starts without the
 training code (the architecture's one exception to "engine never imports training").
 """
@@ -24,6 +24,7 @@ TRAINING_COMMANDS = {
     "dataset": "build or synthesise a feature dataset",
     "experiment": "run the paper's ablation table or context curve",
     "analyze": "the paper's analyses of what a model learned",
+    "demo": "build the built-in demo workspace and open the app on it",
 }
 
 

@@ -1,0 +1,1 @@
+"""The paper's analyses (Sec. 5) of what a trained checkpoint has learned."""
