@@ -213,19 +213,16 @@ def library_overview(session: EngineSession) -> LibraryOverview:
 
 def scan_job(session: EngineSession, folder: str, kind: str, cancel: CancelCheck | None = None):
     """Scan a folder with the extractor and segment length the model was trained with."""
-    from engine.features.registry import extractor_name_for_id
+    from engine.library.facade import scan_options_for
     from engine.session import NoModelError
 
-    name = None
     try:
-        cfg = session.model.config
-        name = extractor_name_for_id(cfg.music_id if kind == "music" else cfg.visual_id)
+        opts = scan_options_for(session.model, kind)
     except NoModelError:
         chosen = session.settings.music_extractor if kind == "music" else session.settings.visual_extractor
-        name = None if chosen == "auto" else chosen
-    opts = {("music_extractor_name" if kind == "music" else "visual_extractor_name"): name}
-    return (yield from session.library.scan(folder, kind, segment_seconds=session.segment_seconds, workers=1,
-                                            cancel=cancel, **opts))
+        opts = scan_options_for(None, kind, None if chosen == "auto" else chosen)
+        opts["segment_seconds"] = session.segment_seconds
+    return (yield from session.library.scan(folder, kind, workers=1, cancel=cancel, **opts))
 
 
 # -- the timeline's picture --------------------------------------------------------------------

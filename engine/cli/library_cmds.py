@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from engine.cli.progress import ProgressBar
-from engine.features.registry import extractor_name_for_id
 from engine.jobs import run
 
 NO_MODEL_NOTE = ("base features stored; suggestions need a model: run `mvpt library add FOLDER --checkpoint DIR` "
@@ -52,38 +51,27 @@ def _library(args: argparse.Namespace):
 
 def _add(args: argparse.Namespace) -> int:
     from engine.library.scan import DEFAULT_TIME_LIMIT
-    from engine.media.grid import DEFAULT_SEGMENT_SECONDS
 
     kind = "footage" if args.footage else "music"
     loaded = None
-    segment_seconds = DEFAULT_SEGMENT_SECONDS
-    extractor = args.extractor
     if args.checkpoint:
         from engine.model.checkpoint import load_checkpoint
 
         loaded = load_checkpoint(args.checkpoint)
-        segment_seconds = loaded.config.segment_seconds
-        wanted = loaded.config.music_id if kind == "music" else loaded.config.visual_id
-        extractor = extractor or extractor_name_for_id(wanted)
     folder = Path(args.folder).expanduser()
     bar = ProgressBar(not args.json)
     out: dict = {"folder": str(folder.resolve()), "kind": kind}
     with _library(args) as lib:
-        names = {"music_extractor_name" if kind == "music" else "visual_extractor_name": extractor}
         try:
-            report = run(lib.scan(folder, kind, workers=args.workers, segment_seconds=segment_seconds,
-                                  time_limit=args.time_limit or DEFAULT_TIME_LIMIT,
-                                  retry_failed=args.retry_failed, **names), bar)
+            added = run(lib.add(folder, kind, loaded, extractor=args.extractor, workers=args.workers,
+                                time_limit=args.time_limit or DEFAULT_TIME_LIMIT, retry_failed=args.retry_failed), bar)
         finally:
             bar.done()
+        report = added.scan
         out["scan"] = {**dataclasses.asdict(report), "realtime_factor": report.realtime_factor}
         out["counts"] = lib.catalog.status_counts(kind)
-        if loaded is not None:
-            er = run(lib.embed(loaded, kind), bar)
-            bar.done()
-            out["embed"] = dataclasses.asdict(er)
-        else:
-            out["embed"] = None
+        out["embed"] = dataclasses.asdict(added.embed) if added.embed is not None else None
+        if added.embed is None:
             out["note"] = NO_MODEL_NOTE
     if args.json:
         print(json.dumps(out, indent=2))

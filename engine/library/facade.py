@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.jobs import CancelCheck, Job
@@ -17,6 +18,29 @@ from .scan import ScanReport, scan
 
 CATALOG_FILE = "catalog.sqlite"
 INDEX_DIR = "index"
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """What :meth:`Library.add` did: the scan, and the embedding when a model was given."""
+    scan: ScanReport
+    embed: EmbedReport | None
+
+
+def scan_options_for(loaded_model, kind: str, extractor: str | None = None) -> dict:
+    """``Library.scan`` options that make a folder readable by ``loaded_model``: the base-feature
+    extractor it was trained with and its segment length (``extractor`` overrides the name;
+    with no model, the default extractor and segment length)."""
+    from engine.media.grid import DEFAULT_SEGMENT_SECONDS
+
+    key = "music_extractor_name" if kind == "music" else "visual_extractor_name"
+    if loaded_model is None:
+        return {key: extractor, "segment_seconds": DEFAULT_SEGMENT_SECONDS}
+    from engine.features.registry import extractor_name_for_id
+
+    cfg = loaded_model.config
+    wanted = cfg.music_id if kind == "music" else cfg.visual_id
+    return {key: extractor or extractor_name_for_id(wanted), "segment_seconds": float(cfg.segment_seconds)}
 
 
 class Library:
@@ -55,6 +79,17 @@ class Library:
         """Embed ``kind`` items with a loaded checkpoint and rebuild its indexes."""
         ck = checkpoint_id or _checkpoint_id(loaded_model)
         return embed(self.catalog, loaded_model, ck, kind, cancel, index_dir=self.index_dir)
+
+    def add(self, folder: str | os.PathLike[str], kind: str, loaded_model=None, *, extractor: str | None = None,
+            checkpoint_id: str | None = None, cancel: CancelCheck | None = None, **scan_options) -> Job[AddReport]:
+        """Add (or rescan) a folder the way ``loaded_model`` reads it, then embed it for that
+        model (the whole of ``mvpt library add``). Without a model only base features are stored."""
+        opts = {**scan_options_for(loaded_model, kind, extractor), **scan_options}
+        report = yield from self.scan(folder, kind, cancel=cancel, **opts)
+        embedded = None
+        if loaded_model is not None:
+            embedded = yield from self.embed(loaded_model, kind, checkpoint_id, cancel)
+        return AddReport(report, embedded)
 
     def index(self, checkpoint_id: str, kind: str, level: str = "segment") -> VectorIndex:
         """The verified index (rebuilt from the catalog when stale or damaged), kept in memory
