@@ -41,7 +41,9 @@ FIRST_RUN = ("No trained model yet.\n{reason}\n\nThe library and export work wit
 class MainWindow(QMainWindow):
     def __init__(self, controller: Controller | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("MVPT Desktop")
+        self._title_file: str | None = None
+        self._demo = False
+        self._update_title()
         self.setAcceptDrops(True)
         self.controller = c = controller or Controller(parent=self)
         self.errors: list[str] = []
@@ -159,7 +161,14 @@ class MainWindow(QMainWindow):
             self.video.set_message(self.player.unavailable_reason or "")
 
     # -- engine state -------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        """"clip.mp4 – MVPT Desktop (demo model)": the demo model is never mistaken for a real one."""
+        title = "MVPT Desktop" + (" (demo model)" if self._demo else "")
+        self.setWindowTitle(f"{self._title_file} – {title}" if self._title_file else title)
+
     def _status(self, st: tasks.EngineStatus) -> None:
+        self._demo = st.demo
+        self._update_title()
         full = f"{st.model} · {st.extractors}"
         self.model_label.setText(self.model_label.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle, 820))
         self.model_label.setToolTip(f"{st.model}\n{st.extractors}")
@@ -212,7 +221,8 @@ class MainWindow(QMainWindow):
         a = opened.analysis
         self.timeline.set_media(a.starts, a.ends, a.attention, a.thumbnails, a.duration, strip=opened.strip)
         self.suggestions.set_music_mode(opened.is_music)
-        self.setWindowTitle(f"{Path(a.path).name} – MVPT Desktop")
+        self._title_file = Path(a.path).name
+        self._update_title()
         if a.thumbnails:
             from PySide6.QtGui import QImage
 

@@ -151,8 +151,9 @@ def split_ids(ids: list[str], val_fraction: float, test_fraction: float, seed: i
     order = sorted(ids)
     np.random.default_rng([seed, 7]).shuffle(order)
     n = len(order)
-    n_test = max(1, int(round(n * test_fraction))) if n >= 3 else 0
-    n_val = max(1, int(round(n * val_fraction))) if n >= 3 else 0
+    # a split asked for gets at least one video (when there are 3); a fraction of 0 gets none
+    n_test = max(1, int(round(n * test_fraction))) if n >= 3 and test_fraction > 0 else 0
+    n_val = max(1, int(round(n * val_fraction))) if n >= 3 and val_fraction > 0 else 0
     return {"train": sorted(order[n_val + n_test:]), "val": sorted(order[:n_val]),
             "test": sorted(order[n_val:n_val + n_test])}
 

@@ -69,6 +69,7 @@ class TrainConfig:
     keep_epochs: bool = False        # also keep RUN/epochs/epoch_NNN for every epoch
     threads: int | None = None       # torch CPU threads (None: leave torch's default)
     max_steps: int | None = None     # stop early (tests, benchmarks)
+    demo: bool = False               # the built-in demo's model: checkpoints say so, and so does the app
 
     def resolved_loss(self) -> str:
         return self.loss or ("triplet" if self.model == "baseline" else "infonce")
@@ -148,7 +149,7 @@ def _checkpoint_config(cfg: TrainConfig, mcfg: ModelConfig, store: FeatureStore)
         model=mcfg, features=extractor_info(store.manifest, store.visual_dim, store.music_dim),
         segment_seconds=store.segment_seconds, seq_len=cfg.seq_len,
         data={"manifest_sha256": manifest_sha256(store.root), "path": str(store.root),
-              "train_videos": len(store.manifest["splits"].get("train", []))},
+              "train_videos": len(store.manifest["splits"].get("train", [])), **({"demo": True} if cfg.demo else {})},
         train={**asdict(cfg), "loss": cfg.resolved_loss()})
 
 
@@ -186,7 +187,7 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     ck_cfg = _checkpoint_config(cfg, mcfg, store)
-    start_epoch, step, best = 0, 0, -1.0
+    start_epoch, step, best = 0, 0, -math.inf  # without a val split the score is -loss
     state_path = run / "train_state.pt"
     if cfg.resume and state_path.exists():
         loaded = load_checkpoint(run / "last", device=device)

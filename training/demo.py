@@ -1,0 +1,358 @@
+"""The built-in demo workspace: the whole product on data made here, with no downloads.
+
+``build_demo`` runs the real pipeline on the demo's own small world
+(:mod:`training.demo_world`: procedural tracks in ten styles and music videos cut to some of
+them), in one data folder (default ``<app data>/demo``) that the app then opens:
+
+1. **world**     ``world/`` — the music library, the training clips, the held-out clips;
+2. **dataset**   ``dataset/`` — ``mvpt dataset build`` over the training clips (musicnn for
+   the music; CLIP for the picture when its weights are here, else the classic extractor);
+3. **model**     ``model/`` — ``mvpt train`` on those pairs, a small MVPt (minutes on two
+   CPU cores), marked as the demo model in its checkpoint;
+4. **library**   ``library/`` — the music folder and the footage folders scanned with the
+   model's extractors and embedded (what ``mvpt library add`` does);
+5. **attributes** "bright" (frames from the brightest shots of the training clips), "drums"
+   and "calm" (excerpts of drum-driven and of quiet tracks), each against a domain set of
+   all styles, as a user would define them in the app;
+6. **proof**     for every held-out clip, how often its own track (never seen in training
+   with that footage) is among the top 5 of the whole library per segment.
+
+Every step keeps what a previous run made (the world and dataset resume, the model is
+retrained only when its data or settings change, scans are incremental), so a second
+``mvpt demo`` starts the app in seconds. ``demo.json`` records the figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.media.grid import DEFAULT_SEGMENT_SECONDS
+
+from .build import BuildConfig, build_dataset
+from .demo_world import DemoWorld, build_world
+from .train import TrainConfig, train
+
+REPORT = "demo.json"
+STAGES = ("world", "dataset", "model", "library", "attributes", "proof")
+DRUM_STYLES = ("rock", "techno", "hiphop")
+CALM_STYLES = ("ambient", "piano", "strings")
+TOP_K = 5
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    root: str                                   # the demo's data folder
+    n_tracks: int = 40
+    n_clips: int = 24
+    held_out: int = 4
+    seconds: tuple[float, float] = (60, 180)    # track lengths
+    clip_seconds: tuple[float, float] = (30, 60)
+    size: tuple[int, int] = (640, 360)
+    fps: float = 24.0
+    seed: int = 0
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    visual: str | None = None                   # None: CLIP when its weights are here, else classic
+    music: str = "musicnn"
+    workers: int = 2
+    # the demo model: small, because 20 music videos are all it learns from
+    epochs: int = 400
+    d_model: int = 128
+    n_layers: int = 2
+    n_heads: int = 4
+    ff_dim: int = 256
+    out_dim: int = 128
+    seq_len: int = 16
+    lr: float = 1e-3
+    dropout: float = 0.1
+    threads: int | None = None
+    examples_per_attribute: int = 12
+
+    @classmethod
+    def reduced(cls, root: str, **changes) -> DemoConfig:
+        """A demo small enough for a test: 6 tracks, 6 short small clips, seconds of training."""
+        base = cls(root, n_tracks=6, n_clips=6, held_out=2, seconds=(20, 30), clip_seconds=(14, 20),
+                   size=(160, 90), fps=12.0, segment_seconds=3.0, epochs=30, d_model=32, n_layers=1,
+                   n_heads=2, ff_dim=64, out_dim=32, seq_len=8, examples_per_attribute=4, workers=1)
+        return replace(base, **changes)
+
+
+@dataclass
+class HeldOutResult:
+    clip: str
+    style: str
+    track: str
+    segments: int
+    hits: int                 # segments whose top 5 holds the clip's own track
+    whole_rank: int | None    # rank of the own track for the whole video (best_soundtracks), 1-based
+
+    @property
+    def rate(self) -> float:
+        return self.hits / max(1, self.segments)
+
+
+@dataclass
+class DemoReport:
+    root: str
+    checkpoint: str
+    clips: list[str]                            # held-out clips, the app opens the first
+    library_tracks: int
+    footage_clips: int
+    attributes: list[str]
+    held_out: list[HeldOutResult] = field(default_factory=list)
+    chance: float = 0.0                         # top-5 hit rate of a random ranking
+    seconds: dict[str, float] = field(default_factory=dict)
+    extractors: str = ""
+
+    @property
+    def hit_rate(self) -> float:
+        segs = sum(r.segments for r in self.held_out)
+        return sum(r.hits for r in self.held_out) / max(1, segs)
+
+    def save(self) -> Path:
+        p = Path(self.root) / REPORT
+        tmp = p.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        os.replace(tmp, p)
+        return p
+
+    @classmethod
+    def load(cls, root: str | os.PathLike[str]) -> DemoReport:
+        d = json.loads((Path(root) / REPORT).read_text())
+        d["held_out"] = [HeldOutResult(**r) for r in d.get("held_out", [])]
+        return cls(**d)
+
+
+def default_root() -> Path:
+    from engine.paths import data_dir
+
+    return data_dir() / "demo"
+
+
+def session_for(root: str | os.PathLike[str], checkpoint: str | os.PathLike[str]):
+    """The engine session the app gets for the demo: its checkpoint, its library, on the CPU
+    unless a GPU is there."""
+    from engine.session import EngineSession
+    from engine.settings import EngineSettings
+
+    return EngineSession(EngineSettings(checkpoint=str(checkpoint), data_dir=str(root)))
+
+
+def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoReport]:
+    """Build (or bring up to date) the demo workspace; yields Progress, returns the report."""
+    root = Path(cfg.root)
+    root.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+
+    def timed(stage: str, t0: float) -> None:
+        seconds[stage] = round(time.perf_counter() - t0, 1)
+
+    t0 = time.perf_counter()
+    world = yield from _relay("world", build_world(
+        root / "world", cfg.n_tracks, cfg.n_clips, cfg.seconds, cfg.held_out, cfg.seed, cancel,
+        size=cfg.size, fps=cfg.fps, clip_seconds=cfg.clip_seconds))
+    timed("world", t0)
+
+    t0 = time.perf_counter()
+    data = root / "dataset"
+    report = yield from _relay("dataset", build_dataset(BuildConfig(
+        folder=str(world.footage_dir), out=str(data), workers=cfg.workers, segment_seconds=cfg.segment_seconds,
+        visual=cfg.visual, music=cfg.music, seed=cfg.seed, val_fraction=0.0, test_fraction=0.0), cancel))
+    if report.failed:
+        raise RuntimeError(f"the demo dataset could not read {len(report.failed)} clips: {report.failed[0][1]}")
+    timed("dataset", t0)
+
+    t0 = time.perf_counter()
+    checkpoint = yield from _train_model(cfg, data, root / "model", cancel)
+    timed("model", t0)
+
+    session = session_for(root, checkpoint)
+    try:
+        t0 = time.perf_counter()
+        lib = session.library
+        for folder, kind in ((world.music_dir, "music"), (world.footage_dir, "footage"), (world.held_out_dir, "footage")):
+            yield from _relay("library", lib.add(folder, kind, session.model, checkpoint_id=session.checkpoint_id,
+                                                 workers=cfg.workers, cancel=cancel))
+        failed = lib.catalog.failures()
+        if failed:
+            raise RuntimeError(f"the demo library could not read {failed[0][0]}: {failed[0][1]}")
+        timed("library", t0)
+
+        t0 = time.perf_counter()
+        attributes = yield from _attributes(session, world, root / "examples", cfg, cancel)
+        timed("attributes", t0)
+
+        t0 = time.perf_counter()
+        held = [c for c in world.clips if c.split == "held_out"]
+        results = []
+        for i, clip in enumerate(held):
+            check_cancel(cancel)
+            yield Progress("proof", i, len(held), clip.path.name)
+            results.append((yield from _relay("proof", held_out_result(session, world, clip, cancel))))
+        timed("proof", t0)
+        n_tracks = lib.catalog.status_counts("music").get("ok", 0)
+        out = DemoReport(str(root), str(checkpoint), [str(c.path) for c in held], n_tracks,
+                         lib.catalog.status_counts("footage").get("ok", 0), attributes, results,
+                         chance=min(1.0, TOP_K / max(1, n_tracks)), seconds=seconds,
+                         extractors=session.status().extractors)
+        out.save()
+        yield Progress("proof", len(held), len(held), "done")
+        return out
+    finally:
+        session.close()
+
+
+def _relay(stage: str, job: Job) -> Job:
+    """Run a sub-job, re-labelling its progress with the demo's stage name."""
+    try:
+        while True:
+            p = next(job)
+            yield Progress(stage, p.done, p.total, p.message or p.stage)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _train_config(cfg: DemoConfig, data: Path, out: Path) -> TrainConfig:
+    return TrainConfig(data=str(data), out=str(out), epochs=cfg.epochs, batch_size=64, lr=cfg.lr,
+                       warmup_epochs=max(1.0, cfg.epochs / 20), seq_len=cfg.seq_len, d_model=cfg.d_model,
+                       n_layers=cfg.n_layers, n_heads=cfg.n_heads, ff_dim=cfg.ff_dim, out_dim=cfg.out_dim,
+                       dropout=cfg.dropout, seed=cfg.seed, device="cpu", threads=cfg.threads, demo=True)
+
+
+def _train_model(cfg: DemoConfig, data: Path, out: Path, cancel: CancelCheck | None) -> Job[Path]:
+    """Train the demo model unless ``out`` already holds one made from this data with these settings."""
+    from .dataset import manifest_sha256
+
+    tcfg = _train_config(cfg, data, out)
+    stamp = hashlib.sha256(json.dumps([manifest_sha256(data), asdict(tcfg)], sort_keys=True).encode()).hexdigest()
+    stamp_file = out / "demo-stamp.txt"
+    best = out / "best"
+    if (best / "config.json").is_file() and stamp_file.is_file() and stamp_file.read_text().strip() == stamp:
+        yield Progress("model", 1, 1, "demo model is up to date")
+        return best
+    stamp_file.unlink(missing_ok=True)
+    yield from _relay("model", train(tcfg, cancel))
+    stamp_file.write_text(stamp + "\n")
+    return best
+
+
+# -- attributes ------------------------------------------------------------------------------
+
+def _attributes(session, world: DemoWorld, examples: Path, cfg: DemoConfig, cancel: CancelCheck | None) -> Job[list[str]]:
+    """Write example sets from the demo's own media and define the attributes from them."""
+    from engine.attributes import create_attribute
+
+    sets = yield from write_examples(world, examples, cfg.examples_per_attribute, cfg.segment_seconds, cancel)
+    names = []
+    for name, (kind, folder, domain) in sets.items():
+        check_cancel(cancel)
+        yield Progress("attributes", len(names), len(sets), f"defining '{name}'")
+        yield from _relay("attributes", create_attribute(session, name, **{kind: str(folder)}, domain=str(domain),
+                                                         cancel=cancel))
+        names.append(name)
+    return names
+
+
+def write_examples(world: DemoWorld, out: Path, n: int, segment_seconds: float,
+                   cancel: CancelCheck | None = None) -> Job[dict[str, tuple[str, Path, Path]]]:
+    """Example folders for the demo's attributes: ``{name: (kind, folder, domain folder)}``.
+
+    bright: the ``n`` brightest segment frames of the training clips (domain: frames spread over
+    all of them); drums / calm: ``n`` excerpts of drum-driven / quiet styles (domain: excerpts of
+    every style). Rewritten only when missing.
+    """
+    from PIL import Image
+
+    from engine.media.grid import SegmentGrid
+    from engine.media.probe import probe
+    from engine.media.frames import sample_frames
+
+    sets = {"bright": ("images", out / "bright", out / "all_frames"),
+            "drums": ("audio", out / "drums", out / "all_music"),
+            "calm": ("audio", out / "calm", out / "all_music")}
+    complete = out / ".complete"
+    if complete.is_file():
+        return sets
+    frames: list[tuple[float, np.ndarray]] = []  # (mean luma, uint8 [h, w, 3])
+    train_clips = [c for c in world.clips if c.split == "train"]
+    for i, clip in enumerate(train_clips):
+        check_cancel(cancel)
+        yield Progress("attributes", i, len(train_clips), f"frames of {clip.path.name}")
+        info = probe(clip.path)
+        for seg in sample_frames(clip.path, SegmentGrid(info.duration, segment_seconds), per_segment=1,
+                                 short_side=224, info=info, cancel=cancel):
+            img = seg.frames[0]
+            frames.append((float(img.mean()), img))
+    rng = np.random.default_rng(0)
+    order = np.argsort([-b for b, _ in frames])
+    _write_images(out / "bright", [frames[j][1] for j in order[:n]], Image)
+    _write_images(out / "all_frames", [frames[j][1] for j in rng.permutation(len(frames))[:max(n, 3 * n)]], Image)
+    by_style: dict[str, list] = {}
+    for t in world.tracks:
+        by_style.setdefault(t.style, []).append(t)
+    _write_excerpts(out / "drums", [t for s in DRUM_STYLES for t in by_style.get(s, [])], n, segment_seconds, rng)
+    _write_excerpts(out / "calm", [t for s in CALM_STYLES for t in by_style.get(s, [])], n, segment_seconds, rng)
+    _write_excerpts(out / "all_music", list(world.tracks), max(n, 3 * n), segment_seconds, rng)
+    complete.write_text("the example sets are complete\n")
+    return sets
+
+
+def _write_images(folder: Path, images: list[np.ndarray], Image) -> None:  # noqa: N803 - the PIL module
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, img in enumerate(images):
+        tmp = folder / f".{i:03d}.tmp.png"
+        Image.fromarray(img).save(tmp, format="PNG")
+        os.replace(tmp, folder / f"{i:03d}.png")
+
+
+def _write_excerpts(folder: Path, tracks: list, n: int, seconds: float, rng: np.random.Generator) -> None:
+    """``n`` excerpts of 2 segments each, spread over ``tracks`` (round robin), as WAV."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if not tracks:
+        return
+    for i in range(n):
+        t = tracks[i % len(tracks)]
+        info = sf.info(str(t.path))
+        length = min(info.frames, int(2 * seconds * info.samplerate))
+        start = int(rng.integers(0, max(1, info.frames - length)))
+        data, sr = sf.read(str(t.path), start=start, frames=length, dtype="float32")
+        tmp = folder / f".{i:03d}.tmp.wav"
+        sf.write(str(tmp), data, sr, format="WAV")
+        os.replace(tmp, folder / f"{i:03d}_{t.style}.wav")
+
+
+# -- the proof -------------------------------------------------------------------------------
+
+def held_out_result(session, world: DemoWorld, clip, cancel: CancelCheck | None = None) -> Job[HeldOutResult]:
+    """How often ``clip``'s own track is in the top 5 per segment, and its whole-video rank."""
+    from engine.recommend import analyse_video, best_soundtracks, recommend_segments
+
+    analysis = yield from analyse_video(session, clip.path, thumbnails=False, cancel=cancel)
+    own = str(world.track(clip.track).path.resolve())
+    per_segment = recommend_segments(session, analysis, k=TOP_K)
+    hits = sum(any(str(Path(s.path).resolve()) == own for s in segs) for segs in per_segment)
+    whole = best_soundtracks(session, analysis, k=len(world.tracks))
+    rank = next((i + 1 for i, t in enumerate(whole) if str(Path(t.path).resolve()) == own), None)
+    style = world.track(clip.track).style
+    return HeldOutResult(clip.path.name, style, world.track(clip.track).path.name, len(per_segment), hits, rank)
+
+
+def format_proof(report: DemoReport) -> str:
+    lines = [f"Held-out clips: is the clip's own track in the top {TOP_K} of {report.library_tracks} tracks?",
+             f"  {'clip':<24} {'style':<12} {'segments':>8} {'hits':>5} {'rate':>6}  whole-video rank",
+             "  " + "-" * 72]
+    for r in report.held_out:
+        rank = f"{r.whole_rank}" if r.whole_rank is not None else "-"
+        lines.append(f"  {r.clip:<24} {r.style:<12} {r.segments:>8} {r.hits:>5} {r.rate:>6.0%}  {rank}")
+    segs = sum(r.segments for r in report.held_out)
+    lines.append(f"  all held-out segments: {report.hit_rate:.0%} of {segs} (a random ranking: {report.chance:.0%})")
+    return "\n".join(lines)
