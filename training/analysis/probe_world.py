@@ -1,0 +1,125 @@
+"""Music videos with a known cue, to check that the analyses see what a model learned.
+
+Every segment of every video has a hidden state s in 0..K-1 (random per segment). In world
+``"brightness-tempo"`` the picture shows s by its brightness (its hue is random) and the
+music by its pulse rate (its pitch is random); in world ``"hue-pitch"`` the picture shows s
+by its hue (brightness random) and the music by its pitch (pulse rate random). A model
+trained on one world can only match segments through that world's cues, so:
+
+- brightness x 0.5 should hurt a brightness-tempo model far more than a hue-pitch model;
+- hue rotation should hurt the hue-pitch model; tempo x r the brightness-tempo model
+  (and not the hue-pitch one, since the stretch keeps the pitch).
+
+Pictures are tiny (64 x 36 by default) and short so a world is written in seconds.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+WORLDS = ("brightness-tempo", "hue-pitch")
+K = 4
+BRIGHT = (0.3, 0.5, 0.7, 0.9)           # value (HSV V) per state
+HUES = (0.0, 0.25, 0.5, 0.75)           # hue per state
+RATES = (1.0, 1.6, 2.5, 4.0)            # pulses per second per state
+PITCHES = (220.0, 311.1, 440.0, 622.3)  # Hz per state (tritones apart: no shared harmonics)
+SR = 16000
+
+
+def states(seed: int, video: int, segments: int) -> np.ndarray:
+    return np.random.default_rng([seed, video]).integers(0, K, segments)
+
+
+def _nuisance(seed: int, video: int, segments: int, stream: int) -> np.ndarray:
+    """Uniform [0, 1) per segment: the cue that carries no signal (``stream`` 0 for the
+    picture, 1 for the music: independent, so the nuisances do not match each other)."""
+    return np.random.default_rng([seed, video, 7, stream]).random(segments)
+
+
+def frame(world: str, state: int, nuisance: float, i: int, size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    if world == "brightness-tempo":
+        hue, value = nuisance, BRIGHT[state]
+    else:
+        hue, value = HUES[state], 0.35 + 0.6 * nuisance
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = colorsys.hsv_to_rgb(hue, 0.8, value)
+    x = (3 * i) % w
+    img[:, x:x + 5] *= 0.6  # a moving bar, so frames are not flat
+    return (img * 255).astype(np.uint8)
+
+
+def music(world: str, seq: np.ndarray, nuisance: np.ndarray, seconds: float) -> np.ndarray:
+    """float32 mono at ``SR``: one piece per segment."""
+    out = []
+    n = int(round(seconds * SR))
+    t = np.arange(n) / SR
+    for s, z in zip(seq, nuisance, strict=True):
+        if world == "brightness-tempo":
+            rate, pitch = RATES[s], PITCHES[int(z * K) % K]
+        else:
+            rate, pitch = RATES[0] + z * (RATES[-1] - RATES[0]), PITCHES[s]
+        env = np.exp(-(t % (1.0 / rate)) / 0.07)  # a struck note per pulse
+        tone = np.sin(2 * np.pi * pitch * t) + 0.4 * np.sin(4 * np.pi * pitch * t)
+        out.append(0.25 * env * tone)
+    return np.concatenate(out).astype(np.float32)
+
+
+def write_music_video(path: Path, frames: list[np.ndarray], fps: int, samples: np.ndarray) -> Path:
+    """H.264 + AAC MP4 of uint8 frames and float32 mono samples at ``SR``."""
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=fps, options={"crf": "18", "preset": "ultrafast", "g": str(fps)})
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        aus = c.add_stream("aac", rate=SR)
+        aus.layout = "mono"
+        for i, img in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts = i
+            for pkt in vs.encode(f):
+                c.mux(pkt)
+        for pkt in vs.encode():
+            c.mux(pkt)
+        cc = aus.codec_context
+        resampler = av.AudioResampler(format=cc.format.name, layout="mono", rate=SR, frame_size=cc.frame_size or 1024)
+        step = cc.frame_size or 1024
+        for a in range(0, len(samples), step):
+            chunk = np.ascontiguousarray(samples[None, a:a + step])
+            f = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            f.sample_rate, f.pts, f.time_base = SR, a, Fraction(1, SR)
+            for rf in resampler.resample(f):
+                for pkt in aus.encode(rf):
+                    c.mux(pkt)
+        for rf in resampler.resample(None):
+            for pkt in aus.encode(rf):
+                c.mux(pkt)
+        for pkt in aus.encode():
+            c.mux(pkt)
+    return path
+
+
+def write_world(out: str | Path, world: str, videos: int = 24, segments: int = 8, segment_seconds: float = 3.0,
+                fps: int = 6, size: tuple[int, int] = (64, 36), seed: int = 0) -> Path:
+    """Write ``videos`` music videos of ``world`` to ``out`` and ``out/states.json`` (the truth)."""
+    if world not in WORLDS:
+        raise ValueError(f"world must be one of {WORLDS}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    per_seg = int(round(segment_seconds * fps))
+    truth = {}
+    for v in range(videos):
+        seq = states(seed, v, segments)
+        zv, zm = _nuisance(seed, v, segments, 0), _nuisance(seed, v, segments, 1)
+        frames = [frame(world, int(seq[i // per_seg]), float(zv[i // per_seg]), i, size)
+                  for i in range(segments * per_seg)]
+        name = f"{world}_{v:03d}"
+        write_music_video(out / f"{name}.mp4", frames, fps, music(world, seq, zm, segment_seconds))
+        truth[name] = [int(s) for s in seq]
+    (out / "states.json").write_text(json.dumps({"world": world, "states": truth}))
+    return out
