@@ -30,7 +30,7 @@ from engine.jobs import run
 from engine.media.grid import SegmentGrid
 
 
-class AnalysisError(Exception):
+class AnalysisError(ValueError):
     """An analysis cannot run on the given inputs; the message says what to do."""
 
 

@@ -42,7 +42,7 @@ def heatmap(path: str | Path, matrix: np.ndarray, rows: Sequence[str], cols: Seq
     cell_h = 22
     left = max(60, max((_text_w(r) for r in rows), default=0) + 12)
     top = 48
-    W, H = left + C * cell_w + 12, top + R * cell_h + 30
+    W, H = max(left + C * cell_w + 12, _text_w(title) + 16), top + R * cell_h + 30
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     d.text((8, 6), title, fill="black", font=_FONT)
@@ -75,7 +75,7 @@ def bars(path: str | Path, labels: Sequence[str], values: Sequence[float], title
     values = [float(values[i]) for i in order]
     left = max(60, max((_text_w(s) for s in labels), default=0) + 12)
     bar_area, row = 420, 18
-    W, H = left + bar_area + 80, 36 + row * max(1, len(labels)) + 10
+    W, H = max(left + bar_area + 80, _text_w(title) + 16), 36 + row * max(1, len(labels)) + 10
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     d.text((8, 6), title, fill="black", font=_FONT)
@@ -102,7 +102,7 @@ def thumbnail_strip(path: str | Path, thumbs: Sequence[np.ndarray], weights: np.
     cols = max(1, min(per_row, n))
     rows = max(1, -(-n // cols))
     cell_h = thumb_h + bar_h + 18
-    W, H = 10 + cols * (thumb_w + gap), 28 + rows * cell_h
+    W, H = max(10 + cols * (thumb_w + gap), _text_w(title) + 16), 28 + rows * cell_h
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     d.text((8, 6), title, fill="black", font=_FONT)
