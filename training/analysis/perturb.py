@@ -8,7 +8,7 @@
 - :func:`time_stretch`: tempo x ``r`` without changing pitch, by ffmpeg's ``atempo`` filter
   (WSOLA) through PyAV's filter graph: a maintained implementation, not our own DSP.
 - :func:`stretch_on_grid`: the stretched music laid back onto the original segment grid,
-  so segment i still holds the music of segment i (at the new tempo), see its docstring.
+  so segment i still holds the music around segment i (at the new tempo), see its docstring.
 """
 
 from __future__ import annotations
@@ -120,14 +120,12 @@ def stretch_on_grid(samples: np.ndarray, sample_rate: int, grid: SegmentGrid, r:
     original is at c / r in y. Segment i (start s, end e, middle c) is filled with the
     ``e - s`` seconds of y centred on c / r (moved inside y at the ends). So the segments stay
     paired with their video, and only the tempo (and the amount of music per segment) changes.
-    At r = 1 this returns the input (cut or zero-padded to the grid's duration).
+    At r = 1 this returns (a copy of) the input, so features equal the unperturbed ones.
     """
     x = np.asarray(samples, dtype=np.float32).reshape(-1)
-    n_out = int(round(grid.duration * sample_rate))
     if r == 1.0:
-        out = np.zeros(n_out, np.float32)
-        out[:min(n_out, x.size)] = x[:n_out]
-        return out
+        return x.copy()
+    n_out = int(round(grid.duration * sample_rate))
     y = time_stretch(x, sample_rate, r)
     out = np.zeros(n_out, np.float32)
     for seg in grid:

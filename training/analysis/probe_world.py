@@ -27,7 +27,8 @@ WORLDS = ("brightness-tempo", "hue-pitch")
 K = 4
 BRIGHT = (0.3, 0.5, 0.7, 0.9)           # value (HSV V) per state
 HUES = (0.0, 0.25, 0.5, 0.75)           # hue per state
-RATES = (1.0, 1.6, 2.5, 4.0)            # pulses per second per state
+RATES = (1.2, 1.8, 2.7, 4.05)           # pulses per second per state (x 1.5 apart: tempo x 1.5 = next state)
+NUISANCE_RATES = (0.6, 6.0)             # pulse range when the pulse is the nuisance (covers x 0.5 .. x 1.5)
 PITCHES = (220.0, 311.1, 440.0, 622.3)  # Hz per state (tritones apart: no shared harmonics)
 SR = 16000
 
@@ -47,7 +48,7 @@ def frame(world: str, state: int, nuisance: float, i: int, size: tuple[int, int]
     if world == "brightness-tempo":
         hue, value = nuisance, BRIGHT[state]
     else:
-        hue, value = HUES[state], 0.35 + 0.6 * nuisance
+        hue, value = HUES[state], 0.15 + 0.85 * nuisance  # wide: covers brightness x 0.5 .. x 1.5
     img = np.empty((h, w, 3), np.float32)
     img[:] = colorsys.hsv_to_rgb(hue, 0.8, value)
     x = (3 * i) % w
@@ -64,7 +65,8 @@ def music(world: str, seq: np.ndarray, nuisance: np.ndarray, seconds: float) -> 
         if world == "brightness-tempo":
             rate, pitch = RATES[s], PITCHES[int(z * K) % K]
         else:
-            rate, pitch = RATES[0] + z * (RATES[-1] - RATES[0]), PITCHES[s]
+            lo, hi = NUISANCE_RATES
+            rate, pitch = lo * (hi / lo) ** z, PITCHES[s]
         env = np.exp(-(t % (1.0 / rate)) / 0.07)  # a struck note per pulse
         tone = np.sin(2 * np.pi * pitch * t) + 0.4 * np.sin(4 * np.pi * pitch * t)
         out.append(0.25 * env * tone)
@@ -122,4 +124,58 @@ def write_world(out: str | Path, world: str, videos: int = 24, segments: int = 8
         write_music_video(out / f"{name}.mp4", frames, fps, music(world, seq, zm, segment_seconds))
         truth[name] = [int(s) for s in seq]
     (out / "states.json").write_text(json.dumps({"world": world, "states": truth}))
+    return out
+
+
+def labels_by_item(media: str | Path) -> dict[str, list[str]]:
+    """Item id (as ``mvpt dataset build`` names it) -> the state of each segment, "state<k>",
+    from ``media/states.json``: labels for the attribute matrix."""
+    from training.build import find_videos, item_id
+
+    media = Path(media)
+    truth = json.loads((media / "states.json").read_text())["states"]
+    return {item_id(media, p): [f"state{s}" for s in truth[p.stem]] for p in find_videos(media)}
+
+
+def build_trained(root: str | Path, world: str, videos: int = 20, segments: int = 8, segment_seconds: float = 3.0,
+                  fps: int = 4, epochs: int = 100, seed: int = 0) -> dict[str, Path]:
+    """Media -> ``mvpt dataset build`` (classic + classic-music features) -> a tiny MVPt.
+    Returns {"media", "data", "run", "labels"} (labels: :func:`labels_by_item` as JSON).
+    About 15 s on two busy cores with the defaults."""
+    import torch
+
+    from engine.jobs import run
+    from training.build import BuildConfig, build_dataset
+    from training.train import TrainConfig, train
+
+    root = Path(root)
+    media = write_world(root / "media", world, videos=videos, segments=segments, segment_seconds=segment_seconds,
+                        fps=fps, seed=seed)
+    run(build_dataset(BuildConfig(str(media), str(root / "data"), workers=1, segment_seconds=segment_seconds,
+                                  visual="classic", music="classic-music", seed=seed, val_fraction=0.15,
+                                  test_fraction=0.3)))
+    torch.manual_seed(seed)
+    cfg = TrainConfig(data=str(root / "data"), out=str(root / "run"), epochs=epochs, batch_size=8, lr=2e-3,
+                      seq_len=segments, d_model=32, n_layers=1, n_heads=2, ff_dim=64, out_dim=32, dropout=0.0,
+                      device="cpu", threads=1, val_pool=100, warmup_epochs=2, seed=seed)
+    run(train(cfg))
+    (root / "labels.json").write_text(json.dumps(labels_by_item(media)))
+    return {"media": media, "data": root / "data", "run": root / "run", "labels": root / "labels.json"}
+
+
+def write_image_set(out: str | Path, world: str, per_class: int = 10, size: tuple[int, int] = (64, 36),
+                    seed: int = 0) -> Path:
+    """A labelled image set, a folder per state: ``<out>/<cue><k>/*.png`` where the pictures
+    show state k by ``world``'s visual cue (brightness or hue) and the other cue at random."""
+    from PIL import Image
+
+    out = Path(out)
+    cue = "brightness" if world == "brightness-tempo" else "hue"
+    rng = np.random.default_rng(seed)
+    for s in range(K):
+        d = out / f"{cue}{s}"
+        d.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            img = frame(world, s, float(rng.random()), int(rng.integers(0, 64)), size)
+            Image.fromarray(img).save(d / f"{i:03d}.png")
     return out
