@@ -45,6 +45,8 @@ class Controller(QObject):
     failed = Signal(str, str)
     """(what failed, a message a creator understands)"""
     info = Signal(str)
+    attributeMatrixReady = Signal(object)
+    """:class:`insights.AttributeMatrix` (the Insights view's genre x class matrix)"""
 
     def __init__(self, settings: EngineSettings | None = None, gui: GuiSettings | None = None,
                  session: EngineSession | None = None, parent: QObject | None = None) -> None:
@@ -67,6 +69,7 @@ class Controller(QObject):
         self._rank_latest = 0
         self._rerank_timer = QTimer(self, singleShot=True, interval=RERANK_DELAY_MS)
         self._rerank_timer.timeout.connect(self._rerank_now)
+        self.attribute_matrix = None  # the last insights.AttributeMatrix
 
     @property
     def k(self) -> int:
@@ -306,6 +309,20 @@ class Controller(QObject):
                             what=f"Cannot remove {folder}")
 
     # -- exit ----------------------------------------------------------------------------------
+    # -- insights ------------------------------------------------------------------------------
+    def compute_attribute_matrix(self, images: str) -> JobHandle:
+        """The library's music genres against a labelled image set (the Insights view)."""
+        from .insights import attribute_matrix_job
+
+        session = self.session
+
+        def done(m) -> None:
+            self.attribute_matrix = m
+            self.attributeMatrixReady.emit(m)
+
+        return self._submit("inference", "Attribute matrix", lambda cancel: attribute_matrix_job(session, images, cancel),
+                            done, what="Cannot make the attribute matrix")
+
     def shutdown(self, timeout: float = 5.0) -> bool:
         self._rerank_timer.stop()
         ok = self.workers.shutdown(timeout)

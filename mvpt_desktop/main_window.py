@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.player = Player(self)
         self.audition = Player(self, video=False)
         self._preview_for = None  # the Soundtrack the loaded preview file plays
+        self.insights = None  # the Insights window, made when first shown
         self._build()
         self._menus()
         self._connect()
@@ -127,6 +128,8 @@ class MainWindow(QMainWindow):
         action(p, "Play / pause", self.toggle_play, "Space")
         action(p, "Previous scene", lambda: self.controller.step_segment(-1), "Left")
         action(p, "Next scene", lambda: self.controller.step_segment(+1), "Right")
+        v = self.menuBar().addMenu("&View")
+        action(v, "&Insights…", self.show_insights, "Ctrl+I")
 
     def _connect(self) -> None:
         c = self.controller
@@ -342,6 +345,18 @@ class MainWindow(QMainWindow):
         dlg = LibraryDialog(self.controller, self)
         dlg.open()
         return dlg
+
+    def show_insights(self):
+        """What the model sees: attention, the suggestions' tags, the attribute matrix."""
+        from .insights import InsightsView
+
+        if self.insights is None:
+            self.insights = InsightsView(self.controller, self)
+            self.insights.setWindowFlag(Qt.WindowType.Window)
+            self.insights.resize(900, 700)
+        self.insights.show()
+        self.insights.raise_()
+        return self.insights
 
     def show_settings(self):
         from .settings_dialog import SettingsDialog
