@@ -88,7 +88,7 @@ def load_image_set(folder: str | os.PathLike[str], per_class: int | None = None,
         n = min(n, per_class)
     rng = np.random.default_rng(seed)
     images, labels = [], []
-    for c, (name, fs) in enumerate(files.items()):
+    for c, fs in enumerate(files.values()):
         for i in sorted(rng.choice(len(fs), size=n, replace=False)):
             with Image.open(fs[i]) as im:
                 im = im.convert("RGB")
