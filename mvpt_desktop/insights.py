@@ -173,7 +173,9 @@ class AttentionStrip(QWidget):
         if n == 0:
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Open a video to see where the model looks")
             return
-        w, hi = self.thumb_width(), max(float(self.weights.max()), 1e-12)
+        # bars reach full height at twice the uniform weight (or the largest weight), so a flat
+        # rollout shows as half-height bars and a peak stands out; the grey line is uniform
+        w, hi = self.thumb_width(), max(float(self.weights.max()), 2.0 / n)
         for i in range(n):
             x = i * (w + self.GAP)
             if i < len(self.images) and not self.images[i].isNull():
@@ -182,6 +184,9 @@ class AttentionStrip(QWidget):
             p.fillRect(QRectF(x, self.THUMB_H + self.BAR_H - bh, w, bh), QColor(214, 39, 40))
             p.drawText(QRectF(x, self.THUMB_H + self.BAR_H, w, 16), Qt.AlignmentFlag.AlignCenter,
                        f"{100 * self.weights[i]:.1f}%")
+        y = self.THUMB_H + self.BAR_H - self.BAR_H * (1.0 / n) / hi
+        p.setPen(QColor(110, 110, 110))
+        p.drawLine(0, int(y), n * (w + self.GAP), int(y))
         p.end()
 
 
@@ -274,7 +279,7 @@ class InsightsView(QWidget):
             spread = ", ".join(f"{g} {n}" for g, n in sorted(genres.items(), key=lambda kv: -kv[1]))
             self.genre_label.setText(f"Genres among the {len(rows)} suggestions: {spread}")
         else:
-            self.genre_label.setText("No genre tags among the suggestions" if rows else "")
+            self.genre_label.setText("No genre among the suggestions' top tags" if rows else "")
 
     # -- the attribute matrix -----------------------------------------------------------------
     def _choose_set(self) -> None:

@@ -74,7 +74,8 @@ def write_attention(result: AttentionResult, thumbs: list[np.ndarray], out: str 
     T = len(w)
     labels = [f"{_mmss(s)} {100 * x:.1f}%" for s, x in zip(result.starts, w, strict=True)]
     thumbnail_strip(out / "attention.png", thumbs, w, f"Attention rollout of f_v: {Path(result.video).name} "
-                    f"({T} segments x {result.segment_seconds:g} s; uniform = {100 / T:.1f} %)", labels=labels)
+                    f"({T} segments x {result.segment_seconds:g} s; grey line: uniform {100 / T:.1f} %)", labels=labels,
+                    reference=1.0 / T)
     (out / "attention.json").write_text(json.dumps(asdict(result), indent=1) + "\n")
     rep = Report(f"Attention: {Path(result.video).name}")
     rep.para(f"Checkpoint `{result.checkpoint}`, visual features `{result.extractor}`. Attention rollout over "

@@ -90,9 +90,11 @@ def bars(path: str | Path, labels: Sequence[str], values: Sequence[float], title
 
 
 def thumbnail_strip(path: str | Path, thumbs: Sequence[np.ndarray], weights: np.ndarray, title: str,
-                    *, labels: Sequence[str] | None = None, per_row: int = 10, thumb_h: int = 54) -> Path:
+                    *, labels: Sequence[str] | None = None, per_row: int = 10, thumb_h: int = 54,
+                    reference: float | None = None) -> Path:
     """One thumbnail per segment (uint8 [h, w, 3]) with its weight as a bar under it, the bar's
-    height scaled to the largest weight; rows of ``per_row``."""
+    height scaled to the largest weight (at least twice ``reference``, drawn as a grey line,
+    e.g. the uniform weight); rows of ``per_row``."""
     path = Path(path)
     w = np.asarray(weights, dtype=np.float64)
     n = len(w)
@@ -107,6 +109,8 @@ def thumbnail_strip(path: str | Path, thumbs: Sequence[np.ndarray], weights: np.
     d = ImageDraw.Draw(img)
     d.text((8, 6), title, fill="black", font=_FONT)
     hi = float(w.max()) if n and w.max() > 0 else 1.0
+    if reference is not None:
+        hi = max(hi, 2.0 * reference)
     for i in range(n):
         x = 10 + (i % cols) * (thumb_w + gap)
         y = 26 + (i // cols) * cell_h
@@ -118,6 +122,9 @@ def thumbnail_strip(path: str | Path, thumbs: Sequence[np.ndarray], weights: np.
         bh = int(round(bar_h * w[i] / hi))
         base = y + thumb_h + bar_h
         d.rectangle([x, base - bh, x + thumb_w - 1, base], fill=(214, 39, 40))
+        if reference is not None:
+            ry = base - int(round(bar_h * reference / hi))
+            d.line([x, ry, x + thumb_w - 1, ry], fill=(110, 110, 110))
         label = labels[i] if labels is not None else f"{i}: {w[i]:.3f}"
         d.text((x, base + 2), label, fill="black", font=_FONT)
     img.save(path)
