@@ -111,7 +111,7 @@ def capture_when_ready(window, png: str, segment: int = 0, preview: bool = False
     def shoot() -> None:
         timer.stop()
         window.grab().save(png)
-        print(f"screenshot written to {png}")
+        print(f"screenshot written to {png} (window: {window.windowTitle()})")
         if done is not None:
             done()
 

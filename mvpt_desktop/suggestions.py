@@ -58,7 +58,11 @@ def _table(model) -> QTableView:
     h = view.horizontalHeader()
     h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     for c in range(1, model.columnCount()):
-        h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        if model.headerData(c, Qt.Orientation.Horizontal) == "Tags":  # long lists: never squeeze the names
+            h.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
+            h.resizeSection(c, 130)
+        else:
+            h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
     h.setMinimumSectionSize(60)
     return view
 

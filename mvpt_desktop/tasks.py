@@ -41,7 +41,14 @@ class SuggestionRow:
     @property
     def name(self) -> str:
         s = self.suggestion
-        return f"{s.artist} – {s.title}" if s.artist else (s.title or Path(s.path).name)
+        return _display_name(s.title, s.artist, s.path)
+
+
+def _display_name(title: str | None, artist: str | None, path: str) -> str:
+    """Title first: in a narrow column the end is elided, and the title is what tells tracks
+    of one artist apart."""
+    title = title or Path(path).name
+    return f"{title} – {artist}" if artist else title
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class TrackRow:
     @property
     def name(self) -> str:
         t = self.track
-        return f"{t.artist} – {t.title}" if t.artist else (t.title or Path(t.path).name)
+        return _display_name(t.title, t.artist, t.path)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,8 @@ def _add_train(sub) -> None:
     p.add_argument("--no-amp", action="store_true", help="train in fp32 on CUDA")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--keep-epochs", action="store_true", help="keep a checkpoint folder per epoch")
+    p.add_argument("--save-every", type=int, default=None, metavar="N",
+                   help="validate and checkpoint every N epochs (default 1; raise it for tiny datasets)")
     p.add_argument("--max-steps", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--resume", action="store_true", help="continue RUN from its last finished epoch")
     p.add_argument("--quiet", action="store_true")
@@ -165,7 +167,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .train import TrainConfig, train
 
     overrides = {k: v for k, v in (("epochs", a.epochs), ("batch_size", a.batch_size), ("lr", a.lr),
-                                   ("seq_len", a.seq_len), ("max_steps", a.max_steps), ("tau", a.tau))
+                                   ("seq_len", a.seq_len), ("max_steps", a.max_steps), ("tau", a.tau),
+                                   ("save_every", a.save_every))
                  if v is not None}
     cfg = TrainConfig(data=a.data, out=a.out, model=a.model, segment_time=a.segment_time, loss=a.loss,
                       baseline_level=a.baseline_level, seed=a.seed, device=a.device, amp=not a.no_amp,

@@ -72,8 +72,9 @@ class DemoConfig:
     seq_len: int = 16
     lr: float = 1e-3
     dropout: float = 0.1
-    threads: int | None = None
-    examples_per_attribute: int = 12
+    threads: int | None = 1                     # one thread: steps this small lose more to thread
+                                                # hand-offs than they gain, badly so on a busy CPU
+    examples_per_attribute: int = 8
 
     @classmethod
     def reduced(cls, root: str, **changes) -> DemoConfig:
@@ -110,6 +111,7 @@ class DemoReport:
     chance: float = 0.0                         # top-5 hit rate of a random ranking
     seconds: dict[str, float] = field(default_factory=dict)
     extractors: str = ""
+    styles: list[dict] = field(default_factory=list)  # per track: style, musicnn's top tags, agrees
 
     @property
     def hit_rate(self) -> float:
@@ -183,6 +185,7 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
         failed = lib.catalog.failures()
         if failed:
             raise RuntimeError(f"the demo library could not read {failed[0][0]}: {failed[0][1]}")
+        styles = style_rows(world, lib.catalog)
         timed("library", t0)
 
         t0 = time.perf_counter()
@@ -201,7 +204,7 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
         out = DemoReport(str(root), str(checkpoint), [str(c.path) for c in held], n_tracks,
                          lib.catalog.status_counts("footage").get("ok", 0), attributes, results,
                          chance=min(1.0, TOP_K / max(1, n_tracks)), seconds=seconds,
-                         extractors=session.status().extractors)
+                         extractors=session.status().extractors, styles=styles)
         out.save()
         yield Progress("proof", len(held), len(held), "done")
         return out
@@ -223,7 +226,8 @@ def _train_config(cfg: DemoConfig, data: Path, out: Path) -> TrainConfig:
     return TrainConfig(data=str(data), out=str(out), epochs=cfg.epochs, batch_size=64, lr=cfg.lr,
                        warmup_epochs=max(1.0, cfg.epochs / 20), seq_len=cfg.seq_len, d_model=cfg.d_model,
                        n_layers=cfg.n_layers, n_heads=cfg.n_heads, ff_dim=cfg.ff_dim, out_dim=cfg.out_dim,
-                       dropout=cfg.dropout, seed=cfg.seed, device="cpu", threads=cfg.threads, demo=True)
+                       dropout=cfg.dropout, seed=cfg.seed, device="cpu", threads=cfg.threads, demo=True,
+                       save_every=max(1, cfg.epochs // 10))
 
 
 def _train_model(cfg: DemoConfig, data: Path, out: Path, cancel: CancelCheck | None) -> Job[Path]:
@@ -270,16 +274,20 @@ def write_examples(world: DemoWorld, out: Path, n: int, segment_seconds: float,
     """
     from PIL import Image
 
+    from engine.media.frames import sample_frames
     from engine.media.grid import SegmentGrid
     from engine.media.probe import probe
-    from engine.media.frames import sample_frames
 
     sets = {"bright": ("images", out / "bright", out / "all_frames"),
             "drums": ("audio", out / "drums", out / "all_music"),
             "calm": ("audio", out / "calm", out / "all_music")}
-    complete = out / ".complete"
-    if complete.is_file():
+    complete = out / ".complete"  # holds n: other sizes are remade
+    if complete.is_file() and complete.read_text().strip() == str(n):
         return sets
+    for _, a, b in sets.values():
+        for folder in (a, b):
+            for f in folder.glob("*") if folder.is_dir() else ():
+                f.unlink()
     frames: list[tuple[float, np.ndarray]] = []  # (mean luma, uint8 [h, w, 3])
     train_clips = [c for c in world.clips if c.split == "train"]
     for i, clip in enumerate(train_clips):
@@ -293,14 +301,14 @@ def write_examples(world: DemoWorld, out: Path, n: int, segment_seconds: float,
     rng = np.random.default_rng(0)
     order = np.argsort([-b for b, _ in frames])
     _write_images(out / "bright", [frames[j][1] for j in order[:n]], Image)
-    _write_images(out / "all_frames", [frames[j][1] for j in rng.permutation(len(frames))[:max(n, 3 * n)]], Image)
+    _write_images(out / "all_frames", [frames[j][1] for j in rng.permutation(len(frames))[:2 * n]], Image)
     by_style: dict[str, list] = {}
     for t in world.tracks:
         by_style.setdefault(t.style, []).append(t)
     _write_excerpts(out / "drums", [t for s in DRUM_STYLES for t in by_style.get(s, [])], n, segment_seconds, rng)
     _write_excerpts(out / "calm", [t for s in CALM_STYLES for t in by_style.get(s, [])], n, segment_seconds, rng)
-    _write_excerpts(out / "all_music", list(world.tracks), max(n, 3 * n), segment_seconds, rng)
-    complete.write_text("the example sets are complete\n")
+    _write_excerpts(out / "all_music", list(world.tracks), 2 * n, segment_seconds, rng)
+    complete.write_text(f"{n}\n")
     return sets
 
 
@@ -344,6 +352,36 @@ def held_out_result(session, world: DemoWorld, clip, cancel: CancelCheck | None 
     rank = next((i + 1 for i, t in enumerate(whole) if str(Path(t.path).resolve()) == own), None)
     style = world.track(clip.track).style
     return HeldOutResult(clip.path.name, style, world.track(clip.track).path.name, len(per_segment), hits, rank)
+
+
+def style_rows(world: DemoWorld, catalog, k: int = 3) -> list[dict]:
+    """Does musicnn hear the style each track was made in? Its top-``k`` tags over the whole
+    track (stored by the library scan) against :data:`training.demo_world.STYLE_TAGS`."""
+    from .demo_world import STYLE_TAGS
+
+    rows = []
+    for t in world.tracks:
+        item = catalog.item_by_path(t.path)
+        tags = catalog.tags(item.id) if item is not None else None
+        top = [(n, round(p, 3)) for n, p in tags.top(k)] if tags is not None else []
+        rows.append({"track": t.path.name, "style": t.style, "top": top,
+                     "agrees": any(n in STYLE_TAGS[t.style] for n, _ in top)})
+    return rows
+
+
+def format_styles(report: DemoReport, rows: bool = False) -> str:
+    """One line (and, with ``rows``, the table): how many tracks musicnn tags in their style."""
+    if not report.styles:
+        return "musicnn style check: no tags stored (the music extractor is not musicnn)"
+    out = []
+    if rows:
+        out.append(f"  {'track':<24} {'style':<12} agrees  musicnn's top tags (mean probability)")
+        for r in report.styles:
+            tags = ", ".join(f"{n} {p:.2f}" for n, p in r["top"])
+            out.append(f"  {r['track']:<24} {r['style']:<12} {'yes' if r['agrees'] else 'no':<6}  {tags}")
+    n = sum(r["agrees"] for r in report.styles)
+    out.append(f"musicnn hears the intended style (one of its top 3 tags) in {n} of {len(report.styles)} tracks")
+    return "\n".join(out)
 
 
 def format_proof(report: DemoReport) -> str:

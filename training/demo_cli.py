@@ -49,7 +49,7 @@ class StageLog:
 def cmd_demo(a: argparse.Namespace) -> int:
     from engine.jobs import run
 
-    from .demo import DemoConfig, build_demo, default_root, format_proof
+    from .demo import DemoConfig, build_demo, default_root, format_proof, format_styles
 
     root = Path(a.root).expanduser() if a.root else default_root()
     cfg = DemoConfig.reduced(str(root)) if a.reduced else DemoConfig(str(root))
@@ -60,6 +60,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     print(f"demo ready in {time.monotonic() - t0:.0f} s ({took})")
     print(f"library: {report.library_tracks} tracks, {report.footage_clips} clips; attributes: "
           f"{', '.join(report.attributes)}; {report.extractors}")
+    print(format_styles(report))
     print()
     print(format_proof(report))
     print()
@@ -85,16 +86,21 @@ def suggestion_tables(report, clip: str | None = None, k: int = 3) -> str:
     finally:
         session.close()
     lines = [f"Suggestions for {Path(clip).name} (demo model), scene by scene:",
-             f"  {'scene':<15} " + "  ".join(f"{f'#{i + 1} track (start, score)':<36}" for i in range(k))]
+             f"  {'scene':<15} " + "  ".join(f"{f'#{i + 1} track (start, score)':<30}" for i in range(k))]
     for i, (a, b, segs) in enumerate(zip(analysis.starts, analysis.ends, per_segment)):
-        cells = [f"{s.title[:20]} ({_clock(s.start)}, {s.score:.2f})" for s in segs]
-        lines.append(f"  {i + 1:>2} {_clock(a)}-{_clock(b)} " + "  ".join(f"{c:<36}" for c in cells))
+        cells = [f"{_short(s.title)} ({_clock(s.start)}, {s.score:.2f})" for s in segs]
+        lines.append(f"  {i + 1:>2} {_clock(a)}-{_clock(b)} " + "  ".join(f"{c:<30}" for c in cells))
     lines += ["", "For the whole video:", f"  {'#':>2} {'track':<28} {'start at':>8} {'covers':>7} {'score':>6}"]
     for i, t in enumerate(whole):
         cover = f"{t.coverage:.0%}" if t.coverage is not None else "-"
         start = _clock(t.offset) if t.offset is not None else "-"
-        lines.append(f"  {i + 1:>2} {t.title[:28]:<28} {start:>8} {cover:>7} {t.score:>6.2f}")
+        lines.append(f"  {i + 1:>2} {_short(t.title, 28):<28} {start:>8} {cover:>7} {t.score:>6.2f}")
     return "\n".join(lines)
+
+
+def _short(title: str, width: int = 20) -> str:
+    """"Ambient 10 (D major, 62 bpm)" -> "Ambient 10": the name without its parenthetical."""
+    return title.split(" (")[0][:width]
 
 
 def _clock(seconds: float) -> str:

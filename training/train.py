@@ -67,6 +67,8 @@ class TrainConfig:
     resume: bool = False             # continue RUN from its last epoch
     val_pool: int = 1000             # validation pool size (one pool, fixed seed)
     keep_epochs: bool = False        # also keep RUN/epochs/epoch_NNN for every epoch
+    save_every: int = 1              # validate and checkpoint every N epochs (and after the last);
+                                     # tiny datasets have sub-second epochs that saving would dominate
     threads: int | None = None       # torch CPU threads (None: leave torch's default)
     max_steps: int | None = None     # stop early (tests, benchmarks)
     demo: bool = False               # the built-in demo's model: checkpoints say so, and so does the app
@@ -253,7 +255,8 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
         record: dict[str, Any] = {"epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)) if losses else None,
                                   "lr": sched.get_last_lr()[0], "epoch_seconds": round(train_seconds, 3),
                                   "segments_per_s": round(n_seg / max(train_seconds, 1e-9), 1)}
-        if info.is_main:
+        last_epoch = epoch + 1 == cfg.epochs or step >= total_steps
+        if info.is_main and ((epoch + 1) % max(1, cfg.save_every) == 0 or last_epoch):
             yield Progress("validate", step, total_steps, f"epoch {epoch + 1}: validating")
             if len(val_split):
                 rep = evaluate(model, val_split, pool=cfg.val_pool, pools=1, seed=cfg.seed, device=device)
