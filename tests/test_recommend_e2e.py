@@ -118,11 +118,11 @@ def test_no_model_is_a_clear_message(tmp_path, capsys):
 
 
 def test_attribute_from_images_with_domain_and_text_needs_clip(world, tmp_path):
+    from pairs_world import picture
     from PIL import Image
 
     from engine.attributes import AttributeError_, create_attribute
     from engine.recommend import Conditioning, analyse_video, recommend_segments
-    from pairs_world import picture
 
     s = world["session"]
     bright, every = tmp_path / "bright", tmp_path / "all"
