@@ -149,3 +149,23 @@ def test_plots_are_written_and_readable(tmp_path):
     w = round(64 * 54 / 36)
     for i, c in enumerate((0, 128, 255)):
         assert abs(int(px[26 + 20, 10 + i * (w + 6) + 20, 0]) - c) <= 2
+
+
+def test_clip_frame_path_matches_its_extract_at_r_1(tmp_path):
+    """CLIP (a tiny random open_clip built here, no weights): the mean of encode_frames over a
+    segment's frames is what its extract gives; brightness x 0.5 changes the embedding."""
+    from fixtures_features import register_tiny_clip
+
+    from engine.features.clip import ClipExtractor
+    from training.analysis.media import frame_encoder, media_grid
+    from training.synthmedia import write_video
+
+    ex = ClipExtractor(register_tiny_clip(tmp_path / "cfg"), None, frames_per_segment=3)
+    video = write_video(tmp_path / "v.mp4", 4.0, size=(96, 54), fps=10, gop=10)
+    grid = media_grid(video, 2.0)
+    enc = frame_encoder(ex)
+    frames = enc.read(video, grid)
+    base = enc.features(frames, lambda f: f)
+    np.testing.assert_allclose(base, run(ex.extract(video, grid)), atol=1e-5)
+    dark = enc.features(frames, lambda f: perturb.brightness(f, 0.5))
+    assert np.abs(dark - base).max() > 1e-3
