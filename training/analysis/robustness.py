@@ -59,6 +59,7 @@ class RobustnessResult:
     items: int
     segments: int
     pool: int                               # effective pool size
+    pools_used: int                         # pools evaluated (1 when the split is smaller than a pool)
     stored: dict[str, Any]                  # evaluation on the dataset's stored features
     curves: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # kind -> [{"r": r, "avg_R@10": x, "v2m": {...}, "m2v": {...}}] (segment level)
@@ -143,6 +144,7 @@ def robustness(cfg: RobustnessConfig, cancel: CancelCheck | None = None) -> Job[
         extractors={"visual": venc.extractor.id if venc else loaded.config.visual_id,
                     "music": aenc.extractor.id if aenc else loaded.config.music_id},
         items=len(split), segments=int(len(stored_v)), pool=int(ref.effective["segment"]),
+        pools_used=int(ref.effective["segment_pools"]),
         stored=ref.result["segment"])
     n_eval, done = len(cfg.kinds) * len(factors), 0
     for kind in cfg.kinds:
@@ -176,8 +178,10 @@ def write_robustness(result: RobustnessResult, out: str | os.PathLike[str]) -> P
     rep = Report("Robustness: R@10 against brightness, hue and tempo")
     c = result.config
     rep.para(f"Checkpoint `{c['checkpoint']}` on `{c['data']}` [{c['split']}]: {result.items} videos, "
-             f"{result.segments} segments; pool {result.pool} x {c['pools']} pools (the paper: 2000); chance "
-             f"R@10 {ch:.2f} %. Stored features: avg R@10 {result.stored['avg_R@10']:.2f} %.")
+             f"{result.segments} segments; pool {result.pool} x {result.pools_used} pools (the paper: 2000); chance "
+             f"R@10 {ch:.2f} %. Stored features: avg R@10 {result.stored['avg_R@10']:.2f} %."
+             + (f" Note: the {c['split']} split holds videos the model may have trained on; curves on held-out "
+                "videos (test) say more." if c["split"] != "test" else ""))
     rep.para(f"Base features re-extracted from the decoded media with the checkpoint's own extractors: "
              f"visual `{result.extractors['visual']}`, music `{result.extractors['music']}`. The perturbation "
              "is applied to the decoded frames / audio, before the base features; the other modality keeps "
