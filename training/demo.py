@@ -206,10 +206,20 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
                          chance=min(1.0, TOP_K / max(1, n_tracks)), seconds=seconds,
                          extractors=session.status().extractors, styles=styles)
         out.save()
+        _save_app_settings(root, checkpoint, world)
         yield Progress("proof", len(held), len(held), "done")
         return out
     finally:
         session.close()
+
+
+def _save_app_settings(root: Path, checkpoint: Path, world: DemoWorld) -> None:
+    """``ROOT/config/settings.json``: the app started with ``MVPT_DATA_DIR=ROOT`` is the demo,
+    and whatever it saves stays in the demo folder, never in the user's own settings."""
+    from engine.settings import SETTINGS_FILE, EngineSettings
+
+    EngineSettings(checkpoint=str(checkpoint), data_dir=str(root), music_folders=(str(world.music_dir),),
+                   footage_folders=(str(world.footage_dir), str(world.held_out_dir))).save(root / "config" / SETTINGS_FILE)
 
 
 def _relay(stage: str, job: Job) -> Job:

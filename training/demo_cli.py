@@ -121,7 +121,7 @@ def open_app(report, screenshot: str | None = None) -> int:
         screenshot = str(Path(report.root) / "demo-window.png")
     cmd = [sys.executable, "-m", "mvpt_desktop.app", report.clips[0], "--checkpoint", report.checkpoint,
            "--data-dir", report.root]
-    env = dict(os.environ)
+    env = {**os.environ, "MVPT_DATA_DIR": report.root}  # the demo's own settings and caches (see demo.py)
     if screenshot:
         cmd += ["--screenshot", screenshot]
         if not _has_display():
