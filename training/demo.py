@@ -60,7 +60,7 @@ class DemoConfig:
     seed: int = 0
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     visual: str | None = None                   # None: CLIP when its weights are here, else classic
-    music: str = "musicnn"
+    music: str | None = None                    # None: musicnn (installed by make setup), else classic-music
     workers: int = 2
     # the demo model: small, because 20 music videos are all it learns from
     epochs: int = 400

@@ -122,6 +122,7 @@ def open_app(report, screenshot: str | None = None) -> int:
     cmd = [sys.executable, "-m", "mvpt_desktop.app", report.clips[0], "--checkpoint", report.checkpoint,
            "--data-dir", report.root]
     env = {**os.environ, "MVPT_DATA_DIR": report.root}  # the demo's own settings and caches (see demo.py)
+    env.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")  # the media backend's probing chatter
     if screenshot:
         cmd += ["--screenshot", screenshot]
         if not _has_display():

@@ -306,8 +306,10 @@ def load_or_rebuild(catalog, checkpoint_id: str, kind: str, level: str,
                       f"vs {rec.checksum[:8]}/{rec.dim}/{rec.count})")
         except IndexCorrupt as e:
             reason = str(e)
-    if rec is not None:  # a first build is expected, not news
-        log.warning("rebuilding the %s %s index for %s: %s", kind, level, checkpoint_id, reason)
+    # A first build, or new vectors since the last one, is the ordinary path (every embed
+    # ends here); a missing, damaged or mismatching file is news.
+    stale = rec is None or rec.generation != catalog.generation(checkpoint_id, kind)
+    (log.info if stale else log.warning)("rebuilding the %s %s index for %s: %s", kind, level, checkpoint_id, reason)
     emb = catalog.embeddings(checkpoint_id, kind, level)
     vi = VectorIndex(**index_options)
     if emb.dim:
