@@ -218,7 +218,10 @@ class InsightsView(QWidget):
         bl = QVBoxLayout(box)
         self.tags_table = QTableWidget(0, 3)
         self.tags_table.setHorizontalHeaderLabels(["Track", "Score", "Tags"])
-        self.tags_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header = self.tags_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names first, as in the suggestion lists
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.tags_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         bl.addWidget(self.tags_table)
         self.genre_label = QLabel("")
@@ -269,7 +272,7 @@ class InsightsView(QWidget):
         genres: dict[str, int] = {}
         for i, row in enumerate(rows):
             t = row.track
-            self.tags_table.setItem(i, 0, QTableWidgetItem(t.title if not t.artist else f"{t.artist} – {t.title}"))
+            self.tags_table.setItem(i, 0, QTableWidgetItem(row.name))
             self.tags_table.setItem(i, 1, QTableWidgetItem(f"{t.score:.2f}"))
             self.tags_table.setItem(i, 2, QTableWidgetItem(", ".join(row.tags) or "no tags (scanned without musicnn)"))
             g = next((x for x in row.tags if x in GENRE_TAGS), None)
