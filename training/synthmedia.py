@@ -88,7 +88,7 @@ def write_video(path: str | os.PathLike[str], duration: float = 4.0, *, size: tu
         for pkt in vs.encode():
             c.mux(pkt)
         if aus is not None:
-            _encode_audio(c, aus, tone(duration, audio_rate, audio_freq, channels=2), audio_rate)
+            encode_audio(c, aus, tone(duration, audio_rate, audio_freq, channels=2), audio_rate)
     return path
 
 
@@ -111,11 +111,11 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray | None = None,
         aus.layout = "stereo" if samples.shape[0] == 2 else "mono"
         for k, v in (tags or {}).items():
             c.metadata[k] = v
-        _encode_audio(c, aus, samples, sample_rate)
+        encode_audio(c, aus, samples, sample_rate)
     return path
 
 
-def _encode_audio(c, aus, samples: np.ndarray, src_rate: int) -> None:
+def encode_audio(c, aus, samples: np.ndarray, src_rate: int) -> None:
     """Encode float32 [channels, N] at ``src_rate`` through a resampler into the stream's format."""
     rate = aus.codec_context.sample_rate
     layout = "stereo" if samples.shape[0] == 2 else "mono"

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import colorsys
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+
+from training.synthmedia import encode_audio
 
 WORLDS = ("brightness-tempo", "hue-pitch")
 K = 4
@@ -88,21 +89,7 @@ def write_music_video(path: Path, frames: list[np.ndarray], fps: int, samples: n
                 c.mux(pkt)
         for pkt in vs.encode():
             c.mux(pkt)
-        cc = aus.codec_context
-        resampler = av.AudioResampler(format=cc.format.name, layout="mono", rate=SR, frame_size=cc.frame_size or 1024)
-        step = cc.frame_size or 1024
-        for a in range(0, len(samples), step):
-            chunk = np.ascontiguousarray(samples[None, a:a + step])
-            f = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
-            f.sample_rate, f.pts, f.time_base = SR, a, Fraction(1, SR)
-            for rf in resampler.resample(f):
-                for pkt in aus.encode(rf):
-                    c.mux(pkt)
-        for rf in resampler.resample(None):
-            for pkt in aus.encode(rf):
-                c.mux(pkt)
-        for pkt in aus.encode():
-            c.mux(pkt)
+        encode_audio(c, aus, samples[None], SR)
     return path
 
 
