@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         top.addWidget(right)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
+        top.setSizes([600, 400])  # the lists get room for names, starts, scores and tags
         self.timeline = Timeline()
         central = QWidget()
         cv = QVBoxLayout(central)

@@ -264,9 +264,16 @@ def _attributes(session, world: DemoWorld, examples: Path, cfg: DemoConfig, canc
     from engine.attributes import create_attribute
 
     sets = yield from write_examples(world, examples, cfg.examples_per_attribute, cfg.segment_seconds, cancel)
+    written = (examples / ".complete").stat().st_mtime
+    have = {a.name: a for a in session.library.catalog.attributes(session.checkpoint_id)}
     names = []
     for name, (kind, folder, domain) in sets.items():
         check_cancel(cancel)
+        old = have.get(name)
+        if old is not None and old.meta.get(kind) == str(folder) and old.meta.get("domain") == str(domain) \
+                and old.created_at >= written:
+            names.append(name)  # defined for this model from these very examples already
+            continue
         yield Progress("attributes", len(names), len(sets), f"defining '{name}'")
         yield from _relay("attributes", create_attribute(session, name, **{kind: str(folder)}, domain=str(domain),
                                                          cancel=cancel))

@@ -130,4 +130,9 @@ def open_app(report, screenshot: str | None = None) -> int:
         print(f"rendering the app's window on {Path(report.clips[0]).name} to {screenshot} …", flush=True)
     else:
         print(f"opening the app on {Path(report.clips[0]).name} …", flush=True)
-    return subprocess.call(cmd, env=env)
+    rc = subprocess.call(cmd, env=env)
+    if rc != 0 and not screenshot:
+        print("the app could not open its window (see above; on Linux, Qt needs libxcb-cursor0: "
+              "`make setup` installs it as root). `mvpt demo --screenshot OUT.png` renders it offscreen.",
+              file=sys.stderr)
+    return rc
