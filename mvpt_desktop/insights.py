@@ -254,6 +254,8 @@ class InsightsView(QWidget):
             self._results(controller.results)
         if controller.attribute_matrix is not None:
             self.show_matrix(controller.attribute_matrix)
+        elif controller.gui.labelled_image_set and Path(controller.gui.labelled_image_set).is_dir():
+            self.compute(controller.gui.labelled_image_set)  # the set chosen in an earlier session
 
     # -- the open video ---------------------------------------------------------------------
     def _opened(self, opened) -> None:
@@ -291,6 +293,12 @@ class InsightsView(QWidget):
             self.compute(folder)
 
     def compute(self, folder: str):
+        """The matrix for ``folder``, which becomes the configured set (kept in the GUI settings)."""
+        c = self.controller
+        if c.gui.labelled_image_set != folder:
+            c.gui = c.gui.with_(labelled_image_set=folder)
+            if c.gui.persist:
+                c.gui.save()
         self.set_label.setText(f"{folder}: computing…")
         return self.controller.compute_attribute_matrix(folder)
 

@@ -34,6 +34,8 @@ class GuiSettings:
     """Play an audition when the pointer rests on a suggestion."""
     last_folder: str = ""
     """Where the last file dialog was."""
+    labelled_image_set: str = ""
+    """Folder of class sub-folders for the Insights attribute matrix ("": none chosen)."""
     persist: bool = True
     """Save changes (False in throw-away sessions such as screenshots)."""
 

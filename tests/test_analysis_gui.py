@@ -58,6 +58,15 @@ def test_insights_view_shows_attention_tags_and_the_attribute_matrix(qtbot, tagg
         np.testing.assert_allclose(m.percent.sum(axis=1), 100.0)
         assert view.matrix_table.columnCount() == 4 and view.matrix_table.rowCount() == len(m.genres)
         assert view.matrix_table.item(0, 0).text() == f"{m.percent[0, 0]:.0f}"
+        # the chosen set is configured: a new Insights view (say, the next session) starts from it
+        assert c.gui.labelled_image_set == str(images)
+        from mvpt_desktop.insights import InsightsView
+
+        c.attribute_matrix = None
+        with qtbot.waitSignal(c.attributeMatrixReady, timeout=60_000):
+            again = InsightsView(c)
+        qtbot.addWidget(again)
+        assert again.set_label.text().startswith(str(images)) and again.matrix_table.columnCount() == 4
     finally:
         c.shutdown()
         session.close()
