@@ -14,6 +14,7 @@ weights (−1…+1) scale that, so weights mean the same for every attribute.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,20 @@ class AttributeError_(ValueError):
     """An attribute cannot be made from what was given; the message says why."""
 
 
-def direction(attribute) -> np.ndarray:
-    v = np.asarray(attribute.vector, np.float32)
+@dataclass(frozen=True)
+class ExampleVectors:
+    """What the model makes of an example set: per-segment outputs and one [CLS] output per
+    example (an image, a prompt: a one-segment sequence; a song: its whole sequence)."""
+    segments: np.ndarray  # [N_segments, d]
+    tracks: np.ndarray    # [N_examples, d]
+
+
+def direction(attribute, level: str = "segment") -> np.ndarray:
+    """Unit direction of an attribute at ``level``: per-segment outputs and [CLS] outputs live
+    in different parts of the shared space, so whole-video queries move along the attribute's
+    [CLS] vector (attributes defined before it existed fall back to the segment vector)."""
+    track = attribute.meta.get("track_vector") if level == "track" else None
+    v = np.asarray(track if track is not None else attribute.vector, np.float32)
     n = float(np.linalg.norm(v))
     return v / n if n > 1e-8 else v
 
@@ -56,19 +69,22 @@ def load_image(path: Path) -> np.ndarray:
         return np.asarray(im, dtype=np.uint8)
 
 
-def _visual_outputs(session: EngineSession, base: np.ndarray) -> np.ndarray:
-    """Base features [N, Dv] -> f_v outputs [N, d], each row read as a one-segment sequence."""
+def _visual_outputs(session: EngineSession, base: np.ndarray) -> ExampleVectors:
+    """Base features [N, Dv] -> f_v outputs [N, d] (segment and [CLS]), each row read as a
+    one-segment sequence."""
     import torch
 
     from engine.model.windows import encode_many
 
     tower = session.model.model.tower("visual")
     feats = [torch.as_tensor(b[None], dtype=torch.float32, device=session.device) for b in base]
-    return np.stack([o.segments[0].float().cpu().numpy() for o in encode_many(tower, feats, L=1)])
+    outs = encode_many(tower, feats, L=1)
+    return ExampleVectors(np.stack([o.segments[0].float().cpu().numpy() for o in outs]),
+                          np.stack([o.cls.float().cpu().numpy() for o in outs]))
 
 
-def image_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None = None) -> Job[np.ndarray]:
-    """f_v outputs [N, d] for the images (or video frames) in ``folder``."""
+def image_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None = None) -> Job[ExampleVectors]:
+    """f_v outputs for the images (or video frames) in ``folder``."""
     files = _files(folder, IMAGE_EXTENSIONS)
     if not files:
         raise AttributeError_(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {folder}")
@@ -87,7 +103,7 @@ def image_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None
     return _visual_outputs(session, base)
 
 
-def text_vectors(session: EngineSession, prompts: list[str]) -> np.ndarray:
+def text_vectors(session: EngineSession, prompts: list[str]) -> ExampleVectors:
     extractor = session.extractor("visual")
     if not hasattr(extractor, "encode_text"):
         raise AttributeError_("text attributes need the CLIP visual extractor, and the active one is "
@@ -97,8 +113,8 @@ def text_vectors(session: EngineSession, prompts: list[str]) -> np.ndarray:
     return _visual_outputs(session, base)
 
 
-def audio_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None = None) -> Job[np.ndarray]:
-    """f_m segment outputs [N_segments, d] for the songs in ``folder``."""
+def audio_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None = None) -> Job[ExampleVectors]:
+    """f_m outputs for the songs in ``folder``: every segment, and each song's [CLS]."""
     import torch
 
     from engine.model.windows import encode_sequence
@@ -108,7 +124,7 @@ def audio_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None
         raise AttributeError_(f"no audio files in {folder}")
     extractor = session.extractor("music")
     tower = session.model.model.tower("music")
-    rows, errors = [], []
+    rows, tracks, errors = [], [], []
     for i, f in enumerate(files):
         check_cancel(cancel)
         yield Progress("audio", i, len(files), f.name)
@@ -124,9 +140,10 @@ def audio_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None
             out = encode_sequence(tower, torch.as_tensor(base, dtype=torch.float32, device=session.device),
                                   L=session.model.config.seq_len)
         rows.append(out.segments.float().cpu().numpy())
+        tracks.append(out.cls.float().cpu().numpy())
     if not rows:
         raise AttributeError_(f"no song in {folder} could be read" + (f" ({errors[0]})" if errors else ""))
-    return np.concatenate(rows)
+    return ExampleVectors(np.concatenate(rows), np.stack(tracks))
 
 
 def create_attribute(session: EngineSession, name: str, *, images: str | None = None, audio: str | None = None,
@@ -152,16 +169,19 @@ def create_attribute(session: EngineSession, name: str, *, images: str | None = 
         modality = "visual"
         vecs = text_vectors(session, prompts)
         source = {"text": prompts}
-    y_a = vecs.mean(axis=0)
-    meta = {**source, "examples": int(len(vecs))}
+    y_a = vecs.segments.mean(axis=0)  # [d]: per-segment queries move along this
+    y_t = vecs.tracks.mean(axis=0)    # [d]: whole-video ([CLS]) queries along this
+    meta = {**source, "examples": int(len(vecs.segments))}
     if domain is not None:
         if modality == "visual" and _files(domain, IMAGE_EXTENSIONS):
             d = yield from image_set_vectors(session, domain, cancel)
         else:
             d = yield from audio_set_vectors(session, domain, cancel)
-        y_a = y_a - d.mean(axis=0)
-        meta.update(domain=str(domain), domain_examples=int(len(d)))
+        y_a = y_a - d.segments.mean(axis=0)
+        y_t = y_t - d.tracks.mean(axis=0)
+        meta.update(domain=str(domain), domain_examples=int(len(d.segments)))
     meta["norm"] = float(np.linalg.norm(y_a))
+    meta["track_vector"] = [round(float(x), 7) for x in y_t]
     session.library.catalog.save_attribute(name, session.checkpoint_id, modality, y_a.astype(np.float32), meta)
     yield Progress("done", 1, 1, f"attribute '{name}' saved")
     return y_a.astype(np.float32)

@@ -235,11 +235,12 @@ def _load_analysis(file: Path, path: Path) -> MediaAnalysis | None:
 
 # -- conditioning --------------------------------------------------------------------------
 
-def attribute_directions(session: EngineSession) -> dict[str, np.ndarray]:
-    """Unit direction of each attribute of the active checkpoint."""
+def attribute_directions(session: EngineSession, level: str = "segment") -> dict[str, np.ndarray]:
+    """Unit direction of each attribute of the active checkpoint, for per-segment queries or
+    for whole-video ([CLS], ``level="track"``) ones."""
     from engine.attributes import direction
 
-    return {a.name: direction(a) for a in session.library.catalog.attributes(session.checkpoint_id)}
+    return {a.name: direction(a, level) for a in session.library.catalog.attributes(session.checkpoint_id)}
 
 
 def condition(queries: np.ndarray, conditioning: Conditioning | None,
@@ -333,7 +334,7 @@ def recommend_tracks(session: EngineSession, analysis: MediaAnalysis, k: int = 1
     index = session.library.index(analysis.checkpoint_id, kind, "track")
     if len(index) == 0:
         return []
-    q = condition(analysis.cls[None], conditioning, attribute_directions(session) if conditioning else {})
+    q = condition(analysis.cls[None], conditioning, attribute_directions(session, "track") if conditioning else {})
     scores, ids = index.search(q, min(k, len(index)))
     from engine.library.records import unpack_ids
 

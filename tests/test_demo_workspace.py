@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from engine.jobs import run
-from engine.recommend import Conditioning, recommend_segments
+from engine.recommend import Conditioning, recommend_segments, recommend_tracks
 from training.demo import DemoConfig, DemoReport, build_demo, session_for
 from training.demo_world import DemoWorld
 
@@ -78,6 +78,12 @@ def test_the_drums_attribute_moves_drum_driven_tracks_up(demo):
             return sum(picks) / len(picks)
 
         assert drum_share(+1.0) > drum_share(-1.0)
+
+        def whole_video_drum_share(weight: float) -> float:  # [CLS] queries move along the [CLS] direction
+            ranked = recommend_tracks(s, analysis, k=2, conditioning=Conditioning({"drums": weight}))
+            return sum(str(Path(t.path).resolve()) in drummy for t in ranked) / len(ranked)
+
+        assert whole_video_drum_share(+1.0) > whole_video_drum_share(-1.0)
     finally:
         s.close()
 

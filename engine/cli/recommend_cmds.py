@@ -193,7 +193,8 @@ def _attribute_list(args: argparse.Namespace) -> int:
     session = _session(args)
     attrs = session.library.catalog.attributes(session.checkpoint_id)
     if args.json:
-        print(json.dumps([{"name": a.name, "modality": a.modality, "meta": a.meta} for a in attrs], indent=2))
+        print(json.dumps([{"name": a.name, "modality": a.modality,
+                           "meta": {k: v for k, v in a.meta.items() if k != "track_vector"}} for a in attrs], indent=2))
         return 0
     if not attrs:
         print("no attributes yet: `mvpt attribute create NAME --images DIR` (or --audio DIR, --text \"…\")")
