@@ -271,7 +271,7 @@ def _attributes(session, world: DemoWorld, examples: Path, cfg: DemoConfig, canc
         check_cancel(cancel)
         old = have.get(name)
         if old is not None and old.meta.get(kind) == str(folder) and old.meta.get("domain") == str(domain) \
-                and old.created_at >= written:
+                and old.created_at >= written and "track_vector" in old.meta:
             names.append(name)  # defined for this model from these very examples already
             continue
         yield Progress("attributes", len(names), len(sets), f"defining '{name}'")
