@@ -58,3 +58,14 @@ def run(job: Job[R], on_progress: Callable[[Progress], None] | None = None) -> R
             return stop.value
         if on_progress is not None:
             on_progress(event)
+
+
+def relabel(job: Job[R], stage: str) -> Job[R]:
+    """Run a sub-job inside a bigger one: its progress passes on under ``stage`` (its own
+    stage name becomes the message when it has none); returns its result."""
+    while True:
+        try:
+            ev = next(job)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(stage, ev.done, ev.total, ev.message or ev.stage)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.jobs import CancelCheck, Job, Progress, check_cancel, run
+from engine.jobs import CancelCheck, Job, Progress, check_cancel, relabel, run
 from engine.media import MediaError, NoAudioStream, NoVideoStream
 from engine.media.grid import SegmentGrid
 from engine.media.probe import probe
@@ -155,11 +155,11 @@ def _analyse(session: EngineSession, path, modality: str, want_thumbs: bool,
     tags = None
     tag_names: tuple[str, ...] = ()
     if modality == "music" and hasattr(extractor, "extract_with_tags"):
-        out = yield from _relay(extractor.extract_with_tags(path, grid, cancel=cancel), "features")
+        out = yield from relabel(extractor.extract_with_tags(path, grid, cancel=cancel), "features")
         base, tags = out.features, out.tags
         tag_names = tuple(out.tag_names or ())
     else:
-        base = yield from _relay(extractor.extract(path, grid, cancel=cancel), "features")
+        base = yield from relabel(extractor.extract(path, grid, cancel=cancel), "features")
     check_cancel(cancel)
     yield Progress("model", 0, 1, "reading the whole sequence with the model")
     tower = loaded.model.tower(modality)
@@ -184,16 +184,6 @@ def _analyse(session: EngineSession, path, modality: str, want_thumbs: bool,
     _save_analysis(cache_file, analysis)
     yield Progress("done", 1, 1, "analysis ready")
     return analysis
-
-
-def _relay(job: Job, stage: str) -> Job:
-    """Pass a sub-job's progress on under our stage name; return its result."""
-    while True:
-        try:
-            ev = next(job)
-        except StopIteration as stop:
-            return stop.value
-        yield Progress(stage, ev.done, ev.total, ev.message)
 
 
 def _save_analysis(file: Path, a: MediaAnalysis) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.jobs import CancelCheck, Job, Progress, check_cancel, relabel
 from engine.media.grid import DEFAULT_SEGMENT_SECONDS
 
 from .build import BuildConfig, build_dataset
@@ -157,16 +157,16 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
         seconds[stage] = round(time.perf_counter() - t0, 1)
 
     t0 = time.perf_counter()
-    world = yield from _relay("world", build_world(
+    world = yield from relabel(build_world(
         root / "world", cfg.n_tracks, cfg.n_clips, cfg.seconds, cfg.held_out, cfg.seed, cancel,
-        size=cfg.size, fps=cfg.fps, clip_seconds=cfg.clip_seconds))
+        size=cfg.size, fps=cfg.fps, clip_seconds=cfg.clip_seconds), "world")
     timed("world", t0)
 
     t0 = time.perf_counter()
     data = root / "dataset"
-    report = yield from _relay("dataset", build_dataset(BuildConfig(
+    report = yield from relabel(build_dataset(BuildConfig(
         folder=str(world.footage_dir), out=str(data), workers=cfg.workers, segment_seconds=cfg.segment_seconds,
-        visual=cfg.visual, music=cfg.music, seed=cfg.seed, val_fraction=0.0, test_fraction=0.0), cancel))
+        visual=cfg.visual, music=cfg.music, seed=cfg.seed, val_fraction=0.0, test_fraction=0.0), cancel), "dataset")
     if report.failed:
         raise RuntimeError(f"the demo dataset could not read {len(report.failed)} clips: {report.failed[0][1]}")
     timed("dataset", t0)
@@ -180,8 +180,8 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
         t0 = time.perf_counter()
         lib = session.library
         for folder, kind in ((world.music_dir, "music"), (world.footage_dir, "footage"), (world.held_out_dir, "footage")):
-            yield from _relay("library", lib.add(folder, kind, session.model, checkpoint_id=session.checkpoint_id,
-                                                 workers=cfg.workers, cancel=cancel))
+            yield from relabel(lib.add(folder, kind, session.model, checkpoint_id=session.checkpoint_id,
+                                       workers=cfg.workers, cancel=cancel), "library")
         failed = lib.catalog.failures()
         if failed:
             raise RuntimeError(f"the demo library could not read {failed[0][0]}: {failed[0][1]}")
@@ -198,7 +198,7 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
         for i, clip in enumerate(held):
             check_cancel(cancel)
             yield Progress("proof", i, len(held), clip.path.name)
-            results.append((yield from _relay("proof", held_out_result(session, world, clip, cancel))))
+            results.append((yield from relabel(held_out_result(session, world, clip, cancel), "proof")))
         timed("proof", t0)
         n_tracks = lib.catalog.status_counts("music").get("ok", 0)
         out = DemoReport(str(root), str(checkpoint), [str(c.path) for c in held], n_tracks,
@@ -222,16 +222,6 @@ def _save_app_settings(root: Path, checkpoint: Path, world: DemoWorld) -> None:
                    footage_folders=(str(world.footage_dir), str(world.held_out_dir))).save(root / "config" / SETTINGS_FILE)
 
 
-def _relay(stage: str, job: Job) -> Job:
-    """Run a sub-job, re-labelling its progress with the demo's stage name."""
-    try:
-        while True:
-            p = next(job)
-            yield Progress(stage, p.done, p.total, p.message or p.stage)
-    except StopIteration as stop:
-        return stop.value
-
-
 def _train_config(cfg: DemoConfig, data: Path, out: Path) -> TrainConfig:
     return TrainConfig(data=str(data), out=str(out), epochs=cfg.epochs, batch_size=64, lr=cfg.lr,
                        warmup_epochs=max(1.0, cfg.epochs / 20), seq_len=cfg.seq_len, d_model=cfg.d_model,
@@ -252,7 +242,7 @@ def _train_model(cfg: DemoConfig, data: Path, out: Path, cancel: CancelCheck | N
         yield Progress("model", 1, 1, "demo model is up to date")
         return best
     stamp_file.unlink(missing_ok=True)
-    yield from _relay("model", train(tcfg, cancel))
+    yield from relabel(train(tcfg, cancel), "model")
     stamp_file.write_text(stamp + "\n")
     return best
 
@@ -275,8 +265,8 @@ def _attributes(session, world: DemoWorld, examples: Path, cfg: DemoConfig, canc
             names.append(name)  # defined for this model from these very examples already
             continue
         yield Progress("attributes", len(names), len(sets), f"defining '{name}'")
-        yield from _relay("attributes", create_attribute(session, name, **{kind: str(folder)}, domain=str(domain),
-                                                         cancel=cancel))
+        yield from relabel(create_attribute(session, name, **{kind: str(folder)}, domain=str(domain),
+                                            cancel=cancel), "attributes")
         names.append(name)
     return names
 
