@@ -38,16 +38,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.attributes import IMAGE_EXTENSIONS
+from engine.features.musicnn.tags import GENRE_TAGS
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-# musicnn's genre tags (MTT and MSD); training/analysis/attributes.py holds the same list
-GENRE_TAGS = frozenset((
-    "classical", "techno", "electronic", "rock", "ambient", "indian", "opera", "pop", "new age", "dance",
-    "country", "metal", "choral", "alternative", "indie", "alternative rock", "jazz", "chillout",
-    "classic rock", "soul", "indie rock", "electronica", "folk", "punk", "blues", "hard rock", "experimental",
-    "Hip-Hop", "easy listening", "funk", "electro", "heavy metal", "Progressive rock", "rnb", "indie pop", "House",
-))
 CAUTION = ("Image sets of people (gender, race, age) show the associations the model learned from its training "
            "videos, biases included (paper Sec. 6): use them to see bias, never to choose music for people.")
 

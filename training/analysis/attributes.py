@@ -31,23 +31,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.attributes import IMAGE_EXTENSIONS
+from engine.features.musicnn.tags import GENRE_TAGS
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 
 from .media import AnalysisError
 from .plots import heatmap
 from .report import Report
-
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-
-GENRE_TAGS: tuple[str, ...] = (
-    # MTT (MagnaTagATune) genre tags
-    "classical", "techno", "electronic", "rock", "ambient", "indian", "opera", "pop", "new age", "dance",
-    "country", "metal", "choral",
-    # MSD (Million Song Dataset) genre tags
-    "alternative", "indie", "alternative rock", "jazz", "chillout", "classic rock", "soul", "indie rock",
-    "electronica", "folk", "punk", "blues", "hard rock", "experimental", "Hip-Hop", "easy listening", "funk",
-    "electro", "heavy metal", "Progressive rock", "rnb", "indie pop", "House",
-)
 
 CAUTION = (
     "Caution (the paper, Sec. 5-6): attribute sets of people — gender, race, age — measure how the model "

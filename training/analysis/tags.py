@@ -2,7 +2,7 @@
 
 Every track scanned with musicnn has per-segment tag probabilities in the catalog. Per
 track: the mean over its segments; its genre is the most probable genre tag
-(:data:`.attributes.GENRE_TAGS`). Over the library: the genre distribution (share of tracks)
+(:data:`engine.features.musicnn.tags.GENRE_TAGS`). Over the library: the genre distribution (share of tracks)
 and the mean probability of every tag. A library that is 80 % rock can only suggest rock,
 whatever the footage: this is the bias users need to see.
 """

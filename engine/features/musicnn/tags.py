@@ -27,6 +27,19 @@ MSD_LABELS: tuple[str, ...] = (
 )
 
 
+GENRE_TAGS: frozenset[str] = frozenset((
+    # MTT (MagnaTagATune) genre tags
+    "classical", "techno", "electronic", "rock", "ambient", "indian", "opera", "pop", "new age", "dance",
+    "country", "metal", "choral",
+    # MSD (Million Song Dataset) genre tags
+    "alternative", "indie", "alternative rock", "jazz", "chillout", "classic rock", "soul", "indie rock",
+    "electronica", "folk", "punk", "blues", "hard rock", "experimental", "Hip-Hop", "easy listening", "funk",
+    "electro", "heavy metal", "Progressive rock", "rnb", "indie pop", "House",
+))
+"""The tags of either tagger that name a genre (the rest name instruments, voices, moods):
+what genre summaries, the Insights view and the attribute matrix group music by."""
+
+
 def labels_for(model: str) -> tuple[str, ...]:
     """The tag names of a musicnn model name (``"MTT_..."`` or ``"MSD_..."``)."""
     if model.startswith("MTT"):
