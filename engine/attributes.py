@@ -52,6 +52,24 @@ def direction(attribute, level: str = "segment") -> np.ndarray:
     return v / n if n > 1e-8 else v
 
 
+def top1_matrix(queries: np.ndarray, query_labels: list[str], candidates: np.ndarray,
+                candidate_labels: np.ndarray, n_classes: int) -> tuple[list[str], np.ndarray]:
+    """The paper's attribute matrix: for each query (a music segment with a genre), the class of
+    its nearest candidate (a labelled image) by cosine. Returns the genres (sorted) and
+    counts [G, C]. ``queries`` [n, d], ``candidates`` [N, d]; ``candidate_labels`` int [N]."""
+    genres = sorted(set(query_labels))
+    q = np.asarray(queries, np.float32)
+    c = np.asarray(candidates, np.float32)
+    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    c = c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
+    top = (q @ c.T).argmax(axis=1)  # [n]
+    counts = np.zeros((len(genres), n_classes), dtype=np.int64)
+    row = {g: i for i, g in enumerate(genres)}
+    for lab, j in zip(query_labels, top, strict=True):
+        counts[row[lab], int(candidate_labels[j])] += 1
+    return genres, counts
+
+
 def _files(folder: str | os.PathLike[str], exts: frozenset[str]) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.attributes import IMAGE_EXTENSIONS
+from engine.attributes import IMAGE_EXTENSIONS, top1_matrix
 from engine.features.musicnn.tags import GENRE_TAGS
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 
@@ -116,11 +116,7 @@ def attribute_matrix_job(session, folder: str, cancel: CancelCheck | None = None
     if not queries:
         raise ValueError("no music in the library has musicnn tags for this model: add the music folder "
                          "again with musicnn features to see genres")
-    top = (np.stack(queries) @ (cand / np.linalg.norm(cand, axis=1, keepdims=True)).T).argmax(axis=1)
-    names = sorted(set(genres))
-    counts = np.zeros((len(names), len(classes)), dtype=np.int64)
-    for g, j in zip(genres, top, strict=True):
-        counts[names.index(g), labels[j]] += 1
+    names, counts = top1_matrix(np.stack(queries), genres, cand, labels, len(classes))
     yield Progress("attributes", 3, 3, "done")
     return AttributeMatrix(str(folder), tuple(names), tuple(classes), counts, len(images) // len(classes))
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.attributes import IMAGE_EXTENSIONS
+from engine.attributes import IMAGE_EXTENSIONS, top1_matrix  # noqa: F401 - top1_matrix: part of the analysis API
 from engine.features.musicnn.tags import GENRE_TAGS
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 
@@ -109,20 +109,6 @@ def embed_images(model, visual_extractor, images: list[np.ndarray], batch: int =
         seqs = [torch.from_numpy(f[None]) for f in feats[a:a + batch]]  # each (1, Dv)
         out += [o.segments[0].numpy() for o in encode_many(model.visual, seqs)]
     return np.stack(out).astype(np.float32)
-
-
-def top1_matrix(queries: np.ndarray, query_labels: list[str], candidates: np.ndarray,
-                candidate_labels: np.ndarray, n_classes: int) -> tuple[list[str], np.ndarray]:
-    """Counts [G, C] of each query's top-1 candidate class, by genre (genres sorted)."""
-    genres = sorted(set(query_labels))
-    q = torch.nn.functional.normalize(torch.as_tensor(queries, dtype=torch.float32), dim=-1)
-    c = torch.nn.functional.normalize(torch.as_tensor(candidates, dtype=torch.float32), dim=-1)
-    top = (q @ c.T).argmax(dim=1).numpy()  # (n,)
-    counts = np.zeros((len(genres), n_classes), dtype=np.int64)
-    row = {g: i for i, g in enumerate(genres)}
-    for lab, j in zip(query_labels, top, strict=True):
-        counts[row[lab], candidate_labels[j]] += 1
-    return genres, counts
 
 
 def _log_binom_pmf(k: np.ndarray, n: int, p: float) -> np.ndarray:
