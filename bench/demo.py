@@ -29,12 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "mvpt-bench-demo")
     ap.add_argument("--fresh", action="store_true", help="delete ROOT first: time a first run")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads for the demo model's training")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for the demo model's training (default: the demo's, 1)")
     a = ap.parse_args(argv)
     if a.fresh and a.root.exists():
         shutil.rmtree(a.root)
     t0 = time.monotonic()
-    report = run(build_demo(DemoConfig(str(a.root), threads=a.threads)), StageLog(False))
+    cfg = DemoConfig(str(a.root)) if a.threads is None else DemoConfig(str(a.root), threads=a.threads)
+    report = run(build_demo(cfg), StageLog(False))
     print(f"demo workspace {a.root} built in {time.monotonic() - t0:.0f} s")
     for stage, secs in report.seconds.items():
         print(f"  {stage:<11} {secs:8.1f} s")
