@@ -10,6 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from engine.media.grid import clock
+
 from .tasks import SuggestionRow, TrackRow
 
 ObjectRole = Qt.ItemDataRole.UserRole + 1
@@ -19,10 +21,7 @@ ScoreRole = Qt.ItemDataRole.UserRole + 2
 
 
 def fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    s = max(0.0, float(seconds))
-    return f"{int(s // 60)}:{s % 60:04.1f}"
+    return "–" if seconds is None else clock(seconds)
 
 
 Column = tuple[str, Callable[[Any], Any]]

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from engine.jobs import Progress
+from engine.media.grid import clock
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,12 +89,12 @@ def suggestion_tables(report, clip: str | None = None, k: int = 3) -> str:
     lines = [f"Suggestions for {Path(clip).name} (demo model), scene by scene:",
              f"  {'scene':<15} " + "  ".join(f"{f'#{i + 1} track (start, score)':<30}" for i in range(k))]
     for i, (a, b, segs) in enumerate(zip(analysis.starts, analysis.ends, per_segment)):
-        cells = [f"{_short(s.title)} ({_clock(s.start)}, {s.score:.2f})" for s in segs]
-        lines.append(f"  {i + 1:>2} {_clock(a)}-{_clock(b)} " + "  ".join(f"{c:<30}" for c in cells))
+        cells = [f"{_short(s.title)} ({clock(s.start)}, {s.score:.2f})" for s in segs]
+        lines.append(f"  {i + 1:>2} {clock(a)}-{clock(b)} " + "  ".join(f"{c:<30}" for c in cells))
     lines += ["", "For the whole video:", f"  {'#':>2} {'track':<28} {'start at':>8} {'covers':>7} {'score':>6}"]
     for i, t in enumerate(whole):
         cover = f"{t.coverage:.0%}" if t.coverage is not None else "-"
-        start = _clock(t.offset) if t.offset is not None else "-"
+        start = clock(t.offset) if t.offset is not None else "-"
         lines.append(f"  {i + 1:>2} {_short(t.title, 28):<28} {start:>8} {cover:>7} {t.score:>6.2f}")
     return "\n".join(lines)
 
@@ -101,11 +102,6 @@ def suggestion_tables(report, clip: str | None = None, k: int = 3) -> str:
 def _short(title: str, width: int = 20) -> str:
     """"Ambient 10 (D major, 62 bpm)" -> "Ambient 10": the name without its parenthetical."""
     return title.split(" (")[0][:width]
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(max(0.0, float(seconds)), 60)
-    return f"{int(m)}:{s:04.1f}"
 
 
 def _has_display() -> bool:

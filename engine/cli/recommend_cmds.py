@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.jobs import run
+from engine.media.grid import clock
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,10 +92,6 @@ def _conditioning(specs: list[str]):
     return Conditioning(weights)
 
 
-def _fmt_time(s: float) -> str:
-    return f"{int(s // 60)}:{s % 60:04.1f}"
-
-
 def _recommend(args: argparse.Namespace) -> int:
     from engine.recommend import analyse_video, best_soundtracks, recommend_segments
 
@@ -121,12 +118,12 @@ def _recommend(args: argparse.Namespace) -> int:
     print(f"  {'#':>2}  {'track':<40} {'start at':>8} {'covers':>7} {'score':>6}")
     for i, t in enumerate(whole, 1):
         name = f"{t.artist} – {t.title}" if t.artist else t.title
-        print(f"  {i:>2}  {name[:40]:<40} {_fmt_time(t.offset or 0):>8} {100 * (t.coverage or 0):>6.0f}% {t.score:>6.3f}")
+        print(f"  {i:>2}  {name[:40]:<40} {clock(t.offset or 0):>8} {100 * (t.coverage or 0):>6.0f}% {t.score:>6.3f}")
     if per_seg:
         print("\nPer segment")
         for (a, b), row in zip(zip(analysis.starts, analysis.ends), per_seg):
-            picks = ", ".join(f"{s.title} @{_fmt_time(s.start)} ({s.score:.2f})" for s in row)
-            print(f"  {_fmt_time(a)}–{_fmt_time(b)}  {picks}")
+            picks = ", ".join(f"{s.title} @{clock(s.start)} ({s.score:.2f})" for s in row)
+            print(f"  {clock(a)}–{clock(b)}  {picks}")
     return 0
 
 
@@ -152,7 +149,7 @@ def _fit(args: argparse.Namespace) -> int:
         print(json.dumps({"item_id": fit.item_id, "offset": fit.offset, "offset_segments": fit.offset_segments,
                           "score": fit.score, "coverage": fit.coverage, "scores": fit.scores.tolist()}))
     else:
-        print(f"start the track at {_fmt_time(fit.offset)} (segment {fit.offset_segments}); "
+        print(f"start the track at {clock(fit.offset)} (segment {fit.offset_segments}); "
               f"fit {fit.score:.3f}, covers {100 * fit.coverage:.0f}% of the video")
     return 0
 
@@ -172,8 +169,8 @@ def _footage(args: argparse.Namespace) -> int:
         print("the footage library has no indexed clips: `mvpt library add FOLDER --footage --checkpoint DIR`")
         return 1
     for (a, b), row in zip(zip(analysis.starts, analysis.ends), rows):
-        picks = ", ".join(f"{Path(s.path).name} @{_fmt_time(s.start)} ({s.score:.2f})" for s in row)
-        print(f"  {_fmt_time(a)}–{_fmt_time(b)}  {picks}")
+        picks = ", ".join(f"{Path(s.path).name} @{clock(s.start)} ({s.score:.2f})" for s in row)
+        print(f"  {clock(a)}–{clock(b)}  {picks}")
     return 0
 
 

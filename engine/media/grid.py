@@ -89,3 +89,9 @@ class SegmentGrid:
         if per_segment < 1:
             raise ValueError("per_segment must be at least 1")
         return [[s.start + (j + 0.5) * s.duration / per_segment for j in range(per_segment)] for s in self]
+
+
+def clock(seconds: float) -> str:
+    """``"m:ss.s"``, how segment times and start offsets are shown (CLI, GUI, reports)."""
+    s = max(0.0, float(seconds))
+    return f"{int(s // 60)}:{s % 60:04.1f}"
