@@ -1,8 +1,11 @@
-"""Shared fixtures: small real media written in code, and an isolated data directory."""
+"""Shared fixtures: small real media written in code, an isolated data directory, no network,
+and the trained test worlds (built once per process by the helper modules ``gui_support``
+and ``analysis_support``; helper modules are never named ``test_*.py``)."""
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,53 @@ MEDIA_CORPUS = SHARED / "media-corpus"
 def _isolated_data_dir(tmp_path_factory, monkeypatch):
     """No test reads or writes the developer's own data, cache or settings."""
     monkeypatch.setenv("MVPT_DATA_DIR", str(tmp_path_factory.mktemp("mvpt-data")))
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test loudly."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[1:] if len(args) > 1 else args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def empty_weight_caches(tmp_path, monkeypatch):
+    """Point the Hugging Face and open_clip URL caches at empty folders."""
+    from engine.features import weights
+
+    hub, clip_cache = tmp_path / "hf-hub", tmp_path / "clip-cache"
+    hub.mkdir()
+    clip_cache.mkdir()
+    monkeypatch.setattr(weights, "_hf_cache", lambda: hub)
+    monkeypatch.setattr(weights, "_clip_url_cache", lambda: clip_cache)
+    return hub, clip_cache
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> dict:
+    """The trained pairs world of the GUI tests (tests/gui_support.py), built once."""
+    from gui_support import trained_world
+
+    return trained_world(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def worlds(tmp_path_factory) -> dict:
+    """The two trained probe worlds of the analysis tests (tests/analysis_support.py)."""
+    from analysis_support import probe_worlds
+
+    return probe_worlds(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def tagged_library(worlds, tmp_path_factory) -> dict:
+    """A library of 4 probe songs with musicnn tags, embedded (tests/analysis_support.py)."""
+    from analysis_support import tagged_library as build
+
+    return build(worlds, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

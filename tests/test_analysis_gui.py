@@ -1,10 +1,9 @@
 """The Insights view on a real session: the hue-pitch probe world's model, a library of its
-songs scanned with musicnn for tags (tests/test_analysis_support.py)."""
+songs scanned with musicnn for tags (tests/analysis_support.py)."""
 
 from __future__ import annotations
 
 import numpy as np
-from test_analysis_support import tagged_library_fixture, worlds_fixture  # noqa: F401 - fixtures
 
 from training.analysis.probe_world import write_image_set
 

@@ -1,5 +1,5 @@
 """Tags and the attribute matrix from a real library: songs scanned with musicnn (tags) and
-embedded by the hue-pitch probe model (tests/test_analysis_support.py)."""
+embedded by the hue-pitch probe model (tests/analysis_support.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from test_analysis_support import tagged_library_fixture, worlds_fixture  # noqa: F401 - fixtures
 
 from engine.library.catalog import Catalog
 from training.analysis.probe_world import write_image_set

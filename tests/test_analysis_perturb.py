@@ -154,7 +154,7 @@ def test_plots_are_written_and_readable(tmp_path):
 def test_clip_frame_path_matches_its_extract_at_r_1(tmp_path):
     """CLIP (a tiny random open_clip built here, no weights): the mean of encode_frames over a
     segment's frames is what its extract gives; brightness x 0.5 changes the embedding."""
-    from fixtures_features import register_tiny_clip
+    from features_support import register_tiny_clip
 
     from engine.features.clip import ClipExtractor
     from training.analysis.media import frame_encoder, media_grid

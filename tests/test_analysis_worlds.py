@@ -1,4 +1,4 @@
-"""The analyses on trained probe worlds with a known cue (tests/test_analysis_support.py):
+"""The analyses on trained probe worlds with a known cue (tests/analysis_support.py):
 a model trained where brightness carries the signal must lose R@10 under brightness x 0.5,
 one trained where it carries none must not; the attribute matrix must show the cue."""
 
@@ -9,7 +9,6 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from test_analysis_support import worlds_fixture  # noqa: F401 - the `worlds` fixture
 
 from engine.jobs import run
 from training.analysis.attributes import AttributesConfig, attribute_matrix, write_attributes

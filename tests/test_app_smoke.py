@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_gui_support import world_fixture  # noqa: F401
-
 ROOT = Path(__file__).resolve().parents[1]
 
 

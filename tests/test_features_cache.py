@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_features import FakeExtractor
+from features_support import FakeExtractor
 
 from engine.features.cache import CacheKey, FeatureCache, cached_extract, content_key
 from engine.jobs import run

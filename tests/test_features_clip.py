@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from fixtures_features import register_tiny_clip
+from features_support import register_tiny_clip
 from PIL import Image
 from safetensors.torch import save_file
 
@@ -27,8 +27,6 @@ from engine.jobs import Cancelled, run
 from engine.media.frames import sample_frames
 from engine.media.grid import SegmentGrid
 from training.synthmedia import _frame_rgb, write_video
-
-pytest_plugins = ["fixtures_features"]  # no_network, empty_weight_caches
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +126,7 @@ def test_weights_from_a_local_file(tiny, tiny_random, tmp_path, no_network):
 
 
 def test_local_dir_layout(tiny, tmp_path):
-    from fixtures_features import TINY_CLIP_CFG
+    from features_support import TINY_CLIP_CFG
 
     folder = tmp_path / "my-clip"
     folder.mkdir()

@@ -16,8 +16,6 @@ from engine.features import (
 )
 from training.synthmedia import write_video
 
-pytest_plugins = ["fixtures_features"]  # no_network, empty_weight_caches
-
 
 def _musicnn_ready() -> bool:
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from test_gui_support import make_window, open_and_wait, world_fixture  # noqa: F401
+from gui_support import make_window, open_and_wait
 
 from engine.recommend import Conditioning, best_soundtracks, recommend_segments
 from mvpt_desktop.attributes_panel import TEXT_NEEDS_CLIP, NewAttributeDialog

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from test_gui_support import StallProbe, make_window, world_fixture  # noqa: F401
+from gui_support import StallProbe, make_window
 
 from engine.settings import EngineSettings
 

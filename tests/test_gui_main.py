@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from gui_support import StallProbe, fresh_video, make_window, open_and_wait
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from test_gui_support import StallProbe, fresh_video, make_window, open_and_wait, world_fixture  # noqa: F401
 
 from engine.recommend import best_soundtracks, recommend_segments
 from mvpt_desktop.models import ObjectRole

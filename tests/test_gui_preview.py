@@ -4,8 +4,8 @@ audio is the chosen music from its offset, and an .otio that OpenTimelineIO read
 from __future__ import annotations
 
 import numpy as np
+from gui_support import make_window, open_and_wait
 from PySide6.QtCore import Qt
-from test_gui_support import make_window, open_and_wait, world_fixture  # noqa: F401
 
 from engine.media.audio import decode_audio
 from engine.media.probe import probe

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_library_support import music_extractor, save_random_checkpoint, write_songs
+from library_support import music_extractor, save_random_checkpoint, write_songs
 
 from engine.cli import main
 

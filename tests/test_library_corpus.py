@@ -8,7 +8,7 @@ import os
 
 import pytest
 from conftest import MEDIA_CORPUS
-from test_library_support import music_extractor
+from library_support import music_extractor
 
 from engine.jobs import run
 from engine.library.catalog import Catalog

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from test_library_support import music_extractor, save_random_checkpoint, visual_extractor, write_songs
+from library_support import music_extractor, save_random_checkpoint, visual_extractor, write_songs
 
 from engine.jobs import run
 from engine.library import Library, checkpoint_id, unpack_ids

@@ -8,7 +8,7 @@ import os
 import faiss
 import numpy as np
 import pytest
-from test_library_support import clustered
+from library_support import clustered
 
 from engine.library.catalog import Catalog
 from engine.library.index import IndexCorrupt, VectorIndex, index_file_name, load_or_rebuild

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from test_library_support import music_extractor, write_songs
+from library_support import music_extractor, write_songs
 
 from engine.jobs import run
 from engine.library.catalog import Catalog

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from test_library_support import music_extractor, visual_extractor, write_songs
+from library_support import music_extractor, visual_extractor, write_songs
 
 from engine.jobs import Cancelled, run
 from engine.library.catalog import Catalog
@@ -89,7 +89,7 @@ def test_crashing_and_hanging_files_cost_only_themselves(cat, tmp_path):
     (folder / "hang.flac").write_bytes(good[1].read_bytes())
     (folder / "hog.flac").write_bytes(good[1].read_bytes())
     report = run(scan(cat, folder, "music", music_extractor_name=name, workers=2, time_limit=6,
-                      memory_limit=3 << 30, processor="test_library_support:misbehaving_process"))
+                      memory_limit=3 << 30, processor="library_support:misbehaving_process"))
     reasons = {os.path.basename(p): r for p, r in report.failed}
     assert set(reasons) == {"crash.flac", "hang.flac", "hog.flac"}
     assert "crashed" in reasons["crash.flac"] and "SIGSEGV" in reasons["crash.flac"]

@@ -1,4 +1,5 @@
-"""Shared pieces of the GUI tests (imported by tests/test_gui_*.py; holds no tests itself).
+"""Shared pieces of the GUI tests (imported by tests/test_gui_*.py; holds no tests itself;
+conftest.py turns :func:`trained_world` into the ``world`` fixture).
 
 The trained pairs world (tests/pairs_world.py: 6 songs, 6 music videos, a small MVPt and
 an indexed library) is built once per test process, whichever module asks first.
@@ -10,14 +11,11 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 _WORLD: dict = {}
 
 
-@pytest.fixture(scope="session", name="world")
-def world_fixture(tmp_path_factory):
-    """Import ``world_fixture`` into a test module to use the ``world`` fixture."""
+def trained_world(tmp_path_factory) -> dict:
+    """The trained pairs world, built once per test process (the ``world`` fixture)."""
     if not _WORLD:
         reuse = os.environ.get("MVPT_TEST_WORLD")  # developer shortcut: a world built before
         if reuse:

@@ -1,17 +1,12 @@
-"""Helpers for the feature tests: a fake extractor, a tiny open_clip config, no network.
-
-Loaded as a plugin (``pytest_plugins``) for its fixtures and imported for its helpers, so
-assertion rewriting is off here (PYTEST_DONT_REWRITE): it holds no asserts.
-"""
+"""Helpers for the feature tests: a fake extractor and a tiny open_clip config (random
+weights only). The ``no_network`` and ``empty_weight_caches`` fixtures are in conftest.py."""
 
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from engine.jobs import Progress
 
@@ -48,26 +43,3 @@ class FakeExtractor:
         yield Progress("extract", 0, len(grid))
         t = np.arange(len(grid) * self.dim, dtype=np.float32).reshape(len(grid), self.dim)
         return (np.sin(t) * self.scale).astype(np.float32)
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open a network connection fails the test loudly."""
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args[1:] if len(args) > 1 else args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-
-
-@pytest.fixture
-def empty_weight_caches(tmp_path, monkeypatch):
-    """Point the Hugging Face and open_clip URL caches at empty folders."""
-    from engine.features import weights
-
-    hub, clip_cache = tmp_path / "hf-hub", tmp_path / "clip-cache"
-    hub.mkdir()
-    clip_cache.mkdir()
-    monkeypatch.setattr(weights, "_hf_cache", lambda: hub)
-    monkeypatch.setattr(weights, "_clip_url_cache", lambda: clip_cache)
-    return hub, clip_cache

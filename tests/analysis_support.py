@@ -1,4 +1,5 @@
-"""Shared pieces of the analysis tests (imported by tests/test_analysis_*.py; no tests here).
+"""Shared pieces of the analysis tests (no tests here); conftest.py turns them into the
+``worlds`` and ``tagged_library`` fixtures.
 
 Two probe worlds (training/analysis/probe_world.py), each with a tiny MVPt trained on its
 media through ``mvpt dataset build``: in "brightness-tempo" the picture's brightness and the
@@ -13,14 +14,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 _WORLDS: dict = {}
 _LIBRARY: dict = {}
 
 
-@pytest.fixture(scope="session", name="worlds")
-def worlds_fixture(tmp_path_factory) -> dict:
+def probe_worlds(tmp_path_factory) -> dict:
     """{"brightness-tempo": paths, "hue-pitch": paths} (see probe_world.build_trained)."""
     if not _WORLDS:
         from training.analysis.probe_world import WORLDS, build_trained
@@ -37,8 +36,7 @@ def worlds_fixture(tmp_path_factory) -> dict:
     return _WORLDS
 
 
-@pytest.fixture(scope="session", name="tagged_library")
-def tagged_library_fixture(worlds, tmp_path_factory) -> dict:
+def tagged_library(worlds: dict, tmp_path_factory) -> dict:
     """A data folder whose library holds 4 songs of the hue-pitch world, scanned with the
     checkpoint's classic-music features *and* musicnn (for tags), embedded by its model.
     {"data_dir", "music", "checkpoint", "footage"}."""
