@@ -11,7 +11,7 @@ progress bar, and tests drive it directly with :func:`run`::
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 R = TypeVar("R")
@@ -29,6 +29,9 @@ class Progress:
     """None when the amount of work is not known in advance."""
     message: str = ""
     """One line a user can read, e.g. the file being processed."""
+    data: object | None = field(default=None, compare=False, repr=False)
+    """A partial result a front end may show before the job ends (e.g. the scenes read so
+    far, :class:`engine.analysis.PartialAnalysis`); None for plain progress."""
 
     @property
     def fraction(self) -> float | None:
@@ -68,4 +71,4 @@ def relabel(job: Job[R], stage: str) -> Job[R]:
             ev = next(job)
         except StopIteration as stop:
             return stop.value
-        yield Progress(stage, ev.done, ev.total, ev.message or ev.stage)
+        yield Progress(stage, ev.done, ev.total, ev.message or ev.stage, ev.data)

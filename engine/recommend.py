@@ -14,8 +14,6 @@ vectors change (y' = y + Σ wᵢ·âᵢ, renormalised) and the index is searched
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,41 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.jobs import CancelCheck, Job, Progress, check_cancel, relabel, run
-from engine.media import MediaError, NoAudioStream, NoVideoStream
-from engine.media.grid import SegmentGrid
-from engine.media.probe import probe
+from engine.analysis import MediaAnalysis, PartialAnalysis, analyse
+from engine.jobs import CancelCheck, Job, run
+from engine.media import MediaError
 from engine.session import EngineSession
-
-ANALYSIS_VERSION = 1
-
-
-@dataclass(frozen=True)
-class MediaAnalysis:
-    """One video (or song) read by the model. Cached per file content + checkpoint."""
-    path: str
-    modality: str
-    """"visual" for footage, "music" for a song."""
-    checkpoint_id: str
-    duration: float
-    segment_seconds: float
-    starts: np.ndarray
-    """float64 [T] segment start times (s)."""
-    ends: np.ndarray
-    embeddings: np.ndarray
-    """float32 [T, d]: per-segment outputs of the tower, with temporal context."""
-    cls: np.ndarray
-    """float32 [d]: the whole video/track."""
-    attention: np.ndarray
-    """float32 [T]: attention-rollout weight per segment (sums to 1)."""
-    thumbnails: list[np.ndarray] = field(default_factory=list)
-    """uint8 [h, w, 3] per segment (footage only)."""
-    tags: np.ndarray | None = None
-    """float32 [T, n_tags] music tags per segment (songs, with musicnn)."""
-    tag_names: tuple[str, ...] = ()
-
-    def __len__(self) -> int:
-        return int(self.embeddings.shape[0])
 
 
 @dataclass(frozen=True)
@@ -115,112 +82,16 @@ class Conditioning:
 
 def analyse_video(session: EngineSession, path: str | os.PathLike[str], *, thumbnails: bool = True,
                   cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
-    """Segments, thumbnails, contextualised embeddings, CLS and attention of a video."""
-    return _analyse(session, path, "visual", thumbnails, cancel)
+    """Segments, thumbnails, contextualised embeddings, CLS, attention, cuts and speech of a
+    video, in one pass over the file (:func:`engine.analysis.analyse`); progress events carry
+    the scenes read so far (:class:`engine.analysis.PartialAnalysis`)."""
+    return analyse(session, path, "visual", thumbnails=thumbnails, cancel=cancel)
 
 
 def analyse_music(session: EngineSession, path: str | os.PathLike[str], *,
                   cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
     """The same for a song (the query of "footage for music")."""
-    return _analyse(session, path, "music", False, cancel)
-
-
-def _analyse(session: EngineSession, path, modality: str, want_thumbs: bool,
-             cancel: CancelCheck | None) -> Job[MediaAnalysis]:
-    import torch
-
-    from engine.features.cache import content_key
-    from engine.model.windows import encode_sequence
-
-    path = Path(path)
-    yield Progress("probe", 0, None, f"reading {path.name}")
-    info = probe(path)
-    if modality == "visual" and info.video is None:
-        raise NoVideoStream(path, "has no video stream; drop footage here, or use it as music "
-                                  "(\"Footage for this song\")")
-    if modality == "music" and info.audio is None:
-        raise NoAudioStream(path, "has no audio track; choose a song")
-    loaded = session.model
-    ck = session.checkpoint_id
-    seconds = session.segment_seconds
-    key = hashlib.sha256(f"{content_key(path)}|{ck}|{modality}|{seconds}|{ANALYSIS_VERSION}".encode()).hexdigest()[:32]
-    cache_file = session.data_dir / "analyses" / f"{key}.npz"
-    cached = _load_analysis(cache_file, path)
-    if cached is not None and (cached.thumbnails or not want_thumbs):
-        yield Progress("done", 1, 1, "from cache")
-        return cached
-    grid = SegmentGrid(info.duration, seconds)
-    extractor = session.extractor(modality)
-    yield Progress("features", 0, len(grid), f"reading {len(grid)} segments with {extractor.id}")
-    tags = None
-    tag_names: tuple[str, ...] = ()
-    if modality == "music" and hasattr(extractor, "extract_with_tags"):
-        out = yield from relabel(extractor.extract_with_tags(path, grid, cancel=cancel), "features")
-        base, tags = out.features, out.tags
-        tag_names = tuple(out.tag_names or ())
-    else:
-        base = yield from relabel(extractor.extract(path, grid, cancel=cancel), "features")
-    check_cancel(cancel)
-    yield Progress("model", 0, 1, "reading the whole sequence with the model")
-    tower = loaded.model.tower(modality)
-    with torch.inference_mode():
-        x = torch.as_tensor(np.asarray(base, np.float32), device=session.device)  # (T, D)
-        out = encode_sequence(tower, x, L=loaded.config.seq_len, need_weights=True)
-    emb = out.segments.float().cpu().numpy()
-    cls = out.cls.float().cpu().numpy()
-    att = (out.attention.weights.float().cpu().numpy() if out.attention is not None
-           else np.full(len(grid), 1.0 / len(grid), np.float32))
-    thumbs: list[np.ndarray] = []
-    if want_thumbs:
-        from engine.media.thumbnails import thumbnails
-
-        for i, img in thumbnails(path, grid, short_side=90, info=info, cancel=cancel):
-            thumbs.append(img)
-            yield Progress("thumbnails", i + 1, len(grid), "thumbnails")
-    analysis = MediaAnalysis(str(path), modality, ck, info.duration, seconds,
-                             np.array([s.start for s in grid]), np.array([s.end for s in grid]),
-                             emb.astype(np.float32), cls.astype(np.float32), att.astype(np.float32),
-                             thumbs, None if tags is None else np.asarray(tags, np.float32), tag_names)
-    _save_analysis(cache_file, analysis)
-    yield Progress("done", 1, 1, "analysis ready")
-    return analysis
-
-
-def _save_analysis(file: Path, a: MediaAnalysis) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {"starts": a.starts, "ends": a.ends, "embeddings": a.embeddings, "cls": a.cls,
-              "attention": a.attention, "meta": np.array([a.modality, a.checkpoint_id, str(a.duration),
-                                                          str(a.segment_seconds)])}
-    for i, t in enumerate(a.thumbnails):
-        arrays[f"thumb_{i}"] = t
-    if a.tags is not None:
-        arrays["tags"] = a.tags
-        arrays["tag_names"] = np.array(a.tag_names)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, file)
-    except OSError:  # a cache that cannot be written only costs time next time
-        tmp.unlink(missing_ok=True)
-
-
-def _load_analysis(file: Path, path: Path) -> MediaAnalysis | None:
-    if not file.exists():
-        return None
-    try:
-        with np.load(file, allow_pickle=False) as z:
-            modality, ck, duration, seconds = (str(x) for x in z["meta"])
-            n = z["starts"].shape[0]
-            thumbs = [z[f"thumb_{i}"] for i in range(n) if f"thumb_{i}" in z.files]
-            tags = z["tags"] if "tags" in z.files else None
-            names = tuple(str(x) for x in z["tag_names"]) if "tag_names" in z.files else ()
-            return MediaAnalysis(str(path), modality, ck, float(duration), float(seconds), z["starts"],
-                                 z["ends"], z["embeddings"], z["cls"], z["attention"], thumbs, tags, names)
-    except (OSError, ValueError, KeyError):
-        file.unlink(missing_ok=True)  # damaged cache entry: recompute
-        return None
+    return analyse(session, path, "music", thumbnails=False, cancel=cancel)
 
 
 # -- conditioning --------------------------------------------------------------------------
@@ -250,6 +121,12 @@ def condition(queries: np.ndarray, conditioning: Conditioning | None,
 
 # -- search ------------------------------------------------------------------------------
 
+def _searchable(analysis) -> bool:
+    """Read with a model (a file opened before any model exists has no vectors)."""
+    e = analysis.embeddings
+    return bool(e.ndim == 2 and e.shape[1] > 0 and len(e))
+
+
 def _target_kind(modality: str) -> str:
     return "music" if modality == "visual" else "footage"
 
@@ -258,6 +135,8 @@ def recommend_segments(session: EngineSession, analysis: MediaAnalysis, k: int =
                        conditioning: Conditioning | None = None) -> list[list[SegmentSuggestion]]:
     """For each query segment, the top-``k`` segments of the other modality, one per item."""
     kind = _target_kind(analysis.modality)
+    if not _searchable(analysis):
+        return [[] for _ in range(len(analysis))]
     index = session.library.index(analysis.checkpoint_id, kind, "segment")
     if len(index) == 0:
         return [[] for _ in range(len(analysis))]
@@ -321,6 +200,8 @@ def recommend_tracks(session: EngineSession, analysis: MediaAnalysis, k: int = 1
                      conditioning: Conditioning | None = None) -> list[TrackSuggestion]:
     """Whole-video ranking of tracks by their [CLS] vectors."""
     kind = _target_kind(analysis.modality)
+    if not _searchable(analysis):
+        return []
     index = session.library.index(analysis.checkpoint_id, kind, "track")
     if len(index) == 0:
         return []
@@ -403,6 +284,6 @@ def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalys
                          np.array([b for _, b in segs][:n]), emb, cls, np.full(n, 1.0 / n, np.float32))
 
 
-__all__ = ["MediaAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
+__all__ = ["MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
            "analyse_video", "analyse_music", "recommend_segments", "recommend_tracks", "fit_soundtrack",
            "best_soundtracks", "find_footage", "condition", "MediaError"]

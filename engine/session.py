@@ -107,15 +107,8 @@ class EngineSession:
 
     @property
     def checkpoint_id(self) -> str:
-        from engine.library.embed import checkpoint_id
-
         with self._lock:
-            model = self.model
-            cached = getattr(model, "_mvpt_checkpoint_id", None)
-            if cached is None:
-                cached = checkpoint_id(model)
-                model._mvpt_checkpoint_id = cached
-            return cached
+            return self.model.checkpoint_id
 
     @property
     def segment_seconds(self) -> float:

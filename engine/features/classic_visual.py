@@ -52,7 +52,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.jobs import CancelCheck, Job
 from engine.media.grid import SegmentGrid
 
 FEATURE_VERSION = 1
@@ -290,17 +290,23 @@ class ClassicVisualExtractor:
         (no motion, no cuts) -> float32 ``[N, dim]``. Used for attributes from examples."""
         return np.stack([self.encode_segment(np.asarray(img)[None]) for img in images]).astype(np.float32)
 
+    @property
+    def frame_short_side(self) -> int:
+        """Frames are decoded at twice the working size: the area resampling then averages
+        2x2 pixels, which removes the decoder's scaling artefacts and keeps values
+        resolution-independent."""
+        return 2 * self.work_size
+
+    segments_per_batch = 1
+
+    def encode_segments(self, segments: list[np.ndarray]) -> np.ndarray:
+        """Each uint8 ``[k, H, W, 3]`` -> float32 ``[len(segments), dim]``."""
+        return np.stack([self.encode_segment(f) for f in segments]).astype(np.float32)
+
     def extract(self, path: str | os.PathLike[str], grid: SegmentGrid, *,
                 cancel: CancelCheck | None = None) -> Job[np.ndarray]:
-        from engine.media.frames import sample_frames
+        """Decode ``path`` (through the one analysis pass) -> float32 ``[len(grid), dim]``."""
+        from engine.analysis.read import read_media
 
-        out = np.zeros((len(grid), self.dim), dtype=np.float32)
-        yield Progress("extract", 0, len(grid), "reading frames")
-        # Decode at twice the working size: the area resampling then averages 2x2 pixels,
-        # which removes the decoder's scaling artefacts and keeps values resolution-independent.
-        for seg in sample_frames(path, grid, per_segment=self.frames_per_segment,
-                                 short_side=2 * self.work_size, cancel=cancel):
-            check_cancel(cancel)
-            out[seg.index] = self.encode_segment(seg.frames)
-            yield Progress("extract", seg.index + 1, len(grid), f"segment {seg.index + 1} of {len(grid)}")
-        return out
+        read = yield from read_media(path, self, grid.segment_seconds, grid=grid, cancel=cancel)
+        return read.features

@@ -32,7 +32,7 @@ from engine.features.weights import (
     load_state_dict,
     resolve_clip_weights,
 )
-from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.jobs import CancelCheck, Job
 from engine.media.grid import SegmentGrid
 
 log = logging.getLogger(__name__)
@@ -155,36 +155,31 @@ class ClipExtractor:
             i += n
         return out
 
+    @property
+    def frame_short_side(self) -> int:
+        return int(min(self.image_size))
+
+    @property
+    def segments_per_batch(self) -> int:
+        return max(1, self.batch_size // self.frames_per_segment)
+
+    def encode_segments(self, segments: list[np.ndarray]) -> np.ndarray:
+        """Each uint8 ``[k, H, W, 3]`` -> the mean embedding of its frames: float32 ``[n, dim]``."""
+        if not segments:
+            return np.zeros((0, self.dim), np.float32)
+        counts = [len(f) for f in segments]
+        emb = self.encode_frames(np.concatenate(segments))  # [sum k, dim]
+        bounds = np.cumsum([0, *counts])
+        return np.stack([emb[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])]).astype(np.float32)
+
     def extract(self, path: str | os.PathLike[str], grid: SegmentGrid, *,
                 cancel: CancelCheck | None = None) -> Job[np.ndarray]:
-        """Job: float32 ``[len(grid), dim]``, the mean embedding of each segment's frames."""
-        from engine.media.frames import sample_frames
+        """Job: float32 ``[len(grid), dim]``, the mean embedding of each segment's frames
+        (decoded by the one analysis pass)."""
+        from engine.analysis.read import read_media
 
-        out = np.zeros((len(grid), self.dim), dtype=np.float32)
-        k = self.frames_per_segment
-        pending: list[tuple[int, np.ndarray]] = []  # (segment index, frames [k, H, W, 3])
-        done = 0
-        yield Progress("embed", 0, len(grid), "reading frames")
-
-        def flush() -> None:
-            emb = self.encode_frames(np.concatenate([f for _, f in pending]))  # [n*k, dim]
-            for j, (index, _) in enumerate(pending):
-                out[index] = emb[j * k:(j + 1) * k].mean(axis=0)
-            pending.clear()
-
-        per_batch = max(1, self.batch_size // k)
-        for seg in sample_frames(path, grid, per_segment=k, short_side=min(self.image_size), cancel=cancel):
-            pending.append((seg.index, seg.frames))
-            if len(pending) >= per_batch:
-                check_cancel(cancel)
-                flush()
-                done = seg.index + 1
-                yield Progress("embed", done, len(grid), f"segment {done} of {len(grid)}")
-        if pending:
-            check_cancel(cancel)
-            flush()
-        yield Progress("embed", len(grid), len(grid), "done")
-        return out
+        read = yield from read_media(path, self, grid.segment_seconds, grid=grid, cancel=cancel)
+        return read.features
 
     # --- text tower --------------------------------------------------------------------
     def encode_text(self, prompts: list[str]) -> np.ndarray:

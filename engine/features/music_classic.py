@@ -35,7 +35,6 @@ the segment (within the track), even when the segment is shorter.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -151,6 +150,8 @@ class ClassicMusicExtractor:
     """Weightless music features (see the module docstring for the layout)."""
 
     modality = "music"
+    sample_rate = SAMPLE_RATE
+    """Rate (Hz) of the mono samples :meth:`analyse_job` reads."""
     dim = DIM
     id = f"classic-music:v{FEATURE_VERSION}"
     tag_names: list[str] = []
@@ -166,13 +167,12 @@ class ClassicMusicExtractor:
 
     def extract_with_tags(self, path: str | os.PathLike[str], grid: SegmentGrid,
                           cancel: CancelCheck | None = None) -> Job[MusicnnOutput]:
-        """Same interface as musicnn's; ``tags`` is None (this extractor knows no tags)."""
-        from engine.media.audio import decode_audio
+        """Like :meth:`extract`, returning features, tag probabilities and tag names
+        (decoded by the one analysis pass, :func:`engine.analysis.read.read_media`)."""
+        from engine.analysis.read import read_media
 
-        yield Progress("decode", 0, None, message=Path(path).name)
-        samples = decode_audio(path, SAMPLE_RATE, cancel=cancel)
-        check_cancel(cancel)
-        return (yield from self.analyse_job(samples, grid, cancel=cancel))
+        read = yield from read_media(path, self, grid.segment_seconds, grid=grid, cancel=cancel)
+        return MusicnnOutput(read.features, read.tags, list(read.tag_names))
 
     def analyse_audio(self, samples: np.ndarray, grid: SegmentGrid) -> MusicnnOutput:
         """Features for float32 mono 16 kHz ``samples``; ``tags`` is None."""

@@ -12,7 +12,6 @@ segments (:func:`engine.model.windows.encode_many`): one unit vector per segment
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,14 +40,13 @@ class EmbedReport:
 
 
 def checkpoint_id(loaded_or_dir) -> str:
-    """A stable id for a checkpoint: its folder name and a hash of its weights file."""
-    d = Path(getattr(loaded_or_dir, "path", loaded_or_dir))
-    h = hashlib.sha256()
-    with open(d / "model.safetensors", "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in d.name)[:32] or "model"
-    return f"{name}-{h.hexdigest()[:16]}"
+    """A stable id for a checkpoint: its folder name and a hash of its weights file (the loaded
+    model keeps it: :attr:`engine.model.checkpoint.LoadedModel.checkpoint_id`)."""
+    from engine.model.checkpoint import checkpoint_id_of
+
+    if hasattr(loaded_or_dir, "checkpoint_id"):
+        return loaded_or_dir.checkpoint_id
+    return checkpoint_id_of(Path(getattr(loaded_or_dir, "path", loaded_or_dir)))
 
 
 def embed(catalog: Catalog, loaded_model, checkpoint_id: str, kind: str, cancel: CancelCheck | None = None, *,

@@ -25,7 +25,7 @@ resized so the short side is ``short_side`` pixels, honouring non-square pixels.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -71,11 +71,20 @@ def choose_strategy(info: MediaInfo, grid: SegmentGrid, per_segment: int,
     return "sequential"
 
 
+FrameTap = Callable[[float, np.ndarray], None]
+"""Called with (media time in s, uint8 [h, w, 3] small upright RGB) for every decoded frame."""
+
+
 def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: int = 2,
                   short_side: int | None = 224, *, strategy: Strategy = "auto",
                   info: MediaInfo | None = None, limits: MediaLimits = DEFAULT_LIMITS,
-                  cancel: CancelCheck | None = None) -> Iterator[SegmentFrames]:
+                  cancel: CancelCheck | None = None, tap: FrameTap | None = None,
+                  tap_short_side: int = 48) -> Iterator[SegmentFrames]:
     """Yield the frames of each segment of ``grid``, in order (see module doc).
+
+    With ``tap``, every frame of the stream is decoded (sequentially, none skipped) and
+    handed to ``tap`` at ``tap_short_side`` px before the segment's picks are made: the one
+    decode pass then feeds the shot-cut detector too.
 
     Raises :class:`NoVideoStream` for audio-only files, and :class:`CorruptMedia` (after the
     segments that could be read were yielded) when the stream stops decoding.
@@ -91,6 +100,9 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
         cc.options = {"max_pixels": str(limits.max_pixels)}
         g = info.video.keyframe_interval or _estimate_keyframe_interval(c, vs)
         chosen = choose_strategy(info, grid, per_segment, g) if strategy == "auto" else strategy
+        tapped = None
+        if tap is not None:
+            chosen = "sequential"
         deadline = Deadline(limits.decode_seconds(info.duration), str(p), "decoding video")
         size = _output_size(vs, short_side)
         turns = info.video.rotation // 90
@@ -102,16 +114,24 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
             picker = _pick_by_seeking(c, vs, targets, deadline, cancel)
         else:
             cc.thread_type = "AUTO"
-            # B-frames nobody references are skipped: the frame used is then the next decoded
-            # one, a few frames (< 0.1 s) later at most. Saves a third of the decoding of
-            # typical B-frame encodes, which is most of what long-GOP files cost.
-            cc.skip_frame = "NONREF"
             # Deblocking is invisible once frames are scaled down for analysis: skip it.
             cc.options = {**cc.options, "skip_loop_filter": "all"}
-            picker = _pick_first_after(_decoded(c, vs, deadline, cancel), targets)
+            frames = _decoded(c, vs, deadline, cancel)
+            if tap is None:
+                # B-frames nobody references are skipped: the frame used is then the next
+                # decoded one, a few frames (< 0.1 s) later at most. Saves a third of the
+                # decoding of typical B-frame encodes, which is most of what long-GOP files
+                # cost. (A tap needs every frame: a cut must be found to the frame.)
+                cc.skip_frame = "NONREF"
+            else:
+                frames = tapped = _tapped(frames, tap, _output_size(vs, tap_short_side), turns)
+            picker = _pick_first_after(frames, targets)
         done = 0
         try:
             for index, picks in picker:
+                if tapped is not None and index == len(grid) - 1:
+                    for _ in tapped:  # the tap sees the frames after the last pick too
+                        pass
                 frames = np.stack([_to_rgb(f, size, turns) for f in picks])
                 yield SegmentFrames(index, np.array([f.time or 0.0 for f in picks]), frames)
                 done = index + 1
@@ -127,6 +147,13 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
 def _decoded(c, vs, deadline: Deadline, cancel: CancelCheck | None) -> Iterator[av.VideoFrame]:
     """Decoded frames in presentation order; isolated bad packets are skipped."""
     return decode_stream(c, vs, deadline, cancel)
+
+
+def _tapped(frames: Iterator[av.VideoFrame], tap: FrameTap, size, turns: int) -> Iterator[av.VideoFrame]:
+    for f in frames:
+        if f.time is not None:
+            tap(float(f.time), _to_rgb(f, size, turns))
+        yield f
 
 
 def _pick_nearest(frames: Iterator[av.VideoFrame], targets: list[list[float]], grid: SegmentGrid):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -82,11 +83,71 @@ class CheckpointConfig:
                    data=d.get("data", {}), train=d.get("train", {}), metrics=d.get("metrics", {}))
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """What a tower makes of one video's or track's base features (numpy, CPU)."""
+    segments: np.ndarray
+    """float32 [T, d] unit vectors, each read with the temporal context around it."""
+    cls: np.ndarray
+    """float32 [d] unit vector: the whole video/track ([CLS])."""
+    attention: np.ndarray | None
+    """float32 [T] attention-rollout weight per segment (sums to 1), when asked for."""
+
+
 @dataclass
 class LoadedModel:
     model: nn.Module            # in eval mode, on the requested device
     config: CheckpointConfig
     path: Path                  # the checkpoint folder
+    _id: str | None = field(default=None, repr=False)
+
+    @property
+    def checkpoint_id(self) -> str:
+        """Stable id (folder name + hash of the weights): keys vectors, attributes and caches."""
+        if self._id is None:
+            self._id = checkpoint_id_of(self.path)
+        return self._id
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.config.data.get("demo"))
+
+    def encode(self, modality: str, base: np.ndarray, *, need_weights: bool = False) -> Encoded:
+        """The one way from base features to embeddings: ``base`` float32 [T, D] of one
+        video (``"visual"``) or track (``"music"``), windows of L segments with context."""
+        return self.encode_many(modality, [base], need_weights=need_weights)[0]
+
+    def encode_many(self, modality: str, bases: list[np.ndarray], *, need_weights: bool = False) -> list[Encoded]:
+        """:meth:`encode` for several items at once (batched windows)."""
+        from engine.model.windows import encode_many
+
+        tower = self.model.tower(modality)
+        xs = [torch.as_tensor(np.asarray(b, np.float32)) for b in bases]  # each (T_i, D)
+        with torch.inference_mode():
+            outs = encode_many(tower, xs, L=self.config.seq_len, need_weights=need_weights)
+        result = []
+        for x, o in zip(xs, outs):
+            att = None
+            if need_weights:
+                att = (o.attention.weights.float().numpy() if o.attention is not None
+                       else np.full(x.shape[0], 1.0 / x.shape[0], np.float32))
+            result.append(Encoded(o.segments.float().numpy().astype(np.float32),
+                                  o.cls.float().numpy().astype(np.float32),
+                                  None if att is None else att.astype(np.float32)))
+        return result
+
+
+def checkpoint_id_of(directory: str | os.PathLike[str]) -> str:
+    """A stable id for a checkpoint folder: its name and a hash of its weights file."""
+    import hashlib
+
+    d = Path(directory)
+    h = hashlib.sha256()
+    with open(d / WEIGHTS, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in d.name)[:32] or "model"
+    return f"{name}-{h.hexdigest()[:16]}"
 
 
 def _atomic_write_dir(target: Path, write) -> None:

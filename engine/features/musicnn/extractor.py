@@ -24,7 +24,6 @@ training. The ``id`` names model, pooling, hop and preprocessing version.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -52,6 +51,8 @@ class MusicnnExtractor:
     """
 
     modality = "music"
+    sample_rate = pre.SAMPLE_RATE
+    """Rate (Hz) of the mono samples :meth:`analyse_job` reads."""
 
     def __init__(self, model: str = "MTT_musicnn", device: str = "cpu",
                  weights_dir: str | os.PathLike[str] | None = None, *,
@@ -83,17 +84,12 @@ class MusicnnExtractor:
 
     def extract_with_tags(self, path: str | os.PathLike[str], grid: SegmentGrid,
                           cancel: CancelCheck | None = None) -> Job[MusicnnOutput]:
-        """Like :meth:`extract`, returning features, tag probabilities and tag names.
+        """Like :meth:`extract`, returning features, tag probabilities and tag names
+        (decoded by the one analysis pass, :func:`engine.analysis.read.read_media`)."""
+        from engine.analysis.read import read_media
 
-        Media errors are the media layer's (:class:`~engine.media.MediaError`). The file is
-        decoded first, then analysed: decoding in a background thread measured no faster
-        (PyAV's per-packet Python loop and the network contend for the GIL)."""
-        from engine.media.audio import decode_audio  # the media layer imports PyAV
-
-        yield Progress("decode", 0, None, message=Path(path).name)
-        samples = decode_audio(path, pre.SAMPLE_RATE, cancel=cancel)
-        check_cancel(cancel)
-        return (yield from self.analyse_job(samples, grid, cancel=cancel))
+        read = yield from read_media(path, self, grid.segment_seconds, grid=grid, cancel=cancel)
+        return MusicnnOutput(read.features, read.tags, list(read.tag_names))
 
     def analyse_audio(self, samples: np.ndarray, grid: SegmentGrid) -> MusicnnOutput:
         """Features and tags for float32 mono 16 kHz ``samples`` (synchronous)."""

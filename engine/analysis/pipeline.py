@@ -1,0 +1,165 @@
+"""``analyse``: a video (or a song) read once and through the model, streamed, cached.
+
+    job = analyse(session, "clip.mp4", "visual", thumbnails=True)
+    for event in job: event.data  # PartialAnalysis while scenes come in, then the result
+
+Scenes are embedded as they are read, with the context read so far (``provisional``); when
+the whole file is in, every scene is embedded again with its full context and the result is
+cached per file content + checkpoint + segment length, so a re-opened file comes back at
+once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.jobs import CancelCheck, Job, Progress
+from engine.media import NoAudioStream, NoVideoStream
+from engine.media.grid import SegmentGrid
+from engine.media.probe import probe
+
+from .read import SegmentsRead, read_media
+
+ANALYSIS_VERSION = 2
+"""Bump when what an analysis holds changes (v2: rhythm and speech lanes)."""
+PARTIAL_EVERY = 0.25
+"""Seconds between provisional updates while a file is read (the first comes at once)."""
+
+
+@dataclass(frozen=True)
+class MediaAnalysis:
+    """One video (or song) read by the model. Cached per file content + checkpoint."""
+    path: str
+    modality: str
+    """"visual" for footage, "music" for a song."""
+    checkpoint_id: str
+    duration: float
+    segment_seconds: float
+    starts: np.ndarray
+    """float64 [T] segment start times (s)."""
+    ends: np.ndarray
+    embeddings: np.ndarray
+    """float32 [T, d]: per-segment outputs of the tower, with temporal context."""
+    cls: np.ndarray
+    """float32 [d]: the whole video/track."""
+    attention: np.ndarray
+    """float32 [T]: attention-rollout weight per segment (sums to 1)."""
+    thumbnails: list[np.ndarray] = field(default_factory=list)
+    """uint8 [h, w, 3] per segment (footage only)."""
+    tags: np.ndarray | None = None
+    """float32 [T, n_tags] music tags per segment (songs, with musicnn)."""
+    tag_names: tuple[str, ...] = ()
+    video_rhythm: object | None = None
+    """:class:`engine.rhythm.video.VideoRhythm`: cuts, transitions, visual energy (footage)."""
+    music_rhythm: object | None = None
+    """:class:`engine.rhythm.music.MusicRhythm` (songs)."""
+    speech: np.ndarray | None = None
+    """float64 [n, 2] speech regions (s) in the footage's own sound; None when not analysed."""
+
+    def __len__(self) -> int:
+        return int(self.embeddings.shape[0])
+
+    @property
+    def has_model(self) -> bool:
+        """False when it was read without a model: shown, but nothing to search with."""
+        return bool(self.embeddings.ndim == 2 and self.embeddings.shape[1] > 0)
+
+
+@dataclass(frozen=True)
+class PartialAnalysis:
+    """The scenes read so far, embedded with the context read so far (they may change when the
+    whole file is in): what a front end shows while the analysis runs."""
+    path: str
+    modality: str
+    checkpoint_id: str
+    done: int
+    total: int
+    starts: np.ndarray
+    """float64 [done]"""
+    ends: np.ndarray
+    embeddings: np.ndarray
+    """float32 [done, d]"""
+    thumbnails: tuple[np.ndarray, ...] = ()
+
+    def __len__(self) -> int:
+        return self.done
+
+
+def cache_file(session, path: Path, modality: str, checkpoint_id: str) -> Path:
+    from engine.features.cache import content_key
+
+    key = f"{content_key(path)}|{checkpoint_id}|{modality}|{session.segment_seconds}|{ANALYSIS_VERSION}"
+    return session.data_dir / "analyses" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+
+
+def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails: bool = True,
+            rhythm: bool = True, speech: bool = True, cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
+    """Job: the :class:`MediaAnalysis` of ``path`` (see module doc). ``session`` is an
+    :class:`engine.session.EngineSession` with a model."""
+    from .cache import load_analysis, save_analysis
+
+    path = Path(path)
+    yield Progress("probe", 0, None, f"reading {path.name}")
+    info = probe(path)
+    if modality == "visual" and info.video is None:
+        raise NoVideoStream(path, "has no video stream: footage is needed here (a song can be used "
+                                  "the other way round, to find footage for it)")
+    if modality == "music" and info.audio is None:
+        raise NoAudioStream(path, "has no audio track; choose a song")
+    loaded = session.model if session.has_model else None  # without a model: picture, rhythm, speech
+    ck = loaded.checkpoint_id if loaded is not None else ""
+    seconds = float(session.segment_seconds)
+    target = cache_file(session, path, modality, ck)
+    cached = load_analysis(target, path)
+    if cached is not None and (cached.thumbnails or not thumbnails or modality != "visual"):
+        yield Progress("done", 1, 1, "from cache")
+        return cached
+    grid = SegmentGrid(info.duration, seconds)
+    encoder = session.extractor(modality) if loaded is not None else None
+    starts = np.array([s.start for s in grid])
+    ends = np.array([s.end for s in grid])
+    reader = read_media(path, encoder, seconds, modality=modality, info=info, grid=grid,
+                        thumbnails=thumbnails and modality == "visual",
+                        rhythm=rhythm, speech=speech and modality == "visual", cancel=cancel)
+    last = -1.0
+    while True:
+        try:
+            ev = next(reader)
+        except StopIteration as stop:
+            read = stop.value
+            break
+        data = ev.data
+        if isinstance(data, SegmentsRead) and data.done < data.total:
+            now = time.monotonic()
+            if now - last < PARTIAL_EVERY and last >= 0:
+                yield Progress(ev.stage, ev.done, ev.total, ev.message)
+                continue
+            last = now
+            if loaded is None:
+                yield Progress(ev.stage, ev.done, ev.total, ev.message)
+                continue
+            enc = loaded.encode(modality, data.features)
+            data = PartialAnalysis(str(path), modality, ck, data.done, data.total, starts[:data.done],
+                                   ends[:data.done], enc.segments, data.thumbnails)
+        else:
+            data = None
+        yield Progress(ev.stage, ev.done, ev.total, ev.message, data)
+    T = len(grid)
+    if loaded is not None:
+        yield Progress("model", 0, 1, "reading the whole sequence with the model")
+        enc = loaded.encode(modality, read.features, need_weights=True)
+        emb, cls, att = enc.segments, enc.cls, enc.attention
+    else:  # no model: nothing to search with, but the file is read and shown
+        emb, cls, att = np.zeros((T, 0), np.float32), np.zeros(0, np.float32), np.full(T, 1.0 / T, np.float32)
+    analysis = MediaAnalysis(str(path), modality, ck, info.duration, seconds, starts, ends, emb, cls, att,
+                             list(read.thumbnails), read.tags, tuple(read.tag_names),
+                             read.video_rhythm, read.music_rhythm, read.speech)
+    save_analysis(target, analysis)
+    yield Progress("done", 1, 1, "analysis ready")
+    return analysis

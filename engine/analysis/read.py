@@ -1,0 +1,252 @@
+"""The one pass over a media file: probe once, decode each stream once, feed everything.
+
+For footage, one sequential decode of the picture feeds, per segment, the visual encoder's
+frames and the timeline thumbnail, and (with ``rhythm``) every frame, small, to the shot-cut
+and visual-energy detector; the footage's own sound is decoded once for speech detection.
+For music, one audio decode at the encoder's rate feeds the music encoder and the rhythm
+analysis. Encoders are pure (frames or samples in, arrays out): nothing else opens the file.
+
+    read = run(read_media("clip.mp4", encoder, 6.7, thumbnails=True, rhythm=True))
+    read.features            # float32 [T, D] base features, one row per segment
+    read.video_rhythm        # cuts + energy (footage, with rhythm=True)
+
+While it runs, the job's :class:`~engine.jobs.Progress` events carry a
+:class:`SegmentsRead` (``event.data``) each time more segments are encoded, so a caller can
+show results for the first scenes while the rest of the file is still being read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.features.base import FeatureExtractor
+from engine.jobs import CancelCheck, Job, Progress, check_cancel, relabel
+from engine.media import NoAudioStream, NoVideoStream
+from engine.media.grid import SegmentGrid
+from engine.media.limits import DEFAULT_LIMITS, MediaLimits
+from engine.media.probe import MediaInfo, probe
+
+log = logging.getLogger(__name__)
+
+THUMB_SHORT_SIDE = 90
+SPEECH_RATE = 16000
+SPEECH_CHUNK_SECONDS = 60.0
+"""Speech detection runs on chunks this long, so a 2-hour file never sits in memory."""
+
+
+@dataclass(frozen=True)
+class SegmentsRead:
+    """Partial result: the first ``done`` segments are encoded (``features[:done]``)."""
+    done: int
+    total: int
+    features: np.ndarray
+    """float32 [done, D] (a copy: safe to keep)."""
+    thumbnails: tuple[np.ndarray, ...] = ()
+
+
+@dataclass(frozen=True)
+class MediaRead:
+    path: str
+    info: MediaInfo
+    grid: SegmentGrid
+    modality: str
+    extractor_id: str
+    features: np.ndarray
+    """float32 [T, D]: base features per segment."""
+    tags: np.ndarray | None = None
+    """float32 [T, n_tags] music tags per segment (musicnn), else None."""
+    tag_names: tuple[str, ...] = ()
+    thumbnails: tuple[np.ndarray, ...] = ()
+    """uint8 [h, w, 3] per segment (footage, when asked for)."""
+    video_rhythm: object | None = None
+    """:class:`engine.rhythm.video.VideoRhythm` (footage, with ``rhythm=True``)."""
+    music_rhythm: object | None = None
+    """:class:`engine.rhythm.music.MusicRhythm` (music, with ``rhythm=True``)."""
+    speech: np.ndarray | None = None
+    """float64 [n, 2] (start, end) s of speech in the footage's own sound (with ``speech=True``;
+    empty when it has no sound)."""
+
+
+def read_media(path: str | os.PathLike[str], encoder: FeatureExtractor | None, segment_seconds: float, *,
+               modality: str | None = None, info: MediaInfo | None = None, grid: SegmentGrid | None = None,
+               thumbnails: bool = False, rhythm: bool = False, speech: bool = False,
+               limits: MediaLimits = DEFAULT_LIMITS, cancel: CancelCheck | None = None) -> Job[MediaRead]:
+    """Job: read ``path`` once with ``encoder`` (see module doc). The file is probed here
+    unless ``info`` is given; the grid is ``SegmentGrid(duration, segment_seconds)`` unless given.
+    ``encoder=None`` (no model yet) reads only thumbnails, rhythm and speech of ``modality``."""
+    path = Path(path)
+    modality = encoder.modality if encoder is not None else modality
+    if modality not in ("visual", "music"):
+        raise ValueError("read_media needs an encoder or modality='visual'/'music'")
+    if info is None:
+        info = probe(path, limits=limits)
+    if modality == "visual" and info.video is None:
+        raise NoVideoStream(path, "has no video stream; it cannot be read as footage")
+    if modality == "music" and info.audio is None:
+        raise NoAudioStream(path, "has no audio track; it cannot be read as music")
+    grid = grid or SegmentGrid(info.duration, segment_seconds)
+    if encoder is None:
+        encoder = _NoEncoder(modality)
+    if modality == "visual":
+        return (yield from _read_video(path, encoder, info, grid, thumbnails, rhythm, speech, limits, cancel))
+    return (yield from _read_music(path, encoder, info, grid, rhythm, limits, cancel))
+
+
+def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_thumbs: bool, rhythm: bool,
+                speech: bool, limits: MediaLimits, cancel: CancelCheck | None) -> Job[MediaRead]:
+    from engine.media.frames import sample_frames
+
+    T = len(grid)
+    k = int(encoder.frames_per_segment)
+    per_batch = max(1, int(getattr(encoder, "segments_per_batch", 1)))
+    feats = np.zeros((T, encoder.dim), np.float32)
+    thumbs: list[np.ndarray] = []
+    detector = None
+    tap = None
+    tap_side = 48
+    if rhythm:
+        from engine.rhythm import video
+
+        if hasattr(video, "CutDetector"):
+            detector = video.CutDetector(fps=float(info.video.fps or 25.0))
+            tap, tap_side = detector.push, video.CUT_FRAME_SHORT_SIDE
+    yield Progress("read", 0, T, f"reading {T} segments of {path.name}")
+    pending: list = []
+    done = 0
+    for seg in sample_frames(path, grid, per_segment=k, short_side=int(encoder.frame_short_side), info=info,
+                             limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side):
+        if want_thumbs:
+            thumbs.append(_thumbnail(seg.frames[len(seg.frames) // 2]))
+        pending.append(seg)
+        if len(pending) >= per_batch or seg.index == T - 1:
+            check_cancel(cancel)
+            out = encoder.encode_segments([s.frames for s in pending])  # [n, D]
+            for s, row in zip(pending, out):
+                feats[s.index] = row
+            done = pending[-1].index + 1
+            pending.clear()
+            yield Progress("read", done, T, f"segment {done} of {T}",
+                           SegmentsRead(done, T, feats[:done].copy(), tuple(thumbs)))
+    video_rhythm = None
+    if detector is not None:
+        video_rhythm = detector.finish(info.duration)
+    regions = None
+    if speech:
+        regions = yield from relabel(_speech(path, info, limits, cancel), "speech")
+    return MediaRead(str(path), info, grid, "visual", encoder.id, feats, None, (), tuple(thumbs),
+                     video_rhythm=video_rhythm, speech=regions)
+
+
+def _read_music(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, rhythm: bool, limits: MediaLimits,
+                cancel: CancelCheck | None) -> Job[MediaRead]:
+    from engine.media.audio import decode_audio
+
+    rate = int(encoder.sample_rate)
+    yield Progress("decode", 0, None, f"decoding {path.name}")
+    samples = decode_audio(path, rate, limits=limits, cancel=cancel)
+    check_cancel(cancel)
+    out = yield from relabel(encoder.analyse_job(samples, grid, cancel=cancel), "read")
+    tags = None if out.tags is None else np.asarray(out.tags, np.float32)
+    music_rhythm = None
+    if rhythm:
+        music_rhythm = music_rhythm_of(samples, rate)
+    return MediaRead(str(path), info, grid, "music", encoder.id, np.asarray(out.features, np.float32), tags,
+                     tuple(out.tag_names or ()), music_rhythm=music_rhythm)
+
+
+class _NoEncoder:
+    """Stands in for an encoder when there is no model yet: reads, encodes nothing."""
+    id = ""
+    dim = 0
+    frames_per_segment = 1
+    frame_short_side = THUMB_SHORT_SIDE
+    segments_per_batch = 1
+    sample_rate = 22050
+
+    def __init__(self, modality: str) -> None:
+        self.modality = modality
+
+    def encode_segments(self, segments: list[np.ndarray]) -> np.ndarray:
+        return np.zeros((len(segments), 0), np.float32)
+
+    def analyse_job(self, samples: np.ndarray, grid: SegmentGrid, cancel: CancelCheck | None = None):
+        from engine.features.musicnn.output import MusicnnOutput
+
+        return MusicnnOutput(np.zeros((len(grid), 0), np.float32), None, [])
+        yield  # a job that ends at once
+
+
+def music_rhythm_of(samples: np.ndarray, rate: int):
+    """The rhythm analysis of decoded mono samples (None where it is not available)."""
+    from engine.rhythm import music
+
+    analyse = getattr(music, "analyse_rhythm", None)
+    return None if analyse is None else analyse(samples, rate)
+
+
+def _speech(path: Path, info: MediaInfo, limits: MediaLimits, cancel: CancelCheck | None) -> Job[np.ndarray]:
+    """Speech regions of the footage's own sound, chunk by chunk (memory flat in duration)."""
+    if info.audio is None:
+        return np.zeros((0, 2))
+    try:
+        from engine.mix.speech import detect_speech
+    except ImportError:  # the mix's detector is not installed in this build
+        return np.zeros((0, 2))
+    from engine.media.audio import iter_audio
+
+    chunk = int(SPEECH_CHUNK_SECONDS * SPEECH_RATE)
+    buf: list[np.ndarray] = []
+    have = 0
+    at = 0.0
+    regions: list[np.ndarray] = []
+    total = max(1, int(np.ceil(info.duration / SPEECH_CHUNK_SECONDS)))
+
+    def flush(samples: np.ndarray, offset: float) -> None:
+        r = np.asarray(detect_speech(samples, SPEECH_RATE), np.float64).reshape(-1, 2)
+        if len(r):
+            regions.append(r + offset)
+
+    yield Progress("speech", 0, total, "listening for speech")
+    for piece in iter_audio(path, SPEECH_RATE, limits=limits, cancel=cancel):
+        buf.append(piece)
+        have += piece.size
+        if have >= chunk:
+            data = np.concatenate(buf)
+            flush(data[:chunk], at)
+            at += chunk / SPEECH_RATE
+            buf, have = [data[chunk:]], data.size - chunk
+            yield Progress("speech", int(at // SPEECH_CHUNK_SECONDS), total, "listening for speech")
+    if have:
+        flush(np.concatenate(buf), at)
+    return merge_regions(np.concatenate(regions) if regions else np.zeros((0, 2)))
+
+
+def merge_regions(r: np.ndarray, gap: float = 0.05) -> np.ndarray:
+    """Sorted, overlapping or touching (within ``gap`` s) regions merged: float64 [n, 2]."""
+    if len(r) == 0:
+        return np.zeros((0, 2))
+    r = r[np.argsort(r[:, 0])]
+    out = [list(r[0])]
+    for a, b in r[1:]:
+        if a <= out[-1][1] + gap:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return np.asarray(out, np.float64)
+
+
+def _thumbnail(frame: np.ndarray) -> np.ndarray:
+    """uint8 [h, w, 3] -> the same picture with short side THUMB_SHORT_SIDE."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    s = THUMB_SHORT_SIDE / min(h, w)
+    if abs(s - 1.0) < 1e-3:
+        return np.ascontiguousarray(frame)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(frame)).resize(size, Image.BILINEAR))
