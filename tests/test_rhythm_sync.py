@@ -1,0 +1,151 @@
+"""The sync score: offsets recovered on generated pairs, the FFT search against the plain
+gather, no invented grid, and the re-ranker's guarantees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.rhythm.music import MusicRhythm
+from engine.rhythm.sync import (
+    NO_CUTS,
+    NO_STEADY_BEAT,
+    _dense,
+    _pearson_over_shifts,
+    beat_offsets,
+    beat_pulse,
+    best_offset,
+    rerank,
+    score_offsets,
+    snap_to_downbeat,
+)
+from engine.rhythm.video import VideoRhythm
+
+
+def make_music(bpm: float, duration: float, seed: int, meter: int = 4) -> MusicRhythm:
+    """A steady track: beats from 0.25 s, sections every 8 bars with their own loudness, an
+    onset curve with accented downbeats."""
+    rng = np.random.default_rng(seed)
+    beats = np.arange(0.25, duration - 0.5, 60.0 / bpm)
+    downbeats = beats[::meter]
+    sections = np.concatenate([[0.0], downbeats[8::8]])
+    t = np.arange(int(np.ceil(duration * 10))) / 10
+    level = rng.uniform(0.2, 1.0, len(sections))[np.searchsorted(sections, t, side="right") - 1]
+    d_beat = np.min(np.abs(beats[None, :] - t[:, None]), axis=1)
+    d_down = np.min(np.abs(downbeats[None, :] - t[:, None]), axis=1)
+    onset = 0.5 * np.exp(-0.5 * (d_beat / 0.05) ** 2) + 0.5 * np.exp(-0.5 * (d_down / 0.05) ** 2)
+    energy = level * (0.5 + 0.5 * onset) + 0.05 * rng.random(len(t))
+    return MusicRhythm(duration, True, bpm, meter=meter, beats=beats, downbeats=downbeats, sections=sections,
+                       energy=(energy / energy.max()).astype(np.float32), ending=float(downbeats[-1]))
+
+
+def make_video(music: MusicRhythm, offset: float, duration: float, seed: int) -> VideoRhythm:
+    """Cut to ``music`` started at ``offset``, imperfectly: most cuts on downbeats, some on
+    other beats, a fifth anywhere, 20 ms jitter, frame-quantised; energy half music, half noise."""
+    rng = np.random.default_rng(seed)
+    cuts, t = [], offset + rng.uniform(1.0, 3.0)
+    while t < offset + duration - 0.5:
+        r = rng.random()
+        grid = music.downbeats if r < 0.6 else music.beats
+        near = grid[np.argmin(np.abs(grid - t))]
+        c = near + rng.normal(0, 0.02) if r < 0.8 else t
+        if offset + 0.5 < c < offset + duration:
+            cuts.append(np.round((c - offset) * 25) / 25)
+        t += rng.choice([1, 2, 2, 4]) * 4 * 60.0 / music.tempo * rng.uniform(0.8, 1.2)
+    n = int(np.ceil(duration * 10))
+    me = np.interp(np.arange(n) / 10 + offset, np.arange(len(music.energy)) / 10, music.energy)
+    energy = 0.5 * me + 0.5 * rng.random(n)
+    cuts = np.unique(cuts)
+    return VideoRhythm(duration, cuts, np.ones(len(cuts), np.float32), (), energy.astype(np.float32))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_true_offset_recovered_within_a_beat(seed):
+    rng = np.random.default_rng(seed)
+    music = make_music(float(rng.uniform(70, 170)), 150.0, seed)
+    top = music.duration - 60.0
+    offset = float(rng.choice(music.downbeats[music.downbeats < top])) if seed % 2 else float(rng.uniform(0, top))
+    video = make_video(music, offset, 60.0, seed + 100)
+    fit = best_offset(video, music)
+    beat = 60.0 / music.tempo
+    assert fit.informative and fit.offset is not None
+    assert abs(fit.offset - offset) <= beat, (fit, offset)
+    assert fit.z > 2.0 and fit.confidence > 0.5
+    # the same pair scored at every beat offset peaks within a beat of the truth too
+    offs = beat_offsets(video, music)
+    s = score_offsets(video, music, offs)
+    assert s.shape == offs.shape
+    assert abs(offs[np.argmax(s)] - offset) <= beat + 0.1
+
+
+def test_dense_search_matches_plain_gather():
+    music = make_music(120.0, 90.0, 1)
+    video = make_video(music, 12.0, 40.0, 2)
+    offsets, dense = _dense([video], music, 0.0, 50.0, __import__("engine.rhythm.sync", fromlist=["WEIGHTS"]).WEIGHTS,
+                            beat_pulse(music))
+    gathered = score_offsets(video, music, offsets)
+    np.testing.assert_allclose(dense[0], gathered, atol=1e-9)
+
+
+def test_pearson_over_shifts_matches_numpy():
+    rng = np.random.default_rng(0)
+    v, m = rng.random(50), rng.random(120)
+    got = _pearson_over_shifts(v, m, 100)
+    for s in (0, 7, 70, 90):
+        L = min(50, 120 - s)
+        want = np.corrcoef(v[:L], m[s:s + L])[0, 1] * L / 50
+        assert got[s] == pytest.approx(want, abs=1e-9)
+    batch = _pearson_over_shifts(np.stack([v, v[::-1]]), m, 100)
+    np.testing.assert_allclose(batch[0], got)
+
+
+def test_no_steady_beat_says_so_and_changes_nothing():
+    music = make_music(100.0, 80.0, 3)
+    video = make_video(music, 5.0, 30.0, 4)
+    beatless = MusicRhythm(80.0, False, None, energy=music.energy, ending=79.0)
+    fit = best_offset(video, beatless)
+    assert not fit.informative and fit.reason == NO_STEADY_BEAT and fit.offset is None
+    assert fit.z == 0.0 and not fit.alternatives
+    assert np.all(score_offsets(video, beatless, [0.0, 1.0]) == 0.0)
+    cands = [("a", 0.9), ("b", 0.7), ("c", 0.8)]
+    ranked = rerank(cands, video, {k: beatless for k, _ in cands}, weight=0.8)
+    assert [r.item_id for r in ranked] == ["a", "c", "b"]
+    assert all(r.sync is not None and r.sync.reason == NO_STEADY_BEAT for r in ranked)
+
+
+def test_video_without_cuts_says_so_and_keeps_the_model_order():
+    music = make_music(120.0, 60.0, 5)
+    still = VideoRhythm(20.0, energy=np.zeros(200, np.float32))
+    fit = best_offset(still, music)
+    assert fit.reason == NO_CUTS and fit.offset is None
+    cands = [(1, 0.2), (2, 0.5), (3, 0.4)]
+    ranked = rerank(cands, still, {1: music, 2: make_music(90.0, 60.0, 6), 3: music}, weight=1.0)
+    assert [r.item_id for r in ranked] == [2, 3, 1]
+
+
+def test_weight_zero_keeps_the_model_order_and_sync_lifts_the_true_track():
+    rng = np.random.default_rng(7)
+    tracks = {i: make_music(float(rng.uniform(70, 170)), 120.0, 20 + i) for i in range(6)}
+    video = make_video(tracks[4], float(tracks[4].downbeats[10]), 60.0, 9)
+    cands = [(i, s) for i, s in zip(range(6), (0.50, 0.45, 0.44, 0.40, 0.38, 0.30))]
+    assert [r.item_id for r in rerank(cands, video, tracks, weight=0.0)] == list(range(6))
+    ranked = rerank(cands, video, tracks, weight=0.5)
+    assert ranked[0].item_id == 4
+    assert ranked[0].sync.z > max(r.sync.z for r in ranked[1:])
+
+
+def test_snap_to_downbeat():
+    music = make_music(120.0, 30.0, 8)
+    d = music.downbeats
+    assert snap_to_downbeat(d[3] + 0.3, music) == d[3]
+    assert snap_to_downbeat(d[3] + 0.3, music, tolerance=0.1) == pytest.approx(d[3] + 0.3)
+    assert snap_to_downbeat(4.2, MusicRhythm(30.0, False, None)) == 4.2
+
+
+def test_offsets_stay_inside_the_track():
+    music = make_music(128.0, 40.0, 9)
+    video = make_video(music, 0.0, 60.0, 10)  # longer than the track
+    fit = best_offset(video, music)
+    assert fit.offset == 0.0 or fit.offset is None or 0.0 <= fit.offset <= 0.1
+    fit = best_offset(make_video(music, 10.0, 20.0, 11), music, prior_offset=10.0)
+    assert abs(fit.offset - 10.0) <= 60.0 / 128.0
