@@ -1,8 +1,13 @@
-"""Audio to mono float32 at a requested rate, for any container/codec FFmpeg reads.
+"""Audio to float32 at a requested rate, for any container/codec FFmpeg reads: mono for the
+models (``iter_audio``/``decode_audio``), stereo for the mix (``iter_audio_channels``/
+``decode_audio_channels``; FFmpeg's resampler duplicates mono to both sides and downmixes
+5.1 with its standard matrix: centre and surrounds at -3 dB, LFE dropped).
 
-Decoding is chunked (``iter_audio``) so a long file never has to sit in memory at its
-original rate; ``decode_audio`` concatenates the chunks at the (usually much lower) target
-rate, e.g. 16 kHz for the music model.
+Decoding is chunked so a long file never has to sit in memory at its original rate;
+``decode_audio`` concatenates the chunks at the (usually much lower) target rate, e.g.
+16 kHz for the music model. A file whose format, layout or rate changes mid-stream (HE-AAC
+switching to SBR, joined MP3s, broadcast 2.0 <-> 5.1) is resampled through a fresh
+resampler from the frame where it changes.
 """
 
 from __future__ import annotations
@@ -27,11 +32,22 @@ log = logging.getLogger(__name__)
 def iter_audio(path: str | os.PathLike[str], sample_rate: int = 16000, *, start: float = 0.0,
                duration: float | None = None, limits: MediaLimits = DEFAULT_LIMITS,
                cancel: CancelCheck | None = None) -> Iterator[np.ndarray]:
-    """Yield consecutive float32 mono chunks at ``sample_rate`` from ``start`` seconds on.
+    """Yield consecutive float32 mono chunks ``[n]`` at ``sample_rate`` from ``start`` seconds on.
 
     Raises :class:`NoAudioStream` when there is none, and :class:`CorruptMedia` when the data
     stops decoding part-way (with ``decoded_seconds`` telling how far it got).
     """
+    for chunk in iter_audio_channels(path, sample_rate, start=start, duration=duration, layout="mono",
+                                     limits=limits, cancel=cancel):
+        yield chunk[0]
+
+
+def iter_audio_channels(path: str | os.PathLike[str], sample_rate: int = 48000, *, start: float = 0.0,
+                        duration: float | None = None, layout: str = "stereo",
+                        limits: MediaLimits = DEFAULT_LIMITS,
+                        cancel: CancelCheck | None = None) -> Iterator[np.ndarray]:
+    """Yield consecutive float32 chunks ``[channels, n]`` in ``layout`` ("stereo", "mono", ...)
+    at ``sample_rate`` from ``start`` seconds on. Errors as :func:`iter_audio`."""
     p = Path(path)
     with open_media(p, limits=limits) as c:
         stream = audio_stream(c)
@@ -39,7 +55,7 @@ def iter_audio(path: str | os.PathLike[str], sample_rate: int = 16000, *, start:
             raise NoAudioStream(p, "has no audio track; choose a file with sound")
         media_seconds = (c.duration / av.time_base) if c.duration else None
         deadline = Deadline(limits.decode_seconds(duration or media_seconds), str(p), "decoding audio")
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        resampler = _Resampler(layout, sample_rate)
         skip = int(round(max(0.0, start) * sample_rate))  # samples still to drop before `start`
         want = None if duration is None else int(round(duration * sample_rate))
         emitted = 0
@@ -56,14 +72,13 @@ def iter_audio(path: str | os.PathLike[str], sample_rate: int = 16000, *, start:
                     if skip is None:
                         t0 = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
                         skip = max(0, int(round((start - t0) * sample_rate)))
-                    for out in resampler.resample(frame):
-                        chunk = out.to_ndarray().reshape(-1)
+                    for chunk in resampler.resample(frame):
                         chunk, skip = _drop(chunk, skip)
                         if want is not None:
-                            chunk = chunk[: max(0, want - emitted)]
-                        if chunk.size:
-                            emitted += chunk.size
-                            yield chunk.astype(np.float32, copy=False)
+                            chunk = chunk[:, : max(0, want - emitted)]
+                        if chunk.shape[1]:
+                            emitted += chunk.shape[1]
+                            yield chunk
                         if want is not None and emitted >= want:
                             return
             except MediaError as e:
@@ -72,23 +87,54 @@ def iter_audio(path: str | os.PathLike[str], sample_rate: int = 16000, *, start:
                 raise CorruptMedia(p, f"audio stops decoding after {emitted / sample_rate:.1f} s "
                                       f"({e.reason}); the file is probably truncated",
                                    decoded_seconds=emitted / sample_rate) from e
-            for out in resampler.resample(None):
-                chunk, skip = _drop(out.to_ndarray().reshape(-1), skip or 0)
+            for chunk in resampler.flush():
+                chunk, skip = _drop(chunk, skip or 0)
                 if want is not None:
-                    chunk = chunk[: max(0, want - emitted)]
-                if chunk.size:
-                    emitted += chunk.size
-                    yield chunk.astype(np.float32, copy=False)
+                    chunk = chunk[:, : max(0, want - emitted)]
+                if chunk.shape[1]:
+                    emitted += chunk.shape[1]
+                    yield chunk
         if emitted == 0:
             raise CorruptMedia(p, "no audio could be decoded; the file is damaged or empty")
 
 
+class _Resampler:
+    """FFmpeg's resampler to planar float32 ``[channels, n]``, re-created (after draining the
+    old one) when a frame's format, layout or rate differs from the frames before it."""
+
+    def __init__(self, layout: str, rate: int) -> None:
+        self.layout, self.rate = layout, rate
+        self.key: tuple | None = None
+        self.r: av.AudioResampler | None = None
+
+    def resample(self, frame) -> Iterator[np.ndarray]:
+        key = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if key != self.key:
+            if self.r is not None:
+                yield from self.flush()
+            self.r = av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate)
+            self.key = key
+        for out in self.r.resample(frame):
+            yield _planar(out)
+
+    def flush(self) -> Iterator[np.ndarray]:
+        if self.r is not None:
+            for out in self.r.resample(None):
+                yield _planar(out)
+
+
+def _planar(frame) -> np.ndarray:
+    x = frame.to_ndarray()  # fltp: [channels, n]
+    return np.ascontiguousarray(x.reshape(len(frame.layout.channels), -1), dtype=np.float32)
+
+
 def _drop(chunk: np.ndarray, skip: int | None) -> tuple[np.ndarray, int]:
+    """Drop up to ``skip`` samples from the front of ``chunk [channels, n]``."""
     skip = skip or 0
     if skip <= 0:
         return chunk, 0
-    n = min(skip, chunk.size)
-    return chunk[n:], skip - n
+    n = min(skip, chunk.shape[1])
+    return chunk[:, n:], skip - n
 
 
 def _frames(c, stream, deadline: Deadline, cancel: CancelCheck | None):
@@ -114,3 +160,21 @@ def decode_audio(path: str | os.PathLike[str], sample_rate: int = 16000, *, star
             raise
         log.warning("%s", e)
     return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+def decode_audio_channels(path: str | os.PathLike[str], sample_rate: int = 48000, *, start: float = 0.0,
+                          duration: float | None = None, layout: str = "stereo",
+                          limits: MediaLimits = DEFAULT_LIMITS, cancel: CancelCheck | None = None,
+                          allow_partial: bool = True) -> np.ndarray:
+    """The whole (or a window of the) audio as float32 ``[channels, N]`` (see :func:`decode_audio`)."""
+    chunks: list[np.ndarray] = []
+    try:
+        for chunk in iter_audio_channels(path, sample_rate, start=start, duration=duration, layout=layout,
+                                         limits=limits, cancel=cancel):
+            chunks.append(chunk)
+    except CorruptMedia as e:
+        if not allow_partial or not chunks:
+            raise
+        log.warning("%s", e)
+    nch = len(av.AudioLayout(layout).channels)
+    return np.concatenate(chunks, axis=1) if chunks else np.zeros((nch, 0), np.float32)

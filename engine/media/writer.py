@@ -1,11 +1,16 @@
 """Writing footage with a new soundtrack (preview and export).
 
-The video stream is copied packet for packet when MP4 can hold its codec (no quality loss,
-about 1.4 s per minute here); otherwise it is re-encoded to H.264. The music is decoded
-from ``music_offset`` for the length of the video, shaped (gain, fade in/out), optionally
-mixed with the original sound at ``original_level``, and encoded as AAC. The file is
-written under a temporary name beside the target and renamed when complete, so a failed
-or cancelled write never leaves a half file, and an existing file is replaced atomically.
+:func:`write_with_audio` is the writer: the video stream is copied packet for packet when
+MP4 can hold its codec (no quality loss, about 1.4 s per minute here); otherwise it is
+re-encoded to H.264. The soundtrack comes in as stereo float32 chunks ``[2, n]`` at 48 kHz
+(the mix renders them, :mod:`engine.mix.render`) and is encoded as stereo AAC at 192 kb/s,
+pulled chunk by chunk in step with the video packets (interleaved, flat memory for any
+length). The file is written under a temporary name beside the target, fsync'd and renamed
+when complete, so a failed or cancelled write never leaves a half file, and an existing file
+is replaced atomically.
+
+:func:`write_with_soundtrack` (one track from an offset, fades, the original sound at a
+fixed level) is the older single-track path, kept for its callers; it is stereo too.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +28,7 @@ import numpy as np
 
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 
-from .audio import decode_audio
+from .audio import decode_audio_channels
 from .container import open_media, video_stream
 from .errors import MediaError, NoVideoStream, OutputError, converted
 from .limits import DEFAULT_LIMITS, Deadline, MediaLimits
@@ -30,6 +36,7 @@ from .probe import probe
 
 MP4_COPY_CODECS = frozenset({"h264", "hevc", "mpeg4", "av1", "vp9", "mjpeg"})
 MIX_RATE = 48000
+AAC_BIT_RATE = 192_000
 
 
 @dataclass(frozen=True)
@@ -46,22 +53,25 @@ class SoundtrackSpec:
 
 def soundtrack_samples(spec: SoundtrackSpec, duration: float, original: np.ndarray | None = None,
                        rate: int = MIX_RATE, limits: MediaLimits = DEFAULT_LIMITS) -> np.ndarray:
-    """The mixed soundtrack as float32 mono ``[round(duration*rate)]`` (silence past the song's end)."""
+    """The mixed soundtrack as float32 stereo ``[2, round(duration*rate)]`` (silence past the
+    song's end); ``original`` is ``[2, n]`` (or mono ``[n]``) at ``rate``."""
     n = int(round(duration * rate))
-    music = decode_audio(spec.music_path, rate, start=max(0.0, spec.music_offset), duration=duration, limits=limits)
-    out = np.zeros(n, np.float32)
-    out[: min(n, music.size)] = music[:n]
+    music = decode_audio_channels(spec.music_path, rate, start=max(0.0, spec.music_offset), duration=duration,
+                                  limits=limits)
+    out = np.zeros((2, n), np.float32)
+    end = min(n, music.shape[1])  # fade out where the music (or the video) ends
+    out[:, :end] = music[:, :end]
     out *= np.float32(10 ** (spec.gain_db / 20.0))
-    end = min(n, music.size)  # fade out where the music (or the video) ends
     fi = min(int(spec.fade_in * rate), end)
     if fi > 0:
-        out[:fi] *= np.linspace(0.0, 1.0, fi, dtype=np.float32)
+        out[:, :fi] *= np.linspace(0.0, 1.0, fi, dtype=np.float32)
     fo = min(int(spec.fade_out * rate), end)
     if fo > 0:
-        out[end - fo:end] *= np.linspace(1.0, 0.0, fo, dtype=np.float32)
+        out[:, end - fo:end] *= np.linspace(1.0, 0.0, fo, dtype=np.float32)
     if original is not None and spec.original_level:
-        m = min(n, original.size)
-        out[:m] += np.float32(spec.original_level) * original[:m]
+        original = np.atleast_2d(original)
+        m = min(n, original.shape[1])
+        out[:, :m] += np.float32(spec.original_level) * original[:, :m]
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     if peak > 0.99:  # never clip: scale the whole mix down
         out *= np.float32(0.99 / peak)
@@ -72,15 +82,30 @@ def write_with_soundtrack(video_path: str | os.PathLike[str], spec: SoundtrackSp
                           out_path: str | os.PathLike[str], *, limits: MediaLimits = DEFAULT_LIMITS,
                           cancel: CancelCheck | None = None) -> Job[Path]:
     """Job: write ``out_path`` (MP4) = the video of ``video_path`` + the soundtrack of ``spec``."""
-    video_path, out_path = Path(video_path), Path(out_path)
+    video_path = Path(video_path)
     info = probe(video_path, limits=limits)
     if info.video is None:
         raise NoVideoStream(video_path, "has no video stream; choose a video file to put music under")
     yield Progress("audio", 0, 3, "mixing the soundtrack")
     original = None
     if spec.original_level and info.audio is not None:
-        original = decode_audio(video_path, MIX_RATE, limits=limits, cancel=cancel)
+        original = decode_audio_channels(video_path, MIX_RATE, limits=limits, cancel=cancel)
     mix = soundtrack_samples(spec, info.duration, original, MIX_RATE, limits)
+    check_cancel(cancel)
+    chunks = (mix[:, i:i + 48000] for i in range(0, mix.shape[1], 48000))
+    return (yield from write_with_audio(video_path, out_path, chunks, limits=limits, cancel=cancel))
+
+
+def write_with_audio(video_path: str | os.PathLike[str], out_path: str | os.PathLike[str],
+                     audio: Iterable[np.ndarray], *, limits: MediaLimits = DEFAULT_LIMITS,
+                     cancel: CancelCheck | None = None) -> Job[Path]:
+    """Job: write ``out_path`` (MP4) = the video of ``video_path`` + ``audio``, float32 stereo
+    chunks ``[2, n]`` at 48 kHz (encoded as stereo AAC; nothing else of the source's sound is
+    kept). Atomic: the target appears complete or not at all (an earlier file stays intact)."""
+    video_path, out_path = Path(video_path), Path(out_path)
+    info = probe(video_path, limits=limits)
+    if info.video is None:
+        raise NoVideoStream(video_path, "has no video stream; choose a video file to put music under")
     check_cancel(cancel)
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,13 +115,14 @@ def write_with_soundtrack(video_path: str | os.PathLike[str], spec: SoundtrackSp
         raise _output_error(e, out_path) from e
     tmp = Path(tmp_name)
     try:
-        yield Progress("video", 1, 3, "writing video")
-        yield from _mux(video_path, tmp, mix, info, limits, cancel)
-        yield Progress("finish", 2, 3, "finishing")
+        yield Progress("write", 0, 2, "writing video and sound")
+        yield from _mux(video_path, tmp, iter(audio), info, limits, cancel)
+        yield Progress("finish", 1, 2, "finishing")
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, out_path)
+        _fsync_dir(out_path.parent)
     except BaseException as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -104,8 +130,18 @@ def write_with_soundtrack(video_path: str | os.PathLike[str], spec: SoundtrackSp
         if err is e:
             raise
         raise err from e
-    yield Progress("done", 3, 3, str(out_path))
+    yield Progress("done", 2, 2, str(out_path))
     return out_path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _output_error(e: BaseException, out_path: Path) -> BaseException:
@@ -127,7 +163,7 @@ def _umask() -> int:
     return mask
 
 
-def _mux(video_path: Path, out: Path, mix: np.ndarray, info, limits: MediaLimits,
+def _mux(video_path: Path, out: Path, audio: Iterator[np.ndarray], info, limits: MediaLimits,
          cancel: CancelCheck | None) -> Job[None]:
     deadline = Deadline(limits.decode_seconds(info.duration), str(video_path), "writing")
     with open_media(video_path, limits=limits) as src, converted(out, "writing"), \
@@ -140,14 +176,15 @@ def _mux(video_path: Path, out: Path, mix: np.ndarray, info, limits: MediaLimits
             vout = dst.add_stream("libx264", rate=vin.average_rate or 25, options={"crf": "18", "preset": "veryfast"})
             vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
             vin.codec_context.thread_type = "AUTO"
-        aout = dst.add_stream("aac", rate=MIX_RATE)
-        aout.layout = "mono"
-        aout.bit_rate = 192_000
+        enc = _AudioEncoder(dst)
         total = max(1, info.video.frame_count)
         n = 0
         for packet in src.demux(vin):
             deadline.check()
             check_cancel(cancel)
+            if packet.pts is not None and packet.time_base is not None:
+                # keep the sound about a second ahead of the picture: interleaved, flat memory
+                enc.feed_until(float(packet.pts * packet.time_base) + 1.0, audio)
             if copy:
                 if packet.dts is None:
                     continue
@@ -160,26 +197,52 @@ def _mux(video_path: Path, out: Path, mix: np.ndarray, info, limits: MediaLimits
                         dst.mux(p)
             n += 1
             if n % 250 == 0:
-                yield Progress("video", min(n, total), total, "writing video")
+                yield Progress("write", min(n, total), total, "writing video and sound")
         if not copy:
             for p in vout.encode():
                 dst.mux(p)
-        _encode_mono(dst, aout, mix)
+        enc.feed_until(float("inf"), audio)
+        enc.close()
 
 
-def _encode_mono(dst, stream, mix: np.ndarray) -> None:
-    frame_size = stream.codec_context.frame_size or 1024
-    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono",
-                                  rate=MIX_RATE, frame_size=frame_size)
-    for start in range(0, mix.size, 8192):
-        f = av.AudioFrame.from_ndarray(np.ascontiguousarray(mix[None, start:start + 8192]), format="flt", layout="mono")
-        f.sample_rate = MIX_RATE
-        f.pts = start
-        for rf in resampler.resample(f):
-            for p in stream.encode(rf):
-                dst.mux(p)
-    for rf in resampler.resample(None):
-        for p in stream.encode(rf):
-            dst.mux(p)
-    for p in stream.encode():
-        dst.mux(p)
+class _AudioEncoder:
+    """Stereo AAC at 48 kHz from float32 ``[2, n]`` chunks, re-framed to the codec's frame size."""
+
+    def __init__(self, dst) -> None:
+        self.dst = dst
+        self.stream = dst.add_stream("aac", rate=MIX_RATE)
+        self.stream.layout = "stereo"
+        self.stream.bit_rate = AAC_BIT_RATE
+        frame_size = self.stream.codec_context.frame_size or 1024
+        self.resampler = av.AudioResampler(format=self.stream.codec_context.format.name, layout="stereo",
+                                           rate=MIX_RATE, frame_size=frame_size)
+        self.samples = 0
+        self.exhausted = False
+
+    def feed_until(self, seconds: float, audio: Iterator[np.ndarray]) -> None:
+        while not self.exhausted and self.samples < seconds * MIX_RATE:
+            try:
+                chunk = next(audio)
+            except StopIteration:
+                self.exhausted = True
+                break
+            chunk = np.ascontiguousarray(np.atleast_2d(chunk), np.float32)
+            if chunk.shape[0] == 1:
+                chunk = np.repeat(chunk, 2, axis=0)
+            if chunk.shape[1] == 0:
+                continue
+            f = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            f.sample_rate = MIX_RATE
+            f.pts = self.samples
+            self.samples += chunk.shape[1]
+            self._encode(f)
+
+    def _encode(self, frame) -> None:
+        for rf in self.resampler.resample(frame):
+            for p in self.stream.encode(rf):
+                self.dst.mux(p)
+
+    def close(self) -> None:
+        self._encode(None)
+        for p in self.stream.encode():
+            self.dst.mux(p)

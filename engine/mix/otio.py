@@ -1,0 +1,138 @@
+"""The cue sheet as an OpenTimelineIO timeline (``.otio``) for Resolve, Premiere, Kdenlive.
+
+- Track "Footage" (video): the whole footage clip; the speech regions are markers on it
+  (``otio.schema.Marker``, colour GREEN, name "speech").
+- Track "Music" (audio): one clip per cue (``Cue.pieces``: one clip per piece) with its
+  source range in the track, gaps where no music plays, and real ``otio.schema.Transition``
+  objects (SMPTE_Dissolve) centred on each boundary where cues/pieces crossfade. The clips'
+  ranges (cut points) and the gaps add up to the video's duration; a transition borrows
+  half its length from each side, as OTIO defines.
+- The ducking: OTIO has no native volume keyframes (its ``effects`` carry no standard
+  audio-level curve the NLE adapters read), so each music clip carries them as metadata,
+  ``clip.metadata["mvpt"]["volume_keyframes"] = [[t, dB], ...]`` with ``t`` in seconds of
+  the clip's own time (0 = its first frame), plus gain, fades and the mix settings on the
+  timeline's metadata. An adapter or script can turn them into the NLE's keyframes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from engine.media.probe import probe
+
+from .cuesheet import CueSheet, MixSettings
+from .envelope import duck_keyframes
+from .render import Segment, layout
+
+DEFAULT_RATE = 25.0
+
+
+def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSettings | None = None,
+                   speech: np.ndarray | None = None, rhythms=None):
+    """The :class:`opentimelineio.schema.Timeline` of ``sheet`` under ``video``."""
+    import opentimelineio as otio
+
+    settings = settings or MixSettings()
+    video = Path(video).resolve()
+    vinfo = probe(video)
+    duration = float(vinfo.duration)
+    rate = float(vinfo.video.fps) if vinfo.video is not None and vinfo.video.fps else DEFAULT_RATE
+    rt = otio.opentime.RationalTime
+
+    def t(seconds: float):
+        return rt(seconds * rate, rate)
+
+    def span(start: float, seconds: float):
+        return otio.opentime.TimeRange(t(start), t(seconds))
+
+    timeline = otio.schema.Timeline(name=f"{video.stem} – music")
+    timeline.global_start_time = rt(0, rate)
+    timeline.metadata["mvpt"] = {
+        "mix": {k: v for k, v in vars(settings).items() if k != "extra"},
+        "crossfade": sheet.crossfade, "fade_in": sheet.fade_in, "fade_out": sheet.fade_out,
+    }
+    vtrack = otio.schema.Track(name="Footage", kind=otio.schema.TrackKind.Video)
+    vclip = otio.schema.Clip(name=video.name, source_range=span(0.0, duration),
+                             media_reference=otio.schema.ExternalReference(
+                                 target_url=video.as_uri(), available_range=span(0.0, duration)))
+    regs = np.zeros((0, 2)) if speech is None else np.asarray(speech, np.float64).reshape(-1, 2)
+    for s, e in regs:
+        vclip.markers.append(otio.schema.Marker(name="speech", marked_range=span(float(s), float(e - s)),
+                                                color=otio.schema.MarkerColor.GREEN))
+    vtrack.append(vclip)
+
+    atrack = otio.schema.Track(name="Music", kind=otio.schema.TrackKind.Audio)
+    segs = layout(sheet, duration, rhythms)
+    cues = sorted(sheet.cues, key=lambda c: c.start)
+    # cut points: a crossfade's centre is the cut; elsewhere the segment's own ends
+    cuts = [_cut_range(segs, i) for i in range(len(segs))]
+    pos = 0.0
+    music_len: dict[str, float] = {}
+    for i, (seg, (a, b)) in enumerate(zip(segs, cuts)):
+        if a - pos > 1e-6:
+            atrack.append(otio.schema.Gap(source_range=span(0.0, a - pos)))
+        elif i and a - pos < -1e-6:
+            a = pos
+        xf_in = _crossfade_len(segs, i - 1) if i else 0.0
+        if xf_in > 0:
+            tr = otio.schema.Transition(name="crossfade",
+                                        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                                        in_offset=t(xf_in / 2), out_offset=t(xf_in / 2))
+            tr.metadata["mvpt"] = {"kind": "equal-power crossfade", "seconds": xf_in}
+            atrack.append(tr)
+        path = Path(seg.path).resolve()
+        if seg.path not in music_len:
+            music_len[seg.path] = float(probe(seg.path).duration)
+        cue = cues[seg.cue_index]
+        src_start = seg.src0 + (a - seg.t0)
+        clip = otio.schema.Clip(
+            name=cue.title or path.name, source_range=span(src_start, b - a),
+            media_reference=otio.schema.ExternalReference(target_url=path.as_uri(),
+                                                          available_range=span(0.0, music_len[seg.path])))
+        clip.metadata["mvpt"] = {
+            "cue": seg.cue_index, "item_id": cue.item_id, "in_point": cue.in_point, "gain_db": cue.gain_db,
+            "note": cue.note, "piece": bool(cue.pieces),
+            "fades": [[r.a - a, r.b - a, "in" if r.rising else "out"] for r in seg.ramps],
+            "volume_keyframes": [[round(k - a, 4), db] for k, db in duck_keyframes(regs, settings, a, b)],
+            "volume_keyframes_note": "music gain (dB) over clip time (s); OTIO has no native volume keyframes",
+        }
+        atrack.append(clip)
+        pos = b
+    if duration - pos > 1e-6:
+        atrack.append(otio.schema.Gap(source_range=span(0.0, duration - pos)))
+    timeline.tracks.append(vtrack)
+    timeline.tracks.append(atrack)
+    return timeline
+
+
+def _meets(segs: list[Segment], i: int) -> bool:
+    """Segments ``i`` and ``i + 1`` touch or crossfade (the layout makes them overlap by the
+    crossfade's length, or meet exactly when it is 0)."""
+    return 0 <= i < len(segs) - 1 and segs[i + 1].t0 <= segs[i].t1 + 1e-9
+
+
+def _crossfade_len(segs: list[Segment], i: int) -> float:
+    """Length (s) of the crossfade between segment ``i`` and ``i + 1``; 0 when they do not meet."""
+    return max(0.0, segs[i].t1 - segs[i + 1].t0) if _meets(segs, i) else 0.0
+
+
+def _cut_range(segs: list[Segment], i: int) -> tuple[float, float]:
+    seg = segs[i]
+    a, b = seg.t0, seg.t1
+    if i and _meets(segs, i - 1):
+        a = seg.t0 + _crossfade_len(segs, i - 1) / 2
+    if _meets(segs, i):
+        b = seg.t1 - _crossfade_len(segs, i) / 2
+    return a, b
+
+
+def write_otio(timeline, out: str | os.PathLike[str]) -> Path:
+    """Write ``timeline`` as ``.otio`` JSON atomically (temp file, fsync, rename)."""
+    import opentimelineio as otio
+
+    from engine.atomic import atomic_write_text
+
+    return atomic_write_text(out, otio.adapters.write_to_string(timeline, adapter_name="otio_json"))

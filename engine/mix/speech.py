@@ -1,0 +1,207 @@
+"""Where people talk in the footage's own sound, so the mix can duck the music there.
+
+Two detectors run offline from what pip installs, behind one small protocol
+(:class:`SpeechDetector`: 16 kHz mono in, a speech probability per frame out):
+
+- ``"silero"`` (default): Silero VAD, a small recurrent network whose TorchScript file ships
+  inside the ``silero-vad`` wheel (nothing is downloaded; torch is already a dependency of
+  the engine). It tells speech from music and crowd noise far better than an energy/GMM
+  detector: on ``bench/mix.py``'s espeak-ng speech under music, crowd and wind noise its
+  frame F1 stays high down to 0 dB SNR, where webrtcvad marks most music and noise as
+  speech. Cost: about 0.3 s of CPU per minute of audio (measured on the 2-core machine).
+- ``"webrtc"``: the WebRTC VAD (``webrtcvad-wheels``), weightless and ~10x faster, but it
+  answers "voiced-sounding energy": usable for clean dialogue, poor under music. Used when
+  silero-vad is not installed, or on request.
+
+Both feed the same post-processing: hysteresis on the frame probabilities, regions shorter
+than ``min_speech`` dropped, gaps shorter than ``min_gap`` merged, each region padded by
+``pad``. The result is float64 ``[n, 2]`` (start, end) seconds, sorted and disjoint.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+VAD_RATE = 16000
+
+
+class SpeechDetector(Protocol):
+    name: str
+    hop: float
+    """Seconds per frame of :meth:`frame_probs`."""
+
+    def frame_probs(self, x: np.ndarray) -> np.ndarray:
+        """float32 ``[n]`` speech probability (0..1) per ``hop`` of 16 kHz mono ``x [N]``."""
+
+
+@dataclass(frozen=True)
+class SpeechParams:
+    threshold: float = 0.5
+    """Frames above it start speech..."""
+    neg_threshold: float = 0.35
+    """...and speech ends only below this (hysteresis)."""
+    min_speech: float = 0.25
+    min_gap: float = 0.3
+    pad: float = 0.05
+
+
+class WebRTCDetector:
+    """webrtcvad on 30 ms frames; its yes/no becomes probability 1/0."""
+
+    name = "webrtc"
+    hop = 0.03
+
+    def __init__(self, aggressiveness: int = 3) -> None:
+        import webrtcvad
+
+        self.vad = webrtcvad.Vad(aggressiveness)
+
+    def frame_probs(self, x: np.ndarray) -> np.ndarray:
+        n = int(self.hop * VAD_RATE)
+        pcm = (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2")
+        frames = pcm[: pcm.size // n * n].reshape(-1, n)
+        return np.array([self.vad.is_speech(f.tobytes(), VAD_RATE) for f in frames], np.float32)
+
+
+class SileroDetector:
+    """Silero VAD (TorchScript from its wheel) on 512-sample windows (32 ms) at 16 kHz."""
+
+    name = "silero"
+    hop = 512 / VAD_RATE
+
+    def __init__(self) -> None:
+        self.model = _silero_model()
+
+    def frame_probs(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        n = 512
+        x = np.ascontiguousarray(x[: x.size // n * n], np.float32)
+        if x.size == 0:
+            return np.zeros(0, np.float32)
+        with torch.inference_mode():
+            # audio_forward carries the recurrent state and context across windows itself
+            probs = self.model.audio_forward(torch.from_numpy(x)[None], VAD_RATE)  # [1, frames]
+        self.model.reset_states()
+        return probs[0].numpy().astype(np.float32)[: x.size // n]
+
+
+@functools.lru_cache(maxsize=1)
+def _silero_model():
+    import warnings
+
+    import torch
+
+    threads = torch.get_num_threads()
+    from silero_vad import load_silero_vad  # sets torch to 1 thread on import: put ours back
+
+    torch.set_num_threads(threads)
+    with warnings.catch_warnings():  # torch.jit.load's deprecation notice
+        warnings.simplefilter("ignore", FutureWarning)
+        model = load_silero_vad()  # the TorchScript file inside the wheel; nothing downloaded
+    torch.set_num_threads(threads)
+    return model
+
+
+DETECTORS = {"silero": SileroDetector, "webrtc": WebRTCDetector}
+DEFAULT_DETECTOR = "silero"
+
+
+def available_detectors() -> list[str]:
+    out = []
+    for name, mod in (("silero", "silero_vad"), ("webrtc", "webrtcvad")):
+        try:
+            __import__(mod)
+            out.append(name)
+        except ImportError:
+            pass
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def get_detector(name: str | None = None) -> SpeechDetector:
+    """The detector called ``name`` (default: silero, else webrtc when silero is missing)."""
+    if name is None:
+        have = available_detectors()
+        if not have:
+            raise RuntimeError("no voice-activity detector is installed; pip install silero-vad "
+                               "(or webrtcvad-wheels)")
+        name = DEFAULT_DETECTOR if DEFAULT_DETECTOR in have else have[0]
+    if name not in DETECTORS:
+        raise ValueError(f"unknown speech detector {name!r}; choose one of {sorted(DETECTORS)}")
+    return DETECTORS[name]()
+
+
+def to_vad_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Mono float32 ``[N']`` at 16 kHz from ``samples [N]`` or ``[channels, N]`` at ``rate``."""
+    x = np.asarray(samples, np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=0)
+    if rate != VAD_RATE and x.size:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+
+        g = gcd(int(rate), VAD_RATE)
+        x = resample_poly(x, VAD_RATE // g, int(rate) // g).astype(np.float32)
+    return x
+
+
+def detect_speech(samples: np.ndarray, rate: int, *, detector: str | SpeechDetector | None = None,
+                  params: SpeechParams = SpeechParams()) -> np.ndarray:
+    """Speech regions of ``samples`` (mono ``[N]`` or ``[channels, N]``, any rate) as float64
+    ``[n, 2]`` (start, end) seconds: sorted, merged, inside ``[0, N / rate]``."""
+    x = to_vad_rate(samples, rate)
+    if x.size < VAD_RATE // 10 or not np.any(x):
+        return np.zeros((0, 2))
+    det = get_detector(detector) if detector is None or isinstance(detector, str) else detector
+    probs = det.frame_probs(x)
+    return regions_from_probs(probs, det.hop, x.size / VAD_RATE, params)
+
+
+def regions_from_probs(probs: np.ndarray, hop: float, duration: float,
+                       params: SpeechParams = SpeechParams()) -> np.ndarray:
+    """Frame probabilities ``[n]`` -> regions ``[m, 2]`` (hysteresis, drop short, merge, pad)."""
+    on = np.zeros(probs.size, bool)
+    state = False
+    for i, p in enumerate(probs):  # hysteresis: enter above threshold, leave below neg_threshold
+        state = p >= params.threshold if not state else p >= params.neg_threshold
+        on[i] = state
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
+    regs = edges.reshape(-1, 2).astype(np.float64) * hop  # [m, 2] (start, end)
+    regs = merge_regions(regs, params.min_gap)
+    regs = regs[(regs[:, 1] - regs[:, 0]) >= params.min_speech] if regs.size else regs
+    if regs.size:
+        regs[:, 0] -= params.pad
+        regs[:, 1] += params.pad
+        regs = np.clip(merge_regions(regs, 0.0), 0.0, duration)
+    return regs.reshape(-1, 2)
+
+
+def merge_regions(regs: np.ndarray, gap: float) -> np.ndarray:
+    """Sort ``[n, 2]`` regions and join those closer than ``gap`` seconds."""
+    regs = np.asarray(regs, np.float64).reshape(-1, 2)
+    if regs.shape[0] == 0:
+        return regs
+    regs = regs[np.argsort(regs[:, 0])]
+    out = [list(regs[0])]
+    for s, e in regs[1:]:
+        if s - out[-1][1] < gap:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return np.array(out, np.float64)
+
+
+def frame_labels(regs: np.ndarray, duration: float, hop: float = 0.01) -> np.ndarray:
+    """bool ``[ceil(duration / hop)]``: is each ``hop`` frame inside a region (for scoring)."""
+    n = int(np.ceil(duration / hop))
+    t = (np.arange(n) + 0.5) * hop
+    lab = np.zeros(n, bool)
+    for s, e in np.asarray(regs).reshape(-1, 2):
+        lab |= (t >= s) & (t < e)
+    return lab
