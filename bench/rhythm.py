@@ -1,0 +1,200 @@
+"""Music rhythm analysis: accuracy on generated music with known beats, and its cost.
+
+    .venv/bin/python bench/rhythm.py [--seeds 4] [--seconds 40] [--no-cost] [--real DIR]
+
+For each style of :mod:`engine.rhythm.music_synth` (slow 60-90 bpm, straight, fast 160+,
+swing, 3/4, a tempo change, a fade-out, beatless ambient, silence), ``--seeds`` tracks of
+``--seconds`` are analysed with :func:`engine.rhythm.music.analyse_rhythm` and scored:
+
+- beat F: F-measure of beats at +-70 ms (each reference beat matched to at most one);
+- downbeat F: the same for downbeats;
+- tempo acc1: within 4 % of the true tempo; acc2: also at x2, x1/2, x3, x1/3 (octave errors);
+- meter: share with the right beats per bar; steady: share said to have a steady beat
+  (1.0 is right for music with a beat, 0.0 for ambient and silence);
+- ending: median |error| (s) of the real ending (last downbeat before fade or silence);
+- sections F: section boundaries at +-1 s (the first, 0.0, not counted).
+
+Then the cost: analysis time per minute of audio, against what the scan already spends on
+a track (decoding its file and the musicnn features, or the classic extractor without
+musicnn's weights), medians of 3 runs on one 3-minute generated track, side by side.
+``--real DIR`` also analyses every audio file under DIR (no ground truth: tempo, steady,
+how many beats sit on an onset peak).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.rhythm.music import analyse_rhythm  # noqa: E402
+from engine.rhythm.music_synth import STYLES, synth_track  # noqa: E402
+
+BEAT_WINDOW = 0.07
+SECTION_WINDOW = 1.0
+
+
+def f_measure(ref: np.ndarray, est: np.ndarray, window: float = BEAT_WINDOW) -> float:
+    """F-measure of ``est`` against ``ref`` with one-to-one matches within ``window`` s.
+    Both empty: 1.0 (nothing to find, nothing made up)."""
+    ref, est = np.sort(np.asarray(ref, float)), np.sort(np.asarray(est, float))
+    if len(ref) == 0 and len(est) == 0:
+        return 1.0
+    if len(ref) == 0 or len(est) == 0:
+        return 0.0
+    used = np.zeros(len(est), bool)
+    hits = 0
+    for r in ref:
+        d = np.abs(est - r)
+        d[used] = np.inf
+        j = int(np.argmin(d))
+        if d[j] <= window:
+            used[j] = True
+            hits += 1
+    p, q = hits / len(est), hits / len(ref)
+    return 0.0 if hits == 0 else 2 * p * q / (p + q)
+
+
+def tempo_ok(est: float | None, ref: float | None, octave: bool) -> bool:
+    if est is None or ref is None:
+        return est is None and ref is None
+    factors = (1.0, 2.0, 0.5, 3.0, 1 / 3) if octave else (1.0,)
+    return any(abs(est - ref * k) <= 0.04 * ref * k for k in factors)
+
+
+def accuracy(seeds: int, seconds: float) -> None:
+    print(f"accuracy: {seeds} generated tracks of {seconds:g} s per style (beats +-{BEAT_WINDOW * 1000:.0f} ms)")
+    head = (f"{'style':13s} {'beatF':>6s} {'dbeatF':>6s} {'acc1':>5s} {'acc2':>5s} {'meter':>5s} {'steady':>6s} "
+            f"{'ending':>6s} {'sectF':>6s}  tempi (true -> found)")
+    print(head)
+    steady_rows: list[float] = []
+    for style in STYLES:
+        rows = []
+        tempi = []
+        for seed in range(seeds):
+            t = synth_track(style, seed=100 + seed, duration=seconds)
+            r = analyse_rhythm(t.samples, t.rate)
+            if not t.steady:
+                beat_f = 1.0 if not r.steady else 0.0
+                rows.append((beat_f, beat_f, float(not r.steady), float(not r.steady), float(r.meter is None),
+                             float(r.steady), np.nan, np.nan))
+                tempi.append(f"- -> {r.tempo or '-'}")
+                continue
+            ref_beats = t.beats[t.beats <= t.ending + 1e-6] if style == "fade_out" else t.beats
+            est_beats = r.beats[r.beats <= t.ending + 0.1] if style == "fade_out" else r.beats
+            ref_down = t.downbeats
+            est_down = r.downbeats[r.downbeats <= t.ending + 0.1] if style == "fade_out" else r.downbeats
+            true_tempo = t.tempo
+            if style == "tempo_change":  # judged against the tempo the track ends on
+                true_tempo = 60.0 / float(np.median(np.diff(t.beats[len(t.beats) // 2:])))
+            rows.append((f_measure(ref_beats, est_beats), f_measure(ref_down, est_down),
+                         float(tempo_ok(r.tempo, true_tempo, False)), float(tempo_ok(r.tempo, true_tempo, True)),
+                         float(r.meter == t.meter), float(r.steady), abs(r.ending - t.ending),
+                         f_measure(t.sections[1:], r.sections[1:], SECTION_WINDOW)))
+            tempi.append(f"{true_tempo:.0f}->{r.tempo or 0:.0f}")
+        a = np.asarray(rows, float)
+        mean = np.nanmean(a, axis=0)
+        ending = np.nanmedian(a[:, 6]) if np.isfinite(a[:, 6]).any() else float("nan")
+        if style not in ("ambient", "silence"):
+            steady_rows.extend(a[:, 0])
+        print(f"{style:13s} {mean[0]:6.2f} {mean[1]:6.2f} {mean[2]:5.2f} {mean[3]:5.2f} {mean[4]:5.2f} "
+              f"{mean[5]:6.2f} {ending:6.2f} {mean[7]:6.2f}  {' '.join(tempi)}")
+    print(f"beat F over all steady styles: {np.mean(steady_rows):.3f} (goal >= 0.9)")
+
+
+def cost(runs: int = 3, seconds: float = 180.0) -> None:
+    from engine.features.registry import create_extractor
+    from engine.jobs import run
+    from engine.media.audio import decode_audio
+    from engine.media.grid import DEFAULT_SEGMENT_SECONDS, SegmentGrid
+    from engine.rhythm.music import ANALYSIS_RATE
+    from engine.library.scan import default_extractor_name
+    from training.synthmedia import write_audio
+
+    t = synth_track("straight", seed=7, duration=seconds, rate=44100)
+    path = Path(tempfile.gettempdir()) / f"mvpt-bench-rhythm-{int(seconds)}s.mp3"
+    if not path.exists():
+        write_audio(path, np.stack([t.samples, t.samples]), sample_rate=44100)
+    name = default_extractor_name("music")
+    extractor = create_extractor(name, "cpu")
+    analyse_rhythm(np.zeros(ANALYSIS_RATE * 8, np.float32), ANALYSIS_RATE)  # first call: numba compiles
+    t0 = time.perf_counter()
+    analyse_rhythm(synth_track("straight", seed=1, duration=10.0).samples, ANALYSIS_RATE)
+    warm = time.perf_counter() - t0
+    dec, feat, rhy = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        samples = decode_audio(path, int(extractor.sample_rate))
+        t1 = time.perf_counter()
+        run(extractor.analyse_job(samples, SegmentGrid(len(samples) / extractor.sample_rate,
+                                                        DEFAULT_SEGMENT_SECONDS)))
+        t2 = time.perf_counter()
+        analyse_rhythm(samples, int(extractor.sample_rate))
+        t3 = time.perf_counter()
+        dec.append(t1 - t0)
+        feat.append(t2 - t1)
+        rhy.append(t3 - t2)
+    d, f, r = statistics.median(dec), statistics.median(feat), statistics.median(rhy)
+    minutes = seconds / 60
+    print(f"cost on one {seconds:.0f} s track (medians of {runs}; extractor {extractor.id}):")
+    print(f"  decode {d:.2f} s + features {f:.2f} s = scan per track {d + f:.2f} s ({(d + f) / minutes:.2f} s/min)")
+    print(f"  rhythm analysis {r:.2f} s ({r / minutes:.2f} s/min) = {100 * r / (d + f):.1f} % of the scan's time "
+          f"(goal <= 10 %); a 10 s clip right after the first call: {warm:.2f} s")
+
+
+def real(folder: str) -> None:
+    from engine.library.scan import media_files
+    from engine.media.audio import decode_audio
+    from engine.rhythm.music import ANALYSIS_RATE, _Frames
+
+    files = media_files(folder, "music")
+    print(f"real music: {len(files)} files under {folder} (no ground truth)")
+    print(f"{'file':40s} {'dur':>6s} {'steady':>6s} {'clar':>5s} {'tempo':>6s} {'alts':24s} {'meter':>5s} "
+          f"{'onpk':>5s} {'rand':>5s} {'sect':>4s} {'ending':>7s} {'secs':>5s}")
+    for p in files:
+        y = decode_audio(p, ANALYSIS_RATE)
+        t0 = time.perf_counter()
+        r = analyse_rhythm(y, ANALYSIS_RATE)
+        dt = time.perf_counter() - t0
+        onpk = rand = float("nan")
+        if r.steady and len(r.beats):
+            # share of beats within 50 ms of an onset peak above the track's median, vs random times
+            fr = _Frames(y)
+            o = fr.onset
+            pk = np.nonzero((o[1:-1] > o[:-2]) & (o[1:-1] >= o[2:]) & (o[1:-1] > np.percentile(o, 75)))[0] + 1
+            pt = fr.seconds(pk)
+            near = lambda ts: float(np.mean([np.min(np.abs(pt - x)) <= 0.05 for x in ts])) if len(pt) else 0.0  # noqa: E731
+            onpk = near(r.beats)
+            rand = near(np.random.default_rng(0).uniform(0, r.duration, len(r.beats)))
+        alts = " ".join(f"{c.bpm:.0f}:{c.confidence:.2f}" for c in r.tempo_alternatives[:3])
+        print(f"{Path(p).name[:40]:40s} {r.duration:6.1f} {str(r.steady):>6s} {r.pulse_clarity:5.2f} "
+              f"{(r.tempo or 0):6.1f} {alts:24s} {str(r.meter or '-'):>5s} {onpk:5.2f} {rand:5.2f} "
+              f"{len(r.sections):4d} {r.ending:7.1f} {dt:5.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=40.0)
+    ap.add_argument("--no-cost", action="store_true", help="skip the cost comparison")
+    ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--real", metavar="DIR", help="also analyse the audio files under DIR")
+    args = ap.parse_args(argv)
+    if not args.no_accuracy:
+        accuracy(args.seeds, args.seconds)
+    if not args.no_cost:
+        cost()
+    if args.real:
+        real(args.real)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
