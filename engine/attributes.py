@@ -22,8 +22,6 @@ import numpy as np
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 from engine.media import MediaError
 from engine.media.container import MEDIA_EXTENSIONS_AUDIO, MEDIA_EXTENSIONS_VIDEO
-from engine.media.grid import SegmentGrid
-from engine.media.probe import probe
 from engine.session import EngineSession
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
@@ -90,15 +88,8 @@ def load_image(path: Path) -> np.ndarray:
 def _visual_outputs(session: EngineSession, base: np.ndarray) -> ExampleVectors:
     """Base features [N, Dv] -> f_v outputs [N, d] (segment and [CLS]), each row read as a
     one-segment sequence."""
-    import torch
-
-    from engine.model.windows import encode_many
-
-    tower = session.model.model.tower("visual")
-    feats = [torch.as_tensor(b[None], dtype=torch.float32, device=session.device) for b in base]
-    outs = encode_many(tower, feats, L=1)
-    return ExampleVectors(np.stack([o.segments[0].float().cpu().numpy() for o in outs]),
-                          np.stack([o.cls.float().cpu().numpy() for o in outs]))
+    outs = session.model.encode_many("visual", [np.asarray(b, np.float32)[None] for b in base])
+    return ExampleVectors(np.stack([o.segments[0] for o in outs]), np.stack([o.cls for o in outs]))
 
 
 def image_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None = None) -> Job[ExampleVectors]:
@@ -132,36 +123,60 @@ def text_vectors(session: EngineSession, prompts: list[str]) -> ExampleVectors:
 
 
 def audio_set_vectors(session: EngineSession, folder, cancel: CancelCheck | None = None) -> Job[ExampleVectors]:
-    """f_m outputs for the songs in ``folder``: every segment, and each song's [CLS]."""
-    import torch
+    """f_m outputs for the songs in ``folder``: every segment, and each song's [CLS].
 
-    from engine.model.windows import encode_sequence
+    Songs already in the music library are not decoded again: their stored vectors for the
+    active model (or their stored base features) are used."""
+    from engine.analysis.read import read_media
 
     files = _files(folder, MEDIA_EXTENSIONS_AUDIO | MEDIA_EXTENSIONS_VIDEO)
     if not files:
         raise AttributeError_(f"no audio files in {folder}")
-    extractor = session.extractor("music")
-    tower = session.model.model.tower("music")
+    loaded = session.model
+    catalog = session.library.catalog
+    extractor_id = loaded.config.music_id
     rows, tracks, errors = [], [], []
     for i, f in enumerate(files):
         check_cancel(cancel)
         yield Progress("audio", i, len(files), f.name)
+        stored = _stored_song(catalog, f, loaded.checkpoint_id, extractor_id, float(session.segment_seconds))
+        if isinstance(stored, tuple):
+            rows.append(stored[0])
+            tracks.append(stored[1])
+            continue
         try:
-            info = probe(f)
-            if info.audio is None:
-                continue
-            base = yield from extractor.extract(f, SegmentGrid(info.duration, session.segment_seconds), cancel=cancel)
+            if stored is None:
+                read = yield from read_media(f, session.extractor("music"), session.segment_seconds, cancel=cancel)
+                stored = read.features
         except MediaError as e:
             errors.append(str(e))
             continue
-        with torch.inference_mode():
-            out = encode_sequence(tower, torch.as_tensor(base, dtype=torch.float32, device=session.device),
-                                  L=session.model.config.seq_len)
-        rows.append(out.segments.float().cpu().numpy())
-        tracks.append(out.cls.float().cpu().numpy())
+        out = loaded.encode("music", stored)
+        rows.append(out.segments)
+        tracks.append(out.cls)
     if not rows:
         raise AttributeError_(f"no song in {folder} could be read" + (f" ({errors[0]})" if errors else ""))
     return ExampleVectors(np.concatenate(rows), np.stack(tracks))
+
+
+def _stored_song(catalog, path: Path, checkpoint_id: str, extractor_id: str, segment_seconds: float):
+    """What the library already knows of ``path`` (unchanged since it was scanned): its vectors
+    (segments [T, d], cls [d]) for this model, else its base features [T, D], else None."""
+    item = catalog.item_by_path(path)
+    if item is None or item.status != "ok":
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if (item.size, item.mtime_ns) != (st.st_size, st.st_mtime_ns):
+        return None  # changed since the scan
+    pair = catalog.item_embeddings(item.id, checkpoint_id)
+    if pair is not None:
+        return np.asarray(pair[0], np.float32), np.asarray(pair[1], np.float32)
+    if abs(float(item.segment_seconds) - segment_seconds) > 1e-6:
+        return None
+    return catalog.base_features(item.id, extractor_id)
 
 
 def create_attribute(session: EngineSession, name: str, *, images: str | None = None, audio: str | None = None,
@@ -189,7 +204,7 @@ def create_attribute(session: EngineSession, name: str, *, images: str | None = 
         source = {"text": prompts}
     y_a = vecs.segments.mean(axis=0)  # [d]: per-segment queries move along this
     y_t = vecs.tracks.mean(axis=0)    # [d]: whole-video ([CLS]) queries along this
-    meta = {**source, "examples": int(len(vecs.segments))}
+    meta = {**source, "examples": int(len(vecs.tracks)), "segments": int(len(vecs.segments))}
     if domain is not None:
         if modality == "visual" and _files(domain, IMAGE_EXTENSIONS):
             d = yield from image_set_vectors(session, domain, cancel)
@@ -197,7 +212,7 @@ def create_attribute(session: EngineSession, name: str, *, images: str | None = 
             d = yield from audio_set_vectors(session, domain, cancel)
         y_a = y_a - d.segments.mean(axis=0)
         y_t = y_t - d.tracks.mean(axis=0)
-        meta.update(domain=str(domain), domain_examples=int(len(d.segments)))
+        meta.update(domain=str(domain), domain_examples=int(len(d.tracks)))
     meta["norm"] = float(np.linalg.norm(y_a))
     meta["track_vector"] = [round(float(x), 7) for x in y_t]
     session.library.catalog.save_attribute(name, session.checkpoint_id, modality, y_a.astype(np.float32), meta)
