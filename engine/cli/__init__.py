@@ -17,7 +17,7 @@ import sys
 from engine.media.errors import MediaError
 
 COMMAND_MODULES = ("engine.cli.media_cmds", "engine.cli.features_cmds", "engine.cli.library_cmds",
-                   "engine.cli.recommend_cmds")
+                   "engine.cli.recommend_cmds", "engine.cli.export_cmds")
 TRAINING_COMMANDS = {
     "train": "train a model on a feature dataset",
     "eval": "evaluate a checkpoint with the paper's retrieval protocol",
@@ -25,17 +25,19 @@ TRAINING_COMMANDS = {
     "experiment": "run the paper's ablation table or context curve",
     "analyze": "the paper's analyses of what a model learned",
     "demo": "build the built-in demo workspace and open the app on it",
+    "learn": "fine-tune the current model on a folder of your finished edits",
 }
 
 
 def USER_ERRORS() -> tuple[type[BaseException], ...]:  # noqa: N802 - a constant, computed lazily
     """Errors whose message is meant for the user: printed as one line, never a traceback."""
     from engine.attributes import AttributeError_
+    from engine.cli.checks import UsageError
     from engine.features.base import FeatureError
     from engine.jobs import Cancelled
     from engine.session import NoModelError
 
-    return (MediaError, FeatureError, NoModelError, AttributeError_, Cancelled)
+    return (MediaError, FeatureError, NoModelError, AttributeError_, Cancelled, UsageError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,10 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     remove.set_defaults(func=_remove)
 
 
-def _library(args: argparse.Namespace):
+def _library(args: argparse.Namespace, create: bool = False):
+    """The library in ``--data-dir``. Only ``library add`` creates a data folder; the other
+    actions refuse one that does not exist (a typo must not read as an empty library)."""
+    from engine.cli.checks import existing_data_dir
     from engine.library import Library
 
-    return Library(args.data_dir)
+    return Library(args.data_dir if create else existing_data_dir(args.data_dir))
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -61,7 +64,7 @@ def _add(args: argparse.Namespace) -> int:
     folder = Path(args.folder).expanduser()
     bar = ProgressBar(not args.json)
     out: dict = {"folder": str(folder.resolve()), "kind": kind}
-    with _library(args) as lib:
+    with _library(args, create=True) as lib:
         try:
             added = run(lib.add(folder, kind, loaded, extractor=args.extractor, workers=args.workers,
                                 time_limit=args.time_limit or DEFAULT_TIME_LIMIT, retry_failed=args.retry_failed), bar)

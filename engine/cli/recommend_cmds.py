@@ -5,9 +5,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
+from collections import Counter
 from pathlib import Path
 
+from engine.cli.checks import (
+    UsageError,
+    data_dir_arg,
+    existing_data_dir,
+    require_file,
+    require_indexed,
+    require_items,
+    require_streams,
+)
 from engine.jobs import run
 from engine.media.grid import clock
 
@@ -34,7 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("footage", parents=[common], help="footage from your footage library for a song")
     p.add_argument("song")
-    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--top", type=int, default=5, help="suggestions per segment (default 5)")
+    p.add_argument("--max-per-clip", type=int, default=2, metavar="N",
+                   help="suggest one clip for at most N of the song's segments, so the cut has variety "
+                        "(default 2; 0: no limit)")
     p.set_defaults(func=_footage)
 
     a = sub.add_parser("attribute", help="attributes (e.g. +drums, -vocals) defined by examples")
@@ -49,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--domain", metavar="DIR", help="a folder of the same kind of media in general "
                                                   "(subtracted: the paper's domain correction)")
     c.set_defaults(func=_attribute_create)
-    ls = asub.add_parser("list", parents=[common], help="attributes of the active model")
+    ls = asub.add_parser("list", parents=[common], help="attributes of the active model (without one: of every "
+                                                         "model in the library)")
     ls.set_defaults(func=_attribute_list)
     rm = asub.add_parser("delete", parents=[common], help="forget an attribute")
     rm.add_argument("name")
@@ -57,6 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _session(args: argparse.Namespace):
+    """The engine session for a command that reads the library. Its data folder must exist
+    (see :func:`engine.cli.checks.existing_data_dir`); nothing slow is loaded yet."""
     from engine.session import EngineSession
     from engine.settings import EngineSettings
 
@@ -64,11 +81,18 @@ def _session(args: argparse.Namespace):
     changes = {}
     if getattr(args, "checkpoint", None):
         changes["checkpoint"] = str(args.checkpoint)
-    if getattr(args, "data_dir", None):
-        changes["data_dir"] = str(args.data_dir)
+    named = getattr(args, "data_dir", None) or s.data_dir
+    changes["data_dir"] = str(existing_data_dir(named))
     if getattr(args, "device", None):
         changes["device"] = args.device
     return EngineSession(s.with_(**changes))
+
+
+def _ready(session, args: argparse.Namespace, kind: str) -> None:
+    """The library holds ``kind`` items, the model loads, and they are indexed for it: the
+    cheap checks, before the query is analysed."""
+    require_items(session.library.catalog, kind, args.data_dir)
+    require_indexed(session.library.catalog, session.checkpoint_id, kind, args.data_dir)
 
 
 def _progress(args):
@@ -77,7 +101,9 @@ def _progress(args):
     return ProgressBar(enabled=not args.json)
 
 
-def _conditioning(specs: list[str]):
+def _conditioning(specs: list[str], session=None):
+    """``NAME:WEIGHT`` specs as a Conditioning; with ``session``, every name must be an
+    attribute of its model (checked before the video is analysed)."""
     from engine.recommend import Conditioning
 
     weights = {}
@@ -89,17 +115,26 @@ def _conditioning(specs: list[str]):
             weights[name] = max(-1.0, min(1.0, float(w)))
         except ValueError:
             raise SystemExit(f"error: the weight in {spec!r} is not a number") from None
+    if weights and session is not None:
+        known = {a.name for a in session.library.catalog.attributes(session.checkpoint_id)}
+        unknown = sorted(set(weights) - known)
+        if unknown:
+            raise UsageError(f"no attribute named {', '.join(unknown)} for this model "
+                             f"({', '.join(sorted(known)) or 'it has none'}); see `mvpt attribute list`")
     return Conditioning(weights)
 
 
 def _recommend(args: argparse.Namespace) -> int:
     from engine.recommend import analyse_video, best_soundtracks, recommend_segments
 
+    video = require_file(args.video)
+    require_streams(video, "recommend", "video")
     session = _session(args)
+    _ready(session, args, "music")
+    cond = _conditioning(args.attribute, session)
     bar = _progress(args)
-    analysis = run(analyse_video(session, args.video, thumbnails=False), bar)
+    analysis = run(analyse_video(session, video, thumbnails=False), bar)
     bar.done()
-    cond = _conditioning(args.attribute)
     whole = best_soundtracks(session, analysis, args.top, cond)
     per_seg = recommend_segments(session, analysis, args.top, cond) if args.per_segment or args.json else None
     if args.json:
@@ -112,7 +147,8 @@ def _recommend(args: argparse.Namespace) -> int:
     status = session.status()
     print(f"{Path(args.video).name}: {len(analysis)} segments × {analysis.segment_seconds:g} s · {status.model}")
     if not whole:
-        print("the music library has no indexed tracks for this model: `mvpt library add FOLDER --checkpoint DIR`")
+        print("the music library has no indexed tracks for this model: "
+              f"`mvpt library add FOLDER --checkpoint DIR{data_dir_arg(args.data_dir)}`")
         return 1
     print("\nWhole video")
     print(f"  {'#':>2}  {'track':<40} {'start at':>8} {'covers':>7} {'score':>6}")
@@ -127,24 +163,36 @@ def _recommend(args: argparse.Namespace) -> int:
     return 0
 
 
-def _track_id(session, track: str) -> int:
+def _track_id(session, track: str, data_dir: str | None = None) -> int:
+    """A track of the music library by id or path: a path that does not exist is "file not
+    found", one that exists but was never added says how to add it."""
     catalog = session.library.catalog
-    if track.isdigit() and catalog.item(int(track)) is not None:
-        return int(track)
-    item = catalog.item_by_path(Path(track).resolve())
-    if item is None:
-        raise SystemExit(f"error: {track} is not in the music library; add its folder with `mvpt library add`")
+    if track.isdigit() and not Path(track).exists():
+        if catalog.item(int(track)) is not None:
+            return int(track)
+        raise UsageError(f"no track with id {track} in the music library, and no file named {track}")
+    path = require_file(track)
+    item = catalog.item_by_path(path.resolve())
+    if item is None or item.kind != "music":
+        raise UsageError(f"{track} is not in the music library: add its folder with "
+                         f"`mvpt library add {path.resolve().parent} --checkpoint DIR{data_dir_arg(data_dir)}`")
     return item.id
 
 
 def _fit(args: argparse.Namespace) -> int:
     from engine.recommend import analyse_video, fit_soundtrack
 
+    video = require_file(args.video)
+    if not args.track.isdigit():
+        require_file(args.track)
+    require_streams(video, "fit", "video")
     session = _session(args)
+    item_id = _track_id(session, args.track, args.data_dir)
+    _ready(session, args, "music")
     bar = _progress(args)
-    analysis = run(analyse_video(session, args.video, thumbnails=False), bar)
+    analysis = run(analyse_video(session, video, thumbnails=False), bar)
     bar.done()
-    fit = fit_soundtrack(session, analysis, _track_id(session, args.track))
+    fit = fit_soundtrack(session, analysis, item_id)
     if args.json:
         print(json.dumps({"item_id": fit.item_id, "offset": fit.offset, "offset_segments": fit.offset_segments,
                           "score": fit.score, "coverage": fit.coverage, "scores": fit.scores.tolist()}))
@@ -157,27 +205,66 @@ def _fit(args: argparse.Namespace) -> int:
 def _footage(args: argparse.Namespace) -> int:
     from engine.recommend import analyse_music, recommend_segments
 
+    song = require_file(args.song)
+    require_streams(song, "footage", "audio")
+    if args.top < 1 or args.max_per_clip < 0:
+        raise UsageError("--top must be at least 1 and --max-per-clip at least 0")
     session = _session(args)
+    _ready(session, args, "footage")
+    clips = session.library.catalog.embedding_counts(session.checkpoint_id)["footage"]["items"]
     bar = _progress(args)
-    analysis = run(analyse_music(session, args.song), bar)
+    analysis = run(analyse_music(session, song), bar)
     bar.done()
-    rows = recommend_segments(session, analysis, args.top)
+    n = args.max_per_clip
+    # each row lists distinct clips; enough of them that no row runs dry while clips remain
+    wide = args.top if n == 0 else min(clips, args.top + math.ceil(len(analysis) * args.top / n))
+    rows = spread_picks(recommend_segments(session, analysis, wide), args.top, n)
     if args.json:
         print(json.dumps([[dataclasses.asdict(s) for s in row] for row in rows], indent=2))
         return 0
     if not any(rows):
-        print("the footage library has no indexed clips: `mvpt library add FOLDER --footage --checkpoint DIR`")
+        print("the footage library has no indexed clips: "
+              f"`mvpt library add FOLDER --footage --checkpoint DIR{data_dir_arg(args.data_dir)}`")
         return 1
     for (a, b), row in zip(zip(analysis.starts, analysis.ends), rows):
         picks = ", ".join(f"{Path(s.path).name} @{clock(s.start)} ({s.score:.2f})" for s in row)
-        print(f"  {clock(a)}–{clock(b)}  {picks}")
+        print(f"  {clock(a)}–{clock(b)}  {picks or '-'}")
+    if n and any(len(row) < args.top for row in rows):
+        print(f"(some segments list fewer than {args.top}: each of the {clips} clips is suggested for at most {n} "
+              "segments; `--max-per-clip 0` lifts the limit)")
     return 0
+
+
+def spread_picks(rows: list[list], k: int, max_per_item: int) -> list[list]:
+    """At most ``k`` picks per row from ``rows`` (each ranked best first, items distinct within
+    a row) such that no item is picked in more than ``max_per_item`` rows (0: no limit).
+
+    Filled in rounds, every row's first pick before any row's second: within a round the rows
+    whose best remaining candidate scores highest choose first, so a clip goes to the
+    segments it fits best and every segment gets its best clip that is still free."""
+    if max_per_item <= 0:
+        return [list(row[:k]) for row in rows]
+    out: list[list] = [[] for _ in rows]
+    uses: Counter[int] = Counter()
+    for r in range(k):
+        taken: set[int] = set()
+        pool = sorted(((s.score, i, j) for i, row in enumerate(rows) if len(out[i]) == r
+                       for j, s in enumerate(row)), key=lambda t: (-t[0], t[1], t[2]))
+        for _, i, j in pool:
+            s = rows[i][j]
+            if i in taken or uses[s.item_id] >= max_per_item or any(x.item_id == s.item_id for x in out[i]):
+                continue
+            out[i].append(s)
+            uses[s.item_id] += 1
+            taken.add(i)
+    return [sorted(row, key=lambda s: -s.score) for row in out]
 
 
 def _attribute_create(args: argparse.Namespace) -> int:
     from engine.attributes import create_attribute
 
     session = _session(args)
+    session.model  # noqa: B018 - a missing model is said before the examples are read
     bar = _progress(args)
     vec = run(create_attribute(session, args.name, images=args.images, audio=args.audio, text=args.text,
                                domain=args.domain), bar)
@@ -187,17 +274,36 @@ def _attribute_create(args: argparse.Namespace) -> int:
 
 
 def _attribute_list(args: argparse.Namespace) -> int:
+    """The active model's attributes; without a model (none configured, or it does not load),
+    those of every model the library knows, each under the model it belongs to."""
+    from engine.session import NoModelError
+
     session = _session(args)
-    attrs = session.library.catalog.attributes(session.checkpoint_id)
+    catalog = session.library.catalog
+    try:
+        active = session.checkpoint_id
+        models = [ck for ck in catalog.checkpoints() if ck["id"] == active] or [{"id": active, "path": None}]
+        why = None
+    except NoModelError as e:
+        models, why = catalog.checkpoints(), str(e)
+    groups = [(ck, catalog.attributes(ck["id"])) for ck in models]
     if args.json:
-        print(json.dumps([{"name": a.name, "modality": a.modality,
-                           "meta": {k: v for k, v in a.meta.items() if k != "track_vector"}} for a in attrs], indent=2))
+        print(json.dumps([{"name": a.name, "modality": a.modality, "checkpoint_id": ck["id"], "checkpoint": ck["path"],
+                           "meta": {k: v for k, v in a.meta.items() if k != "track_vector"}}
+                          for ck, attrs in groups for a in attrs], indent=2))
         return 0
-    if not attrs:
+    if why is not None:
+        print(f"no active model ({why.split(':')[0]}): the attributes of every model in the library")
+    if not any(attrs for _, attrs in groups):
         print("no attributes yet: `mvpt attribute create NAME --images DIR` (or --audio DIR, --text \"…\")")
-    for a in attrs:
-        src = ", ".join(f"{k}={v}" for k, v in a.meta.items() if k in ("images", "audio", "text", "domain"))
-        print(f"  {a.name:<20} {a.modality:<7} {a.meta.get('examples', '?')} examples  {src}")
+    for ck, attrs in groups:
+        if not attrs:
+            continue
+        if why is not None or len(groups) > 1:
+            print(f"model {ck['path'] or ck['id']} ({ck['id'][:12]}):")
+        for a in attrs:
+            src = ", ".join(f"{k}={v}" for k, v in a.meta.items() if k in ("images", "audio", "text", "domain"))
+            print(f"  {a.name:<20} {a.modality:<7} {a.meta.get('examples', '?')} examples  {src}")
     return 0
 
 
