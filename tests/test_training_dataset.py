@@ -67,15 +67,25 @@ def test_store_rejects_inconsistent_items(tmp_path):
 
 
 class FakeExtractor:
-    """Follows engine.features.base.FeatureExtractor: a job that returns [len(grid), dim]."""
+    """Follows engine.features.base.VisualEncoder / MusicEncoder: pure encoders the analysis
+    pass feeds with decoded frames or samples (values derived from what they are fed)."""
+
+    frames_per_segment = 1
+    frame_short_side = 16
+    segments_per_batch = 1
+    sample_rate = 8000
 
     def __init__(self, modality: str, dim: int) -> None:
         self.id, self.dim, self.modality = f"fake:{modality}:v1", dim, modality
 
-    def extract(self, path, grid, *, cancel=None):
+    def encode_segments(self, segments):
+        return np.stack([np.full(self.dim, float(f.mean()), np.float32) for f in segments])
+
+    def analyse_job(self, samples, grid, cancel=None):
+        from engine.features.musicnn.output import MusicnnOutput
+
         yield Progress("embed", 0, len(grid))
-        rng = np.random.default_rng(abs(hash(str(path))) % 2**32)
-        return rng.normal(size=(len(grid), self.dim)).astype(np.float32)
+        return MusicnnOutput(np.full((len(grid), self.dim), float(np.abs(samples).mean()), np.float32), None, [])
 
 
 def test_dataset_build_is_resumable_and_skips_bad_files(tmp_path, monkeypatch):

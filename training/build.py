@@ -102,6 +102,7 @@ def _make_extractors(cfg: BuildConfig):
 
 def extract_item(path: Path, visual, music, segment_seconds: float) -> tuple[np.ndarray, np.ndarray]:
     """Probe ``path`` and read both modalities on its segment grid. Raises on a bad file."""
+    from engine.analysis.read import read_media
     from engine.media.errors import NoAudioStream, NoVideoStream
     from engine.media.probe import probe
 
@@ -111,8 +112,9 @@ def extract_item(path: Path, visual, music, segment_seconds: float) -> tuple[np.
     if info.audio is None:
         raise NoAudioStream(path, "has no audio stream (a music video needs its music)")
     grid = SegmentGrid(info.duration, segment_seconds)
-    v = np.asarray(run(visual.extract(path, grid)), dtype=np.float32)
-    m = np.asarray(run(music.extract(path, grid)), dtype=np.float32)
+    # the one analysis pass per stream: picture -> visual encoder, sound -> music encoder
+    v = np.asarray(run(read_media(path, visual, segment_seconds, info=info, grid=grid)).features, dtype=np.float32)
+    m = np.asarray(run(read_media(path, music, segment_seconds, info=info, grid=grid)).features, dtype=np.float32)
     T = len(grid)
     if v.shape != (T, visual.dim) or m.shape != (T, music.dim):
         raise ValueError(f"extractors returned {v.shape} / {m.shape}, expected ({T}, {visual.dim}) / ({T}, {music.dim})")

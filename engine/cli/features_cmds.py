@@ -35,7 +35,9 @@ def _progress(event: Progress) -> None:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from engine.features.cache import FeatureCache, cached_extract
+    from engine.analysis.read import read_media
+    from engine.features.cache import FeatureCache
+    from engine.features.musicnn.output import MusicnnOutput
     from engine.features.registry import create_extractor, describe, plan_defaults
     from engine.media.probe import probe
 
@@ -55,16 +57,16 @@ def _features(args: argparse.Namespace) -> int:
     try:
         extractor = create_extractor(name, device=args.device, **opts)
         loaded = time.perf_counter()
+        cache = None if args.no_cache else FeatureCache()
+        feats = cache.get(extractor, args.file, grid) if cache is not None else None
         tags = []
-        if hasattr(extractor, "extract_with_tags"):  # musicnn: features and its tag read-out
-            out = run(extractor.extract_with_tags(args.file, grid), _progress)
-            feats, tags = out.features, out.top_tags(args.tags)
-            if not args.no_cache:
-                FeatureCache().put(extractor, args.file, grid, feats)
-        elif args.no_cache:
-            feats = run(extractor.extract(args.file, grid), _progress)
-        else:
-            feats = run(cached_extract(extractor, args.file, grid, FeatureCache()), _progress)
+        if feats is None:
+            read = run(read_media(args.file, extractor, args.segment_seconds, info=info, grid=grid), _progress)
+            feats = read.features
+            if read.tags is not None:  # musicnn: its tag read-out too
+                tags = MusicnnOutput(read.features, read.tags, list(read.tag_names)).top_tags(args.tags)
+            if cache is not None:
+                cache.put(extractor, args.file, grid, feats)
     except FeatureError as e:
         print(f"{chr(10) if sys.stderr.isatty() else ''}error: {e}", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ whole library from the catalog, even with the media drive unplugged.
 For each ok item of ``kind`` that has the checkpoint's base features (extractor id and
 segment length from the checkpoint's config) and no vectors under ``checkpoint_id`` yet,
 the item's tower (music → f_m, footage → f_v) reads the whole sequence in windows of L
-segments (:func:`engine.model.windows.encode_many`): one unit vector per segment and the
+segments (:meth:`engine.model.checkpoint.LoadedModel.encode_many`): one unit vector per segment and the
 [CLS] track vector. Items are embedded in batches; each batch is one transaction. With
 ``index_dir`` the segment and track indexes are rebuilt afterwards.
 """
@@ -52,13 +52,8 @@ def checkpoint_id(loaded_or_dir) -> str:
 def embed(catalog: Catalog, loaded_model, checkpoint_id: str, kind: str, cancel: CancelCheck | None = None, *,
           index_dir: str | os.PathLike[str] | None = None, batch_items: int = BATCH_ITEMS) -> Job[EmbedReport]:
     """Embed every ready item of ``kind`` with ``loaded_model`` (see module doc)."""
-    import torch
-
-    from engine.model.windows import encode_many
-
     modality = modality_of(kind)
     cfg = loaded_model.config
-    tower = loaded_model.model.tower(modality)
     extractor_id = cfg.music_id if modality == "music" else cfg.visual_id
     segment_seconds = float(cfg.segment_seconds)
     out_dim = int(cfg.model.out_dim)
@@ -75,10 +70,10 @@ def embed(catalog: Catalog, loaded_model, checkpoint_id: str, kind: str, cancel:
         for item_id, processed_at in todo[b:b + batch_items]:
             feats = catalog.base_features(item_id, extractor_id)
             if feats is not None and len(feats):
-                batch.append((item_id, processed_at, torch.from_numpy(feats)))
+                batch.append((item_id, processed_at, feats))
         if batch:
-            outs = encode_many(tower, [x for _, _, x in batch], L=cfg.seq_len)
-            rows = [(item_id, t, o.segments.numpy(), o.cls.numpy()) for (item_id, t, _), o in zip(batch, outs, strict=True)]
+            outs = loaded_model.encode_many(modality, [x for _, _, x in batch])
+            rows = [(item_id, t, o.segments, o.cls) for (item_id, t, _), o in zip(batch, outs, strict=True)]
             report.embedded += catalog.put_embeddings(checkpoint_id, kind, rows)
         yield Progress("embed", min(total, b + batch_items), total)
     if index_dir is not None:

@@ -38,28 +38,22 @@ class AttentionResult:
 def attention(video: str | os.PathLike[str], checkpoint: str, device: str = "cpu",
               cancel: CancelCheck | None = None) -> Job[tuple[AttentionResult, list[np.ndarray]]]:
     """(result, thumbnails uint8 [h, w, 3] per segment) for ``video``."""
+    from engine.analysis.read import read_media
     from engine.features.registry import extractor_for_id
-    from engine.media.grid import SegmentGrid
-    from engine.media.probe import probe
-    from engine.media.thumbnails import thumbnails
     from engine.model.checkpoint import load_checkpoint
     from engine.model.windows import encode_sequence
 
     loaded = load_checkpoint(checkpoint, device=device)
     path = Path(video)
-    grid = SegmentGrid(probe(path).duration, loaded.config.segment_seconds)
     extractor = extractor_for_id(loaded.config.visual_id, device)
-    yield Progress("attention", 0, 3, "base features")
-    feats = yield from extractor.extract(path, grid, cancel=cancel)  # [T, Dv]
+    yield Progress("attention", 0, 2, "base features and thumbnails")
+    read = yield from read_media(path, extractor, loaded.config.segment_seconds, thumbnails=True, cancel=cancel)
+    grid, feats, thumbs = read.grid, read.features, list(read.thumbnails)  # [T, Dv]
     check_cancel(cancel)
-    yield Progress("attention", 1, 3, "f_v with attention")
+    yield Progress("attention", 1, 2, "f_v with attention")
     out = encode_sequence(loaded.model.visual, torch.as_tensor(np.asarray(feats, np.float32)), need_weights=True)
     assert out.attention is not None
-    yield Progress("attention", 2, 3, "thumbnails")
-    thumbs: list[np.ndarray] = [np.zeros((0, 0, 3), np.uint8)] * len(grid)
-    for i, img in thumbnails(path, grid, short_side=72, cancel=cancel):
-        thumbs[i] = img
-    yield Progress("attention", 3, 3, "done")
+    yield Progress("attention", 2, 2, "done")
     result = AttentionResult(str(path), str(loaded.path), extractor.id, float(grid.segment_seconds),
                              [s.start for s in grid], [s.end for s in grid],
                              [float(w) for w in out.attention.weights], [tuple(w) for w in out.attention.windows])

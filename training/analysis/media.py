@@ -73,18 +73,15 @@ class FrameEncoder:
 
 
 def frame_encoder(extractor: FeatureExtractor) -> FrameEncoder:
-    """The :class:`FrameEncoder` of a visual extractor this module knows (classic, CLIP)."""
-    if hasattr(extractor, "encode_segment") and hasattr(extractor, "work_size"):  # classic
-        return FrameEncoder(extractor, int(extractor.frames_per_segment), 2 * int(extractor.work_size),
-                            extractor.encode_segment)
-    if hasattr(extractor, "encode_frames") and hasattr(extractor, "image_size"):  # CLIP
-        def mean_of_frames(frames: np.ndarray) -> np.ndarray:
-            return extractor.encode_frames(frames).mean(axis=0)
+    """The :class:`FrameEncoder` of a visual encoder (:class:`engine.features.base.VisualEncoder`)."""
+    if not all(hasattr(extractor, a) for a in ("encode_segments", "frames_per_segment", "frame_short_side")):
+        raise AnalysisError(f"visual extractor {extractor.id} cannot be run on perturbed frames "
+                            "(it is not a frame encoder)")
 
-        return FrameEncoder(extractor, int(extractor.frames_per_segment), int(min(extractor.image_size)),
-                            mean_of_frames)
-    raise AnalysisError(f"visual extractor {extractor.id} cannot be run on perturbed frames "
-                        "(known: classic, clip)")
+    def one_segment(frames: np.ndarray) -> np.ndarray:
+        return extractor.encode_segments([frames])[0]
+
+    return FrameEncoder(extractor, int(extractor.frames_per_segment), int(extractor.frame_short_side), one_segment)
 
 
 @dataclass
@@ -103,12 +100,10 @@ class AudioEncoder:
 
 
 def audio_encoder(extractor: FeatureExtractor) -> AudioEncoder:
-    if not hasattr(extractor, "analyse_job"):
+    if not hasattr(extractor, "analyse_job") or not hasattr(extractor, "sample_rate"):
         raise AnalysisError(f"music extractor {extractor.id} cannot be run on perturbed audio "
-                            "(known: musicnn, classic-music)")
-    from engine.features.musicnn.preprocess import SAMPLE_RATE
-
-    return AudioEncoder(extractor, SAMPLE_RATE)
+                            "(it is not a sample encoder)")
+    return AudioEncoder(extractor, int(extractor.sample_rate))
 
 
 def media_grid(path: Path, segment_seconds: float) -> SegmentGrid:
