@@ -5,6 +5,7 @@
 #   do not. Without it the preview falls back to opening the exported file.
 # - the X11 libraries Qt's xcb platform plugin loads (Qt >= 6.5 lists them in its Linux
 #   requirements). Without them the app runs only offscreen (screenshots); desktops have them.
+# - espeak-ng: real speech for the speech-detection test and bench/mix.py (skipped without it).
 set -u
 declare -A PACKAGE=(
   [libpulse.so.0]=libpulse0
@@ -13,6 +14,7 @@ declare -A PACKAGE=(
   [libxcb-render-util.so.0]=libxcb-render-util0 [libxcb-shape.so.0]=libxcb-shape0
   [libxcb-xkb.so.1]=libxcb-xkb1 [libxkbcommon-x11.so.0]=libxkbcommon-x11-0
   [libxcb-randr.so.0]=libxcb-randr0
+  [libespeak-ng.so.1]=espeak-ng
 )
 missing=()
 for lib in "${!PACKAGE[@]}"; do

@@ -25,7 +25,7 @@ from engine.media.probe import probe
 
 from .cuesheet import CueSheet, MixSettings
 from .envelope import duck_keyframes
-from .render import Segment, layout
+from .render import Segment, layout, track_lengths
 
 DEFAULT_RATE = 25.0
 
@@ -65,7 +65,7 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
     vtrack.append(vclip)
 
     atrack = otio.schema.Track(name="Music", kind=otio.schema.TrackKind.Audio)
-    segs = layout(sheet, duration, rhythms)
+    segs = layout(sheet, duration, rhythms, track_lengths(sheet))
     cues = sorted(sheet.cues, key=lambda c: c.start)
     # cut points: a crossfade's centre is the cut; elsewhere the segment's own ends
     cuts = [_cut_range(segs, i) for i in range(len(segs))]

@@ -105,12 +105,18 @@ class _Item:  # a cue or one piece of a cue, before the boundaries are decided
     t1: float = 0.0
 
 
-def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | None = None) -> list[Segment]:
+def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | None = None,
+           lengths: Mapping[str, float] | None = None) -> list[Segment]:
     """The segments (with their fades and crossfades) that render ``sheet`` under a video of
-    ``duration`` seconds."""
+    ``duration`` seconds. ``lengths``: track durations (s); a cue whose track ends before the
+    cue does stops (with its fade-out) where the track ends."""
     items: list[_Item] = []
     for ci, cue in enumerate(sorted(sheet.cues, key=lambda c: c.start)):
         items.extend(_items_of(cue, ci, sheet))
+    for it in items:
+        length = (lengths or {}).get(it.path)
+        if length is not None:
+            it.end = min(it.end, it.start + (length - it.in_point))
     items = [it for it in items if min(it.end, duration) - max(it.start, 0.0) > 1e-3]
     for it in items:
         it.start, it.end = max(0.0, it.start), min(duration, it.end)
@@ -331,8 +337,8 @@ def prepare_mix(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSet
             yield Progress("speech", 0, 1, "finding speech in the footage's sound")
             speech = _detect_in(video, limits, cancel)
     speech = np.asarray(speech, np.float64).reshape(-1, 2)
-    plan = MixPlan(video, duration, sheet, settings, layout(sheet, duration, rhythms), speech, has_orig,
-                   None, limits)
+    plan = MixPlan(video, duration, sheet, settings, layout(sheet, duration, rhythms, track_lengths(sheet, limits)),
+                   speech, has_orig, None, limits)
     meter = BlockMeter()
     total = max(1, -(-plan.n // CHUNK))
     for i, chunk in enumerate(plan.chunks(cancel, master=False)):
@@ -344,6 +350,11 @@ def prepare_mix(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSet
                                settings.true_peak)
     yield Progress("measure", total, total, "measured")
     return plan
+
+
+def track_lengths(sheet: CueSheet, limits: MediaLimits = DEFAULT_LIMITS) -> dict[str, float]:
+    """Duration (s) of each track of the sheet (probed: headers only)."""
+    return {p: float(probe(p, limits=limits).duration) for p in {c.music_path for c in sheet.cues}}
 
 
 def _detect_in(video: str, limits: MediaLimits, cancel: CancelCheck | None) -> np.ndarray:

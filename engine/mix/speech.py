@@ -8,7 +8,8 @@ Two detectors run offline from what pip installs, behind one small protocol
   the engine). It tells speech from music and crowd noise far better than an energy/GMM
   detector: on ``bench/mix.py``'s espeak-ng speech under music, crowd and wind noise its
   frame F1 stays high down to 0 dB SNR, where webrtcvad marks most music and noise as
-  speech. Cost: about 0.3 s of CPU per minute of audio (measured on the 2-core machine).
+  speech. Cost: about 1 s per minute of audio on one thread of the
+  busy 2-core machine (it runs single-threaded: two threads were 4-20x slower there).
 - ``"webrtc"``: the WebRTC VAD (``webrtcvad-wheels``), weightless and ~10x faster, but it
   answers "voiced-sounding energy": usable for clean dialogue, poor under music. Used when
   silero-vad is not installed, or on request.
@@ -83,10 +84,15 @@ class SileroDetector:
         x = np.ascontiguousarray(x[: x.size // n * n], np.float32)
         if x.size == 0:
             return np.zeros(0, np.float32)
-        with torch.inference_mode():
-            # audio_forward carries the recurrent state and context across windows itself
-            probs = self.model.audio_forward(torch.from_numpy(x)[None], VAD_RATE)  # [1, frames]
-        self.model.reset_states()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # a tiny recurrent net: one thread is 4-20x faster than two on a busy CPU
+        try:
+            with torch.inference_mode():
+                # audio_forward carries the recurrent state and context across windows itself
+                probs = self.model.audio_forward(torch.from_numpy(x)[None], VAD_RATE)  # [1, frames]
+        finally:
+            torch.set_num_threads(threads)
+            self.model.reset_states()
         return probs[0].numpy().astype(np.float32)[: x.size // n]
 
 
