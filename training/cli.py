@@ -65,7 +65,13 @@ def _add_train(sub) -> None:
                    help="default: infonce for mvpt, triplet for the baseline")
     p.add_argument("--baseline-level", choices=["segment", "track"], default="segment")
     p.add_argument("--tau", type=float, default=None, help="InfoNCE temperature (default 0.05; the paper: 0.3)")
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="train a fixed number of epochs with the fixed recipe (default: a step budget with early "
+                        "stopping and a model sized for the set; the fixed recipe from 1,000 training videos)")
+    p.add_argument("--steps", type=int, default=None, help="step budget (default: from the set's size)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="stop after N validations without a better score (0: never)")
+    p.add_argument("--init", default=None, help="start from this checkpoint (fine-tuning; its architecture)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seq-len", type=int, default=None, help="L (default 30)")
@@ -146,6 +152,27 @@ def _add_experiment(sub) -> None:
                            help="only evaluate the L=max model at shorter windows (no model per L)")
 
 
+def _add_learn(sub) -> None:
+    p = sub.add_parser("learn", help="fine-tune the current model on a folder of your finished edits",
+                       description="Read a folder of finished videos that carry the music you chose, fine-tune the "
+                                   "current model on them, and judge both on edits held out. Switches the app to the "
+                                   "new model only when it is better there; the previous model stays. Nothing "
+                                   "leaves this computer.")
+    p.add_argument("folder", help="folder of finished edits (searched recursively)")
+    p.add_argument("--into", default="my-style", metavar="NAME",
+                   help="name of your model; versions go to <data folder>/models/learned/NAME/vN")
+    p.add_argument("--budget", type=float, default=15.0, metavar="MINUTES",
+                   help="time for the whole job (reading the videos + fine-tuning; default 15)")
+    p.add_argument("--checkpoint", default=None, help="the model to start from (default: the current one in settings)")
+    p.add_argument("--data-dir", default=None, help="data folder (default: from settings)")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None, help="default: from settings")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--no-switch", action="store_true", help="never change the model in settings")
+    p.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--json", default=None, help="write the result as JSON here")
+    p.add_argument("--quiet", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mvpt", description="MVPT training and evaluation")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -153,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(sub)
     _add_dataset(sub)
     _add_experiment(sub)
+    _add_learn(sub)
     # Subcommand groups that live with their code: each module's ``register(sub)`` adds a parser
     # whose ``func(args) -> int`` runs it.
     from .analysis.cli import register as register_analyze
@@ -168,7 +196,8 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in (("epochs", a.epochs), ("batch_size", a.batch_size), ("lr", a.lr),
                                    ("seq_len", a.seq_len), ("max_steps", a.max_steps), ("tau", a.tau),
-                                   ("save_every", a.save_every))
+                                   ("save_every", a.save_every), ("steps", a.steps),
+                                   ("patience", a.patience), ("init", a.init))
                  if v is not None}
     cfg = TrainConfig(data=a.data, out=a.out, model=a.model, segment_time=a.segment_time, loss=a.loss,
                       baseline_level=a.baseline_level, seed=a.seed, device=a.device, amp=not a.no_amp,
@@ -180,7 +209,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     if not is_main:
         return 0
     per_epoch = sum(res.epoch_seconds) / max(1, len(res.epoch_seconds))
-    print(f"trained {res.epochs_run} epochs -> {res.run} (best validation score {res.best_score:.2f}); "
+    for n in res.notes:
+        print(f"note: {n}")
+    for w in res.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"trained {res.steps} steps ({res.epochs_run} epochs; {res.stopped}) -> {res.run} "
+          f"(best validation score {res.best_score:.2f}); "
           f"{per_epoch:.1f} s per epoch, {res.segments_per_second:.0f} segments/s")
     return 0
 
@@ -248,8 +282,53 @@ def cmd_experiment(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_learn(a: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from engine.settings import EngineSettings
+
+    from .learn import LearnError, learn
+    from .train import resolve_device
+
+    settings = EngineSettings.load()
+    base = a.checkpoint or settings.checkpoint
+    if not base:
+        print("error: there is no current model to start from; pass --checkpoint DIR (a starter model or "
+              "one you trained) or choose a model in the app", file=sys.stderr)
+        return 1
+    if a.data_dir or settings.data_dir:
+        root = Path(a.data_dir or settings.data_dir)
+    else:
+        from engine.paths import data_dir
+
+        root = data_dir()
+    out = root / "models" / "learned" / a.into
+    device = str(resolve_device(a.device or settings.device).type)
+    try:
+        res = drive(learn(a.folder, base, out, budget_minutes=a.budget, device=device, threads=a.threads,
+                               steps=a.steps), a.quiet)
+    except LearnError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(res.summary())
+    switched = False
+    if res.better and res.checkpoint is not None and not a.no_switch and not a.checkpoint:
+        settings.with_(checkpoint=str(res.checkpoint)).save()
+        switched = True
+        print(f"the app now uses {res.checkpoint} (the previous model stays at {base})")
+    elif res.better and res.checkpoint is not None:
+        print(f"settings unchanged; to use it: --checkpoint {res.checkpoint}")
+    else:
+        print(f"still using {base}")
+    if a.json:
+        doc = {**asdict(res), "switched": switched}
+        Path(a.json).write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset, "experiment": cmd_experiment}
+    "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset, "experiment": cmd_experiment,
+    "learn": cmd_learn}
 
 
 def main(argv: list[str] | None = None) -> int:

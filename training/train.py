@@ -11,6 +11,7 @@ epoch (so ``--resume`` continues exactly at an epoch boundary), a checkpoint eve
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -30,47 +31,76 @@ from engine.model.losses import info_nce, info_nce_gathered, triplet
 from engine.model.mvpt import count_parameters
 
 from . import distributed as distrib
-from .dataset import FeatureStore, extractor_info, manifest_sha256, open_store
+from .dataset import FeatureStore, Split, extractor_info, manifest_sha256, open_store
 from .evaluate import evaluate
+
+log = logging.getLogger(__name__)
+
+
+LARGE_SET = 1000
+"""Training videos from which the automatic recipe is the fixed one the benchmark figures of
+docs/training.md were measured with (30 epochs of the 5.6 M-parameter model); below it the
+recipe adapts to the data (:func:`auto_recipe`)."""
+MIN_JUDGE_VIDEOS = 20
+"""A held-out split with fewer videos than this cannot tell a good model from a lucky one:
+training warns."""
+
+LEGACY: dict[str, Any] = dict(epochs=30, batch_size=64, lr=7e-4, weight_decay=0.05, warmup_epochs=2.0, tau=0.05,
+                              seq_len=30, d_model=256, n_layers=4, n_heads=8, ff_dim=768, hidden_dim=1344,
+                              dropout=0.1, out_dim=256, save_every=1)
+"""The fixed recipe (every field that ``None`` leaves to the data, at its value before the
+recipe adapted): used for sets of ``LARGE_SET`` training videos and more, and whenever
+``epochs`` is given."""
 
 
 @dataclass
 class TrainConfig:
+    """Training settings. Fields left at ``None`` are chosen from the data (:func:`plan`):
+    with ``epochs`` given, the fixed recipe (``LEGACY``); without it, a step budget with early
+    stopping and a model sized for the set (:func:`auto_recipe`), or the fixed recipe for
+    sets of ``LARGE_SET`` training videos and more."""
+
     data: str                        # feature dataset folder (manifest.json + items/)
     out: str                         # run folder: last/, best/, metrics.jsonl, run.json
     model: str = "mvpt"              # "mvpt" (context Transformers) or "baseline" (MLP)
     segment_time: str = "visual"     # temporal embeddings on: visual | music | both | none
     loss: str | None = None          # "infonce" | "triplet"; None: infonce for mvpt, triplet for baseline
     baseline_level: str = "segment"  # baseline trained on segments or on track averages
-    epochs: int = 30                 # passes over the training videos (one random L-crop each)
-    batch_size: int = 64             # videos per step (per process under torchrun)
-    lr: float = 7e-4                 # peak learning rate (AdamW)
-    weight_decay: float = 0.05       # AdamW decay on weight matrices only
-    warmup_epochs: float = 2.0       # linear warm-up, then cosine to min_lr_ratio * lr
+    epochs: int | None = None        # passes over the training videos (one random L-crop each);
+                                     # None: a step budget with early stopping (small sets) or 30
+    steps: int | None = None         # step budget when epochs is None (None: from the set's size)
+    patience: int | None = None      # early stopping: validations without a better score (None: auto;
+                                     # 0: never stop early)
+    batch_size: int | None = None    # videos per step (per process under torchrun)
+    lr: float | None = None          # peak learning rate (AdamW)
+    weight_decay: float | None = None  # AdamW decay on weight matrices only
+    warmup_epochs: float | None = None  # linear warm-up, then cosine to min_lr_ratio * lr
     min_lr_ratio: float = 0.02
     grad_clip: float = 1.0           # max global gradient norm
-    tau: float = 0.05                # InfoNCE temperature; the paper used 0.3, which left the softmax
-                                     # too flat here (docs/training.md, "The temperature")
+    tau: float | None = None         # InfoNCE temperature (0.05; the paper used 0.3, which left the
+                                     # softmax too flat here: docs/training.md, "The temperature")
     margin: float = 0.2              # triplet margin
     track_weight: float = 1.0        # weight of the track-level ([CLS]) loss
-    seq_len: int = 30                # L
-    d_model: int = 256               # Transformer width
-    n_layers: int = 4
-    n_heads: int = 8
-    ff_dim: int = 768
-    hidden_dim: int = 1344           # baseline MLP width
-    dropout: float = 0.1
-    out_dim: int = 256
+    seq_len: int | None = None       # L (30; small sets: the clips' own lengths, at most 30)
+    d_model: int | None = None       # Transformer width
+    n_layers: int | None = None
+    n_heads: int | None = None
+    ff_dim: int | None = None
+    hidden_dim: int | None = None    # baseline MLP width
+    dropout: float | None = None
+    out_dim: int | None = None
     seed: int = 0
     device: str = "auto"             # cpu | cuda | auto
     amp: bool = True                 # mixed precision on CUDA (ignored on CPU)
     resume: bool = False             # continue RUN from its last epoch
     val_pool: int = 1000             # validation pool size (one pool, fixed seed)
     keep_epochs: bool = False        # also keep RUN/epochs/epoch_NNN for every epoch
-    save_every: int = 1              # validate and checkpoint every N epochs (and after the last);
+    save_every: int | None = None    # validate and checkpoint every N epochs (and after the last);
                                      # tiny datasets have sub-second epochs that saving would dominate
     threads: int | None = None       # torch CPU threads (None: leave torch's default)
     max_steps: int | None = None     # stop early (tests, benchmarks)
+    init: str | None = None          # start from this checkpoint's weights (fine-tuning; same architecture)
+    time_budget_s: float | None = None  # stop (validated, saved) once training has run this long
     demo: bool = False               # the built-in demo's model: checkpoints say so, and so does the app
 
     def resolved_loss(self) -> str:
@@ -85,6 +115,11 @@ class TrainResult:
     epoch_seconds: list[float] = field(default_factory=list)
     segments_per_second: float = 0.0
     last_metrics: dict[str, Any] = field(default_factory=dict)
+    steps: int = 0                   # optimiser steps taken (in total, with a resumed run's)
+    stopped: str = ""                # why training ended: "budget", "early stop", "time budget", ...
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    config: TrainConfig | None = None  # the resolved settings (every field concrete)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -104,6 +139,143 @@ def model_config(cfg: TrainConfig, store: FeatureStore) -> ModelConfig:
         return BaselineConfig(visual_dim=store.visual_dim, music_dim=store.music_dim, hidden_dim=cfg.hidden_dim,
                               dropout=cfg.dropout, out_dim=cfg.out_dim, seq_len=cfg.seq_len, level=cfg.baseline_level)
     raise ValueError(f"--model must be 'mvpt' or 'baseline', got {cfg.model!r}")
+
+
+def auto_recipe(n_videos: int, lengths: np.ndarray) -> dict[str, Any]:
+    """The settings for a set of ``n_videos`` training videos of ``lengths`` segments each.
+
+    From ``LARGE_SET`` videos on, the fixed recipe. Below, a step budget instead of epochs (a
+    set of 160 pairs got ~60 optimiser steps from 30 epochs), a smaller and more regularised
+    model (the 5.6 M-parameter one memorises a few hundred pairs), L from the clips' own
+    lengths (no crop longer than most clips), a batch of ~1,000 segments (InfoNCE's
+    negatives), validation ~25 times over the budget with early stopping; measured in
+    ``bench/learn.py`` (docs/training.md, "Small sets")."""
+    if n_videos >= LARGE_SET:
+        return dict(LEGACY)
+    lengths = np.asarray(lengths, dtype=np.float64)
+    L = int(np.clip(np.percentile(lengths, 90), 1, LEGACY["seq_len"])) if len(lengths) else LEGACY["seq_len"]
+    crop = float(np.mean(np.minimum(lengths, L))) if len(lengths) else float(L)
+    batch = int(np.clip(round(1024 / max(crop, 1.0)), 8, 256))
+    batch = max(2, min(batch, n_videos // 3 if n_videos >= 6 else n_videos))
+    steps = int(np.clip(3 * n_videos, 400, 3000))
+    spe = max(1, n_videos // batch)
+    epochs = max(1, math.ceil(steps / spe))
+    small = n_videos < 300
+    return dict(epochs=epochs, steps=steps, batch_size=batch, lr=1e-3, weight_decay=0.1,
+                warmup_epochs=max(1.0, 0.05 * epochs), tau=0.05, seq_len=L,
+                d_model=64 if small else 128, n_layers=2, n_heads=4, ff_dim=128 if small else 256,
+                hidden_dim=256 if small else 512, dropout=0.3 if small else 0.2, out_dim=128,
+                save_every=max(1, round(steps / 25 / spe)), patience=8)
+
+
+@dataclass
+class TrainPlan:
+    cfg: TrainConfig                 # every field concrete
+    train: Split
+    val: Split
+    adaptive: bool                   # step budget with early stopping
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+ARCH_FIELDS = ("d_model", "n_layers", "n_heads", "ff_dim", "out_dim", "seq_len", "hidden_dim", "dropout")
+
+
+def plan(cfg: TrainConfig, store: FeatureStore) -> TrainPlan:
+    """Resolve every ``None`` field of ``cfg`` for this dataset, and the splits to use.
+
+    Without ``epochs`` and without a validation split, 15 % of the training videos (at least 2)
+    are held out by video for early stopping. ``init`` (fine-tuning) takes the architecture
+    from that checkpoint."""
+    train_split, val_split = store.split("train"), store.split("val")
+    adaptive = cfg.epochs is None
+    notes: list[str] = []
+    warnings: list[str] = []
+    if adaptive and len(val_split) == 0 and len(train_split) >= 10:
+        rows = np.random.default_rng([cfg.seed, 11]).permutation(train_split.rows)
+        n_val = max(2, round(0.15 * len(rows)))
+        val_split = Split(store, "val", np.sort(rows[:n_val]))
+        train_split = Split(store, "train", np.sort(rows[n_val:]))
+        notes.append(f"no validation split: {n_val} of the training videos are held out for early stopping")
+    n = len(train_split)
+    recipe = auto_recipe(n, train_split.lengths()) if adaptive else dict(LEGACY)
+    if adaptive and n >= LARGE_SET:
+        recipe["patience"] = 0
+    changes: dict[str, Any] = {}
+    if cfg.init:
+        from engine.model.config import BaselineConfig as _B
+
+        init_cfg = load_checkpoint_config(cfg.init)
+        m = init_cfg.model
+        arch = {"seq_len": m.seq_len, "out_dim": m.out_dim, "dropout": m.dropout}
+        if isinstance(m, _B):
+            arch.update(hidden_dim=m.hidden_dim, model="baseline", baseline_level=m.level)
+        else:
+            arch.update(d_model=m.d_model, n_layers=m.n_layers, n_heads=m.n_heads, ff_dim=m.ff_dim,
+                        model="mvpt", segment_time=m.segment_time)
+        for k, v in arch.items():
+            given = getattr(cfg, k)
+            if k in ARCH_FIELDS and given is not None and given != v:
+                raise ValueError(f"--init {cfg.init}: its {k} is {v}, not {given}; fine-tuning keeps the architecture")
+            changes[k] = v
+        if (m.visual_dim, m.music_dim) != (store.visual_dim, store.music_dim):
+            raise ValueError(f"--init {cfg.init}: the model reads {m.visual_dim}/{m.music_dim}-d features, "
+                             f"the dataset holds {store.visual_dim}/{store.music_dim}-d ones")
+        notes.append(f"fine-tuning from {cfg.init}")
+    for k, v in recipe.items():
+        if k in ("steps", "patience", "epochs"):
+            continue
+        if getattr(cfg, k) is None and k not in changes:
+            changes[k] = v
+    batch = changes.get("batch_size", cfg.batch_size)
+    spe = max(1, n // max(1, min(batch, n)))
+    steps = cfg.steps if cfg.steps is not None else (recipe.get("steps") if adaptive else None)
+    if cfg.epochs is not None:
+        epochs = cfg.epochs
+    elif steps is not None:
+        epochs = max(1, math.ceil(steps / spe))
+        changes["max_steps"] = min(steps, cfg.max_steps) if cfg.max_steps is not None else steps
+        if cfg.save_every is None:
+            changes["save_every"] = max(1, round(steps / 25 / spe))
+        if cfg.warmup_epochs is None:
+            changes["warmup_epochs"] = max(1.0, 0.05 * epochs)
+    else:
+        epochs = recipe["epochs"]
+    changes["epochs"] = epochs
+    changes["patience"] = cfg.patience if cfg.patience is not None else recipe.get("patience", 0)
+    resolved = replace(cfg, **changes)
+    if adaptive:
+        notes.append(f"{n} training videos: {'the fixed recipe' if n >= LARGE_SET else 'adaptive recipe'}, "
+                     f"{epochs * spe} steps at most ({epochs} epochs of {spe}), batch {resolved.batch_size}, "
+                     f"L {resolved.seq_len}, width {resolved.d_model}, {resolved.n_layers} layers, "
+                     f"dropout {resolved.dropout}, early stopping after {resolved.patience} validations "
+                     f"without progress" if resolved.patience else f"{n} training videos: the fixed recipe")
+    if len(val_split) == 0:
+        warnings.append("no held-out videos to validate on: the last checkpoint is kept, and nothing measures "
+                        "whether the model learned to match or memorised its training pairs")
+    elif len(val_split) < MIN_JUDGE_VIDEOS:
+        warnings.append(f"the held-out split has only {len(val_split)} videos (< {MIN_JUDGE_VIDEOS}): its scores "
+                        "cannot tell a better model from a lucky one; treat them as rough")
+    return TrainPlan(resolved, train_split, val_split, adaptive, notes, warnings)
+
+
+def load_checkpoint_config(path: str) -> CheckpointConfig:
+    from engine.model.checkpoint import read_config
+
+    return read_config(path)
+
+
+def val_score(rep, cfg: TrainConfig, adaptive: bool) -> float:
+    """The number best/ and early stopping follow. The fixed recipe: segment avg R@10 (track
+    level for the track baseline). Adaptive: the mean of R@1, R@5 and R@10, both directions,
+    segment and track level — on a small pool R@10 alone saturates."""
+    levels = ["track"] if (cfg.model == "baseline" and cfg.baseline_level == "track") else ["segment"]
+    if not adaptive:
+        return float(rep.result[levels[0]]["avg_R@10"])
+    if levels == ["segment"]:
+        levels = ["segment", "track"]
+    vals = [rep.result[lv][d][f"R@{k}"] for lv in levels for d in ("v2m", "m2v") for k in (1, 5, 10)]
+    return float(np.mean(vals))
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -128,6 +300,10 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
     seg_v, seg_m = out_v.segments.reshape(-1, d), out_m.segments.reshape(-1, d)  # (B·L, d)
     valid = mask.reshape(-1)  # (B·L,)
     kind = cfg.resolved_loss()
+    if cfg.model == "baseline" and kind == "infonce" and not info.enabled:
+        if cfg.baseline_level == "track":
+            return info_nce(out_v.cls, out_m.cls, cfg.tau)
+        return info_nce(seg_v, seg_m, cfg.tau, valid)
     if cfg.model == "baseline":
         if cfg.baseline_level == "track":
             return triplet(out_v.cls, out_m.cls, cfg.margin)
@@ -146,17 +322,18 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
     return seg + cfg.track_weight * trk
 
 
-def _checkpoint_config(cfg: TrainConfig, mcfg: ModelConfig, store: FeatureStore) -> CheckpointConfig:
+def _checkpoint_config(cfg: TrainConfig, mcfg: ModelConfig, store: FeatureStore, n_train: int) -> CheckpointConfig:
     return CheckpointConfig(
         model=mcfg, features=extractor_info(store.manifest, store.visual_dim, store.music_dim),
         segment_seconds=store.segment_seconds, seq_len=cfg.seq_len,
         data={"manifest_sha256": manifest_sha256(store.root), "path": str(store.root),
-              "train_videos": len(store.manifest["splits"].get("train", [])), **({"demo": True} if cfg.demo else {})},
+              "train_videos": n_train, **({"demo": True} if cfg.demo else {})},
         train={**asdict(cfg), "loss": cfg.resolved_loss()})
 
 
 def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResult]:
-    """Train and return the run's summary. Yields Progress("train", step, total_steps, ...)."""
+    """Train and return the run's summary. Yields Progress("train", step, total_steps, ...).
+    Fields of ``cfg`` left at ``None`` are resolved for the dataset first (:func:`plan`)."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
@@ -165,12 +342,20 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
         device = torch.device("cuda", info.local_rank)
     run = Path(cfg.out)
     store = open_store(cfg.data)
-    train_split, val_split = store.split("train"), store.split("val")
+    tp = plan(cfg, store)
+    cfg = tp.cfg
+    train_split, val_split = tp.train, tp.val
     if len(train_split) < 2:
         raise ValueError(f"{cfg.data}: the train split needs at least 2 videos, it has {len(train_split)}")
+    assert cfg.epochs is not None and cfg.batch_size is not None and cfg.seq_len is not None
     mcfg = model_config(cfg, store)
     torch.manual_seed(cfg.seed)
     model = build_model(mcfg).to(device)
+    if cfg.init:
+        start = load_checkpoint(cfg.init, device=device)
+        if config_to_dict(start.config.model) != config_to_dict(mcfg):
+            raise ValueError(f"--init {cfg.init}: its architecture differs from this run's")
+        model.load_state_dict(start.model.state_dict())
     ddp_model: nn.Module = model
     if info.enabled:
         ddp_model = nn.parallel.DistributedDataParallel(
@@ -188,8 +373,8 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
-    ck_cfg = _checkpoint_config(cfg, mcfg, store)
-    start_epoch, step, best = 0, 0, -math.inf  # without a val split the score is -loss
+    ck_cfg = _checkpoint_config(cfg, mcfg, store, len(train_split))
+    start_epoch, step, best, since_best = 0, 0, -math.inf, 0  # without a val split the score is -loss
     state_path = run / "train_state.pt"
     if cfg.resume and state_path.exists():
         loaded = load_checkpoint(run / "last", device=device)
@@ -202,21 +387,33 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
         if state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         start_epoch, step, best = int(state["epoch"]), int(state["step"]), float(state["best"])
+        since_best = int(state.get("since_best", 0))
     if info.is_main:
         run.mkdir(parents=True, exist_ok=True)
         if not cfg.resume:
             (run / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run starts a fresh log
-        (run / "run.json").write_text(json.dumps({**asdict(cfg), "loss": cfg.resolved_loss(),
-                                                  "model_config": config_to_dict(mcfg),
-                                                  "param_count": count_parameters(model),
-                                                  "world_size": info.world, "device": str(device)}, indent=2))
-    result = TrainResult(run=run, best_score=best, epochs_run=start_epoch)
+        tmp_json = run / ".run.json.tmp"
+        tmp_json.write_text(json.dumps({**asdict(cfg), "loss": cfg.resolved_loss(),
+                                        "model_config": config_to_dict(mcfg),
+                                        "param_count": count_parameters(model),
+                                        "world_size": info.world, "device": str(device),
+                                        "train_videos": len(train_split), "val_videos": len(val_split),
+                                        "notes": tp.notes, "warnings": tp.warnings}, indent=2))
+        os.replace(tmp_json, run / "run.json")
+    result = TrainResult(run=run, best_score=best, epochs_run=start_epoch, warnings=list(tp.warnings),
+                         notes=list(tp.notes), config=cfg)
+    for w in tp.warnings:
+        log.warning("%s: %s", run, w)
     yield Progress("train", step, total_steps, f"{count_parameters(model) / 1e6:.2f} M parameters on {device}")
+    for w in tp.warnings:
+        yield Progress("train", step, total_steps, f"warning: {w}")
     seg_total, time_total = 0, 0.0
+    t_start = time.perf_counter()
     # The track-level baseline averages the *whole* track (paper, Sec. 4), not an L-crop.
     crop_len = cfg.seq_len
     if cfg.model == "baseline" and cfg.baseline_level == "track":
         crop_len = int(train_split.lengths().max())
+    result.stopped = "epochs" if not tp.adaptive else "step budget"
     for epoch in range(start_epoch, cfg.epochs):
         if step >= total_steps:
             break
@@ -225,6 +422,7 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
         order = rng.permutation(len(train_split))
         model.train()
         t0, losses, n_seg = time.perf_counter(), [], 0
+        out_of_time = False
         for b in range(steps_per_epoch):
             if step >= total_steps:
                 break
@@ -247,6 +445,9 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
             n_seg += int(mask.sum()) * info.world
             yield Progress("train", step, total_steps,
                            f"epoch {epoch + 1}/{cfg.epochs} loss {np.mean(losses[-20:]):.3f}")
+            if cfg.time_budget_s is not None and time.perf_counter() - t_start > cfg.time_budget_s:
+                out_of_time = True
+                break
         if device.type == "cuda":
             torch.cuda.synchronize()
         train_seconds = time.perf_counter() - t0
@@ -255,28 +456,33 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
         record: dict[str, Any] = {"epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)) if losses else None,
                                   "lr": sched.get_last_lr()[0], "epoch_seconds": round(train_seconds, 3),
                                   "segments_per_s": round(n_seg / max(train_seconds, 1e-9), 1)}
-        last_epoch = epoch + 1 == cfg.epochs or step >= total_steps
-        if info.is_main and ((epoch + 1) % max(1, cfg.save_every) == 0 or last_epoch):
+        last_epoch = epoch + 1 == cfg.epochs or step >= total_steps or out_of_time
+        stop_early = False
+        if info.is_main and ((epoch + 1) % max(1, cfg.save_every or 1) == 0 or last_epoch):
             yield Progress("validate", step, total_steps, f"epoch {epoch + 1}: validating")
             if len(val_split):
                 rep = evaluate(model, val_split, pool=cfg.val_pool, pools=1, seed=cfg.seed, device=device)
-                level = "track" if (cfg.model == "baseline" and cfg.baseline_level == "track") else "segment"
-                score = rep.result[level]["avg_R@10"]
+                score = val_score(rep, cfg, tp.adaptive)
                 record.update({"val_segment_avg_R@10": rep.result["segment"]["avg_R@10"],
                                "val_track_avg_R@10": rep.result["track"]["avg_R@10"], "val_score": score})
             else:
-                score = -float(np.mean(losses))
+                score = -float(np.mean(losses)) if losses else -math.inf
             record["val_seconds"] = round(time.perf_counter() - t0 - train_seconds, 3)
             metrics = {k: v for k, v in record.items() if k.startswith("val_") or k in ("epoch", "step")}
             save_checkpoint(run / "last", model, ck_cfg, metrics=metrics)
             if cfg.keep_epochs:
                 save_checkpoint(run / "epochs" / f"epoch_{epoch + 1:03d}", model, ck_cfg, metrics=metrics)
             if score > best:
-                best = score
+                best, since_best = score, 0
                 save_checkpoint(run / "best", model, ck_cfg, metrics=metrics)
+            else:
+                since_best += 1
+                stop_early = (bool(cfg.patience) and len(val_split) > 0 and not info.enabled
+                              and since_best >= (cfg.patience or 0))
             record["best_score"] = best
             tmp = state_path.with_suffix(".tmp")
-            torch.save({"epoch": epoch + 1, "step": step, "best": best, "optimizer": opt.state_dict(),
+            torch.save({"epoch": epoch + 1, "step": step, "best": best, "since_best": since_best,
+                        "optimizer": opt.state_dict(),
                         "scheduler": sched.state_dict(), "scaler": scaler.state_dict() if scaler.is_enabled() else None},
                        tmp)
             os.replace(tmp, state_path)
@@ -285,7 +491,14 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
             result.last_metrics = record
         distrib.barrier(info)
         result.epochs_run = epoch + 1
+        if out_of_time:
+            result.stopped = "time budget"
+            break
+        if stop_early:
+            result.stopped = f"early stop (no better validation score in {cfg.patience} validations)"
+            break
     result.best_score = best
+    result.steps = step
     result.segments_per_second = seg_total / max(time_total, 1e-9)
     distrib.cleanup(info)
     return result

@@ -1,0 +1,478 @@
+"""Learn from a creator's finished edits: ``mvpt learn FOLDER [--into NAME] [--budget MINUTES]``.
+
+A creator's finished videos are the data MVPt learns from: the music in each was chosen by
+the creator for that footage. :func:`learn` is a job (``engine.jobs``) that
+
+1. **reads the folder** (recursively): each video is identified by its content
+   (:func:`engine.features.cache.content_key`), screened, and read by the *same* extractors
+   the current model was trained on (:func:`engine.features.registry.extractor_for_id`), on
+   its segment grid, through :func:`training.build.extract_item` (the code path of
+   ``mvpt dataset build``). Skipped, each with its reason: unreadable or corrupt files,
+   videos without a picture or without a soundtrack, silent soundtracks, speech-only
+   soundtracks (:func:`music_likeness`), and duplicates (same content under another name).
+   Resumable: every finished video's features are kept under ``OUT/work/``, keyed by
+   content, and a second run only reads new files.
+2. **holds out** 20 % of the edits (at least one, chosen by content, so a second run holds
+   out the same ones) to judge the model before and after: for every scene (segment) of a
+   held-out edit, is its own track among the top 5 of all the edits' tracks (each track
+   scored by its best-matching segment, as the per-scene suggestions are), and the rank of
+   its own track for the whole video ([CLS] against [CLS]).
+3. **fine-tunes** the current model (a starter or the creator's last one) on the rest, with
+   :func:`training.train.train` (``init=``: same architecture; the adaptive recipe for the
+   set's size: step budget, early stopping on a validation part when there are enough
+   edits, a lower learning rate), on the CPU or GPU, within the time budget.
+4. **writes the new model** as a new version ``OUT/vN`` (a checkpoint folder, written
+   atomically: a temporary folder renamed into place) with the before/after figures in its
+   ``config.json``, and says whether it is better on the held-out edits. The caller switches
+   to it only then; the previous model is never touched.
+
+Nothing leaves the machine. A cancel (between files, between training steps) or an error
+(a full disk: ``ENOSPC``) leaves no half-written version, and the features read so far are
+kept for the next run.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.jobs import CancelCheck, Job, Progress, check_cancel, run
+
+log = logging.getLogger(__name__)
+
+HOLD_OUT = 0.2
+"""Share of the edits held out (by video) to judge the model before and after."""
+MIN_EDITS = 3
+"""Usable edits needed: at least two to learn from and one to judge on."""
+SPEECH_LER = 0.4
+"""Low-energy ratio above which a soundtrack counts as speech, not music (see :func:`music_likeness`)."""
+TOP_K = 5
+FINETUNE_LR = 3e-4
+"""Below the recipe's 1e-3 for training from scratch: the base model is a good start, and a few
+dozen edits should move it, not overwrite it."""
+
+
+class LearnError(Exception):
+    """Learning cannot go on; the message says why and what to do. The current model is untouched."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    file: str
+    reason: str
+
+
+@dataclass
+class HeldOutScore:
+    """How well a model matches held-out edits to their own music."""
+
+    hit5: float            # % of held-out scenes whose own track is in the top 5 of all tracks
+    chance5: float         # the same for a model that ranks at random
+    median_rank: float     # whole-video rank of the own track (1 = first)
+    mean_rank: float
+    scenes: int
+    videos: int
+    tracks: int            # candidates: every usable edit's soundtrack
+
+
+@dataclass
+class LearnResult:
+    checkpoint: Path | None          # the new version (None when nothing was written)
+    better: bool                     # better than the current model on the held-out edits
+    before: HeldOutScore | None
+    after: HeldOutScore | None
+    base: Path
+    edits: int                       # usable edits (learned from + held out)
+    held_out: int
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    train_steps: int = 0
+    stopped: str = ""
+
+    def summary(self) -> str:
+        lines = [f"{self.edits} edits used ({self.edits - self.held_out} to learn from, {self.held_out} held out), "
+                 f"{len(self.skipped)} skipped"]
+        lines += [f"  skipped {s.file}: {s.reason}" for s in self.skipped]
+        for name, sc in (("current model", self.before), ("new model", self.after)):
+            if sc is not None:
+                lines.append(f"{name:>13}: own track in the top {TOP_K} for {sc.hit5:.1f} % of {sc.scenes} held-out "
+                             f"scenes (chance {sc.chance5:.1f} %), whole-video rank {sc.median_rank:.1f} "
+                             f"(median, of {sc.tracks})")
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines.append("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items()))
+        if self.checkpoint is not None:
+            verdict = "better: use it" if self.better else "not better than the current model: keep the current one"
+            lines.append(f"new version {self.checkpoint} ({verdict})")
+        return "\n".join(lines)
+
+
+# --- screening ----------------------------------------------------------------------------
+
+def music_likeness(x: np.ndarray, sample_rate: int = 16000) -> tuple[float, str]:
+    """How much a mono soundtrack ``x [N]`` sounds like music rather than speech, in [0, 1].
+
+    The measure is the low-energy ratio of Scheirer & Slaney (1997): over 1 s windows, the
+    share of 20 ms frames whose energy is below half the window's mean. Speech alternates
+    syllables with short pauses, so many of its frames are quiet (0.4–0.7); music sustains its
+    energy (0.0–0.3). ``1 - ratio`` is returned with a reason when it looks like speech or
+    silence. It is a simple measure: speech over a music bed counts as music, and music with
+    long gaps (a sparse solo) can count as speech."""
+    hop = sample_rate // 50  # 20 ms frames
+    n = len(x) // hop
+    if n < 10:
+        return 0.0, "the soundtrack is shorter than 0.2 s"
+    rms = np.sqrt(np.mean(x[:n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1))  # (n,)
+    if float(np.max(rms)) < 1e-3:
+        return 0.0, "the soundtrack is silent"
+    ratios = []
+    for a in range(0, n, 50):
+        w = rms[a:a + 50]
+        if len(w) >= 10 and w.mean() > 1e-4:
+            ratios.append(float(np.mean(w < 0.5 * w.mean())))
+    if not ratios:
+        return 0.0, "the soundtrack is silent"
+    ler = float(np.mean(ratios))
+    if ler > SPEECH_LER:
+        return 1.0 - ler, (f"the soundtrack sounds like speech, not music (low-energy ratio {ler:.2f} > "
+                           f"{SPEECH_LER}: it pauses like talking)")
+    return 1.0 - ler, ""
+
+
+def screen_and_extract(path: Path, visual, music, segment_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """Features of one edit, or a :class:`ValueError`/``MediaError`` whose message is the reason
+    to skip it."""
+    from engine.media.audio import decode_audio
+    from engine.media.errors import NoAudioStream, NoVideoStream
+    from engine.media.probe import probe
+
+    from .build import extract_item
+
+    info = probe(path)
+    if info.video is None:
+        raise NoVideoStream(path, "has no picture (a video stream is needed)")
+    if info.audio is None:
+        raise NoAudioStream(path, "has no soundtrack, so there is no music to learn from")
+    x = decode_audio(path, 16000, allow_partial=False)
+    _, why = music_likeness(x)
+    if why:
+        raise ValueError(why)
+    return extract_item(path, visual, music, segment_seconds)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def _held_out(keys: list[str], seed: int = 0) -> set[str]:
+    """The edits held out: chosen by content (stable between runs), HOLD_OUT of them, >= 1."""
+    n = max(1, round(HOLD_OUT * len(keys)))
+    order = sorted(keys, key=lambda k: hashlib.sha1(f"{seed}:{k}".encode()).hexdigest())
+    return set(order[:n])
+
+
+# --- judging -------------------------------------------------------------------------------
+
+@torch.no_grad()
+def scene_hits(model: nn.Module, visual: list[torch.Tensor], music: list[torch.Tensor],
+               queries: list[int] | None = None, k: int = TOP_K) -> dict[str, float]:
+    """For each scene of each query video ``q`` (default: all): is track ``q`` among the top
+    ``k`` of all tracks, each scored by its best-matching segment (the per-scene suggestion);
+    and the rank of track ``q`` for the whole video ([CLS] against [CLS]).
+    ``visual[i]``: (T_i, Dv), ``music[i]``: (T_i, Dm). Returns hit@5 and chance in %, ranks."""
+    from engine.model.windows import encode_many
+
+    model.eval()
+    queries = list(range(len(visual))) if queries is None else queries
+    out_m = encode_many(model.music, music)
+    out_v = encode_many(model.visual, [visual[q] for q in queries])
+    segs = torch.cat([o.segments for o in out_m])                                   # (S, d)
+    owner = torch.cat([torch.full((o.segments.shape[0],), i) for i, o in enumerate(out_m)])  # (S,)
+    cls_m = torch.stack([o.cls for o in out_m])                                     # (n, d)
+    n = len(music)
+    hits, scenes, ranks = 0, 0, []
+    for q, ov in zip(queries, out_v, strict=True):
+        sim = ov.segments @ segs.T                                                  # (T_q, S)
+        per_track = torch.full((sim.shape[0], n), -2.0).scatter_reduce(
+            1, owner.expand(sim.shape[0], -1), sim, reduce="amax")                  # (T_q, n)
+        own = per_track[:, q:q + 1]
+        rank = 1 + (per_track > own).sum(dim=1)                                     # (T_q,)
+        hits += int((rank <= k).sum())
+        scenes += int(rank.numel())
+        s = cls_m @ ov.cls                                                          # (n,)
+        ranks.append(int(1 + (s > s[q]).sum()))
+    return {"hit@5": 100.0 * hits / max(1, scenes), "chance@5": 100.0 * min(k, n) / n,
+            "median_rank": float(np.median(ranks)), "mean_rank": float(np.mean(ranks)),
+            "scenes": scenes, "videos": len(queries), "tracks": n}
+
+
+def _score(d: dict[str, float]) -> HeldOutScore:
+    return HeldOutScore(hit5=d["hit@5"], chance5=d["chance@5"], median_rank=d["median_rank"],
+                        mean_rank=d["mean_rank"], scenes=int(d["scenes"]), videos=int(d["videos"]),
+                        tracks=int(d["tracks"]))
+
+
+def is_better(after: HeldOutScore, before: HeldOutScore) -> bool:
+    """More held-out scenes with their own track in the top 5; on a tie, a better whole-video rank."""
+    if after.hit5 != before.hit5:
+        return after.hit5 > before.hit5
+    return after.mean_rank < before.mean_rank
+
+
+# --- fine-tuning on a feature dataset -------------------------------------------------------
+
+@dataclass
+class FinetuneResult:
+    checkpoint: Path          # the fine-tuned model (the run's best/)
+    before: HeldOutScore
+    after: HeldOutScore
+    better: bool
+    steps: int
+    stopped: str
+    warnings: list[str]
+
+
+def _split_tensors(data: Path, split: str) -> tuple[list[torch.Tensor], list[torch.Tensor], list[str]]:
+    from .dataset import open_store
+
+    sp = open_store(data).split(split)
+    vis, mus = [], []
+    for k in range(len(sp)):
+        v, m = sp.item(k)
+        vis.append(torch.from_numpy(np.array(v, dtype=np.float32)))
+        mus.append(torch.from_numpy(np.array(m, dtype=np.float32)))
+    return vis, mus, sp.ids
+
+
+def judge(model: nn.Module, data: Path) -> HeldOutScore:
+    """Held-out (``test`` split) scenes and videos against every track of the dataset."""
+    tv, tm, _ = _split_tensors(data, "train")
+    hv, hm, _ = _split_tensors(data, "test")
+    if not hv:
+        raise LearnError(f"{data}: no held-out edits to judge on")
+    return _score(scene_hits(model, hv + tv, hm + tm, queries=list(range(len(hv)))))
+
+
+def finetune_job(data: str | os.PathLike[str], base: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                 budget_s: float | None = None, device: str = "cpu", threads: int | None = None, seed: int = 0,
+                 steps: int | None = None, cancel: CancelCheck | None = None) -> Job[FinetuneResult]:
+    """Fine-tune ``base`` on the ``train`` split of a feature dataset and judge it before and
+    after on its ``test`` split (the held-out edits). Writes the run under ``out``."""
+    from engine.jobs import relabel
+    from engine.model.checkpoint import load_checkpoint
+
+    from .train import TrainConfig, resolve_device, train
+
+    data, out = Path(data), Path(out)
+    dev = resolve_device(device)
+    if threads:
+        torch.set_num_threads(threads)
+    yield Progress("judge", 0, 2, "the current model on the held-out edits")
+    before = judge(load_checkpoint(base, device="cpu").model, data)
+    if out.exists():
+        shutil.rmtree(out)  # a fresh run each time: an old one was cancelled or superseded
+    cfg = TrainConfig(data=str(data), out=str(out), init=str(base), lr=FINETUNE_LR, device=str(dev.type),
+                      threads=threads, seed=seed, time_budget_s=budget_s, steps=steps)
+    res = yield from relabel(train(cfg, cancel=cancel), "fine-tune")
+    check_cancel(cancel)
+    best = out / "best" if (out / "best").exists() else out / "last"
+    yield Progress("judge", 1, 2, "the new model on the held-out edits")
+    after = judge(load_checkpoint(best, device="cpu").model, data)
+    yield Progress("judge", 2, 2, "done")
+    return FinetuneResult(best, before, after, is_better(after, before), res.steps, res.stopped, list(res.warnings))
+
+
+def finetune_features(data: str | os.PathLike[str], base: str | os.PathLike[str], out: str | os.PathLike[str],
+                      **kw: Any) -> FinetuneResult:
+    """:func:`finetune_job`, run to the end (benchmarks)."""
+    return run(finetune_job(data, base, out, **kw))
+
+
+# --- the whole job ------------------------------------------------------------------------
+
+def next_version(out_dir: Path) -> Path:
+    n = 1
+    for p in out_dir.glob("v*"):
+        if p.is_dir() and p.name[1:].isdigit():
+            n = max(n, int(p.name[1:]) + 1)
+    return out_dir / f"v{n}"
+
+
+def _disk_full(e: OSError, where: Path) -> LearnError:
+    return LearnError(f"the disk holding {where} is full ({e.strerror or e}); free some space and run "
+                      "`mvpt learn` again (the features read so far are kept; your current model is unchanged)")
+
+
+def learn(folder: str | os.PathLike[str], base_checkpoint: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+          budget_minutes: float = 15.0, cancel: CancelCheck | None = None, *, device: str = "cpu",
+          threads: int | None = None, seed: int = 0, steps: int | None = None) -> Job[LearnResult]:
+    """Build the training set from ``folder``, fine-tune ``base_checkpoint``, judge before and
+    after on held-out edits, and write the new model as ``out_dir/vN``. See the module doc.
+
+    ``budget_minutes`` bounds the whole job: fine-tuning gets what reading the videos left
+    (at least a minute, with a warning). Raises :class:`LearnError` (nothing written) when
+    the folder has too few usable edits (``steps``: a step budget instead of the set's own), the base model cannot be read, or the disk is full;
+    :class:`engine.jobs.Cancelled` on cancel (nothing written either)."""
+    from engine.features.cache import content_key
+    from engine.features.registry import extractor_for_id
+    from engine.model.checkpoint import CheckpointError, load_checkpoint, read_config, save_checkpoint
+
+    from .build import find_videos
+
+    t_start = time.perf_counter()
+    folder, out_dir, base = Path(folder), Path(out_dir), Path(base_checkpoint)
+    try:
+        files = find_videos(folder)
+    except FileNotFoundError as e:
+        raise LearnError(f"{folder}: not a folder; point `mvpt learn` at the folder of your finished edits") from e
+    if not files:
+        raise LearnError(f"{folder} holds no video files (.mp4, .mov, .mkv, …); point `mvpt learn` at a folder "
+                         "of your finished edits, the videos with the music you chose")
+    try:
+        base_cfg = read_config(base)
+    except CheckpointError as e:
+        raise LearnError(f"the current model cannot be read ({e})") from e
+    seg = base_cfg.segment_seconds
+    ids = {"visual": base_cfg.visual_id, "music": base_cfg.music_id, "segment_seconds": seg}
+    tag = hashlib.sha1(json.dumps(ids, sort_keys=True).encode()).hexdigest()[:10]
+    work = out_dir / "work" / tag
+    items = work / "dataset" / "items"
+    try:
+        items.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise _disk_full(e, out_dir) from e
+        raise LearnError(f"cannot write under {out_dir} ({e})") from e
+    screen_file = work / "screen.json"
+    screen: dict[str, dict[str, Any]] = json.loads(screen_file.read_text()) if screen_file.exists() else {}
+    yield Progress("features", 0, len(files), f"{len(files)} videos in {folder}")
+
+    extractors = None
+    skipped: list[Skipped] = []
+    seen: dict[str, str] = {}
+    keys: list[str] = []
+    for i, path in enumerate(files):
+        check_cancel(cancel)
+        name = str(path.relative_to(folder))
+        try:
+            key = content_key(path)
+        except OSError as e:
+            skipped.append(Skipped(name, f"cannot be read ({e.strerror or e})"))
+            continue
+        if key in seen:
+            skipped.append(Skipped(name, f"the same video as {seen[key]} (a duplicate)"))
+            continue
+        seen[key] = name
+        iid = f"e{key.replace('-', '')[:24]}"
+        known = screen.get(key)
+        if known and known.get("skip"):
+            skipped.append(Skipped(name, known["skip"]))
+        elif known and (items / f"{iid}.npz").exists():
+            keys.append(key)
+        else:
+            if extractors is None:
+                yield Progress("features", i, len(files), "loading the feature extractors")
+                extractors = (extractor_for_id(base_cfg.visual_id, device), extractor_for_id(base_cfg.music_id, device))
+            yield Progress("features", i, len(files), name)
+            try:
+                v, m = screen_and_extract(path, extractors[0], extractors[1], seg)
+            except Exception as e:  # noqa: BLE001 - a bad file is skipped with its reason
+                from engine.jobs import Cancelled
+
+                if isinstance(e, Cancelled):
+                    raise
+                reason = str(e) if not isinstance(e, OSError) else f"cannot be read ({e.strerror or e})"
+                reason = reason.replace(str(path), "").strip(" :") or type(e).__name__
+                screen[key] = {"file": name, "skip": reason}
+                skipped.append(Skipped(name, reason))
+            else:
+                try:
+                    tmp = items / f".{iid}.tmp.npz"
+                    np.savez(tmp, visual=v, music=m)
+                    os.replace(tmp, items / f"{iid}.npz")
+                except OSError as e:
+                    (items / f".{iid}.tmp.npz").unlink(missing_ok=True)
+                    if e.errno == errno.ENOSPC:
+                        raise _disk_full(e, out_dir) from e
+                    raise
+                screen[key] = {"file": name, "id": iid, "segments": int(v.shape[0])}
+                keys.append(key)
+            try:
+                _write_json(screen_file, screen)
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise _disk_full(e, out_dir) from e
+                raise
+        yield Progress("features", i + 1, len(files), name)
+    t_features = time.perf_counter() - t_start
+    if len(keys) < MIN_EDITS:
+        why = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:6])
+        raise LearnError(f"{folder}: only {len(keys)} usable edit(s) of {len(files)} videos (at least {MIN_EDITS} "
+                         f"are needed: some to learn from, one to judge on)" + (f". Skipped: {why}" if why else ""))
+
+    # the feature dataset: learned-from edits in train, held-out ones in test
+    hold = _held_out(keys, seed)
+    id_of = {k: f"e{k.replace('-', '')[:24]}" for k in keys}
+    manifest = {"format": "mvpt-features", "version": 1, "segment_seconds": seg,
+                "splits": {"train": sorted(id_of[k] for k in keys if k not in hold), "val": [],
+                           "test": sorted(id_of[k] for k in keys if k in hold)},
+                "extractors": {"visual": base_cfg.features["visual"], "music": base_cfg.features["music"]},
+                "source": {"builder": "mvpt learn", "folder": str(folder)}}
+    data = work / "dataset"
+    try:
+        _write_json(data / "manifest.json", manifest)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise _disk_full(e, out_dir) from e
+        raise
+    warnings: list[str] = []
+    left = budget_minutes * 60.0 - (time.perf_counter() - t_start)
+    if left < 60.0:
+        warnings.append(f"reading the videos took {t_features / 60:.1f} of the {budget_minutes:g} budget minutes; "
+                        "fine-tuning got one minute (the features are kept: the next run starts at fine-tuning)")
+        left = 60.0
+    t1 = time.perf_counter()
+    run_dir = work / "run"
+    try:
+        ft = yield from finetune_job(data, base, run_dir, budget_s=0.85 * left, device=device, threads=threads,
+                                     seed=seed, steps=steps, cancel=cancel)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise _disk_full(e, out_dir) from e
+        raise
+    warnings += ft.warnings
+    t_train = time.perf_counter() - t1
+
+    # the new version: a checkpoint folder written atomically, the previous model untouched
+    check_cancel(cancel)
+    target = next_version(out_dir)
+    loaded = load_checkpoint(ft.checkpoint, device="cpu")
+    ck = loaded.config
+    ck.data = {**ck.data, "learned_from": str(folder), "base": str(base), "edits": len(keys), "held_out": len(hold)}
+    metrics = {**ck.metrics, "held_out_before": asdict(ft.before), "held_out_after": asdict(ft.after),
+               "better": ft.better}
+    try:
+        save_checkpoint(target, loaded.model, ck, metrics=metrics)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise _disk_full(e, out_dir) from e
+        raise
+    seconds = {"features": round(t_features, 1), "fine-tune": round(t_train, 1),
+               "total": round(time.perf_counter() - t_start, 1)}
+    return LearnResult(checkpoint=target, better=ft.better, before=ft.before, after=ft.after, base=base,
+                       edits=len(keys), held_out=len(hold), skipped=skipped, seconds=seconds, warnings=warnings,
+                       train_steps=ft.steps, stopped=ft.stopped)
