@@ -112,10 +112,10 @@ def accuracy(seeds: int, seconds: float) -> None:
 def cost(runs: int = 3, seconds: float = 180.0) -> None:
     from engine.features.registry import create_extractor
     from engine.jobs import run
+    from engine.library.scan import default_extractor_name
     from engine.media.audio import decode_audio
     from engine.media.grid import DEFAULT_SEGMENT_SECONDS, SegmentGrid
     from engine.rhythm.music import ANALYSIS_RATE
-    from engine.library.scan import default_extractor_name
     from training.synthmedia import write_audio
 
     t = synth_track("straight", seed=7, duration=seconds, rate=44100)
@@ -149,6 +149,13 @@ def cost(runs: int = 3, seconds: float = 180.0) -> None:
           f"(goal <= 10 %); a 10 s clip right after the first call: {warm:.2f} s")
 
 
+def _share_near(peaks: np.ndarray, times: np.ndarray, tol: float = 0.05) -> float:
+    """Share of ``times`` within ``tol`` s of one of ``peaks``."""
+    if len(peaks) == 0 or len(times) == 0:
+        return 0.0
+    return float(np.mean(np.abs(np.asarray(times)[:, None] - peaks[None, :]).min(axis=1) <= tol))
+
+
 def real(folder: str) -> None:
     from engine.library.scan import media_files
     from engine.media.audio import decode_audio
@@ -170,9 +177,8 @@ def real(folder: str) -> None:
             o = fr.onset
             pk = np.nonzero((o[1:-1] > o[:-2]) & (o[1:-1] >= o[2:]) & (o[1:-1] > np.percentile(o, 75)))[0] + 1
             pt = fr.seconds(pk)
-            near = lambda ts: float(np.mean([np.min(np.abs(pt - x)) <= 0.05 for x in ts])) if len(pt) else 0.0  # noqa: E731
-            onpk = near(r.beats)
-            rand = near(np.random.default_rng(0).uniform(0, r.duration, len(r.beats)))
+            onpk = _share_near(pt, r.beats)
+            rand = _share_near(pt, np.random.default_rng(0).uniform(0, r.duration, len(r.beats)))
         alts = " ".join(f"{c.bpm:.0f}:{c.confidence:.2f}" for c in r.tempo_alternatives[:3])
         print(f"{Path(p).name[:40]:40s} {r.duration:6.1f} {str(r.steady):>6s} {r.pulse_clarity:5.2f} "
               f"{(r.tempo or 0):6.1f} {alts:24s} {str(r.meter or '-'):>5s} {onpk:5.2f} {rand:5.2f} "

@@ -264,6 +264,10 @@ class Catalog(VectorStoreMixin):
                 dtype, blob = encode_array(feats)
                 c.execute("INSERT OR REPLACE INTO features (item_id, extractor_id, segment_seconds, rows, dim, dtype, data)"
                           " VALUES (?, ?, ?, ?, ?, ?, ?)", (item_id, eid, segment_seconds, rows, feats.shape[1], dtype, blob))
+            if f.rhythm is not None:
+                self._put_rhythm(c, item_id, f.rhythm)
+            elif changed:
+                c.execute("DELETE FROM rhythm WHERE item_id = ?", (item_id,))
             if f.tags is not None and f.tags.values.shape[0] == rows:
                 import json
 
@@ -279,9 +283,46 @@ class Catalog(VectorStoreMixin):
         with self._tx() as c:
             item_id, _ = self._upsert_item(c, folder_id, kind, path, size, mtime_ns, None, None, None, None,
                                            "failed", error, extractor_id, segment_seconds)
-            for table in ("segments", "features", "tags", "embeddings"):
+            for table in ("segments", "features", "tags", "embeddings", "rhythm"):
                 c.execute(f"DELETE FROM {table} WHERE item_id = ?", (item_id,))
         return item_id
+
+    # --- music rhythm (beats, downbeats, sections, energy) -----------------------------------
+    def store_rhythm(self, item_id: int, rhythm) -> None:
+        """Store (replace) the :class:`~engine.rhythm.music.MusicRhythm` of an item."""
+        with self._tx() as c:
+            if c.execute("SELECT 1 FROM items WHERE id = ?", (int(item_id),)).fetchone() is None:
+                raise KeyError(f"no item {item_id} in the catalog")
+            self._put_rhythm(c, int(item_id), rhythm)
+
+    @staticmethod
+    def _put_rhythm(c: sqlite3.Connection, item_id: int, rhythm) -> None:
+        c.execute("INSERT OR REPLACE INTO rhythm (item_id, version, data, computed_at) VALUES (?, ?, ?, ?)",
+                  (item_id, int(rhythm.version), rhythm.to_json(), time.time()))
+
+    def rhythm(self, item_id: int):
+        """The stored :class:`~engine.rhythm.music.MusicRhythm` of an item (whatever its
+        version), or None when there is none or the row is damaged."""
+        from engine.rhythm.music import MusicRhythm
+
+        with self._read() as c:
+            row = c.execute("SELECT data FROM rhythm WHERE item_id = ?", (int(item_id),)).fetchone()
+        if row is None:
+            return None
+        try:
+            return MusicRhythm.from_json(row[0])
+        except ValueError:
+            return None
+
+    def rhythm_versions(self, folder_id: int | None = None) -> dict[int, int]:
+        """``{item id: stored rhythm version}`` of the items that have one (of a folder)."""
+        sql = "SELECT r.item_id, r.version FROM rhythm r"
+        args: tuple = ()
+        if folder_id is not None:
+            sql += " JOIN items i ON i.id = r.item_id WHERE i.folder_id = ?"
+            args = (int(folder_id),)
+        with self._read() as c:
+            return {int(i): int(v) for i, v in c.execute(sql, args)}
 
     def move_item(self, item_id: int, new_path: str, size: int, mtime_ns: int) -> None:
         """A file moved or renamed with the same content: keep the item, its id and vectors."""

@@ -183,3 +183,6 @@ class ProcessedFile:
     features: dict[str, np.ndarray]
     """extractor id -> float32 ``[T, dim]``."""
     tags: Tags | None = None
+    rhythm: Any = None
+    """:class:`engine.rhythm.music.MusicRhythm` of a music file (from the same decoded
+    samples as the features), else None."""

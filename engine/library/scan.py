@@ -66,6 +66,9 @@ class ScanReport:
     """Catalog items dropped because their file is gone."""
     moved: int = 0
     """Files found under a new name or folder with the same content (kept, not decoded)."""
+    rhythm_updated: int = 0
+    """Unchanged music files whose stored rhythm was from an older analysis and was redone
+    (decoded again, features kept)."""
     media_seconds: float = 0.0
     """Total duration of the files decoded in this run."""
     seconds: float = 0.0
@@ -114,13 +117,14 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
          visual_extractor_name: str | None = None, music_extractor_name: str | None = None,
          segment_seconds: float = DEFAULT_SEGMENT_SECONDS, workers: int = 2,
          time_limit: float = DEFAULT_TIME_LIMIT, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
-         retry_failed: bool = False,
+         retry_failed: bool = False, threads: int | None = None,
          cancel: CancelCheck | None = None, processor: str = PROCESSOR) -> Job[ScanReport]:
     """Scan ``folder`` as a ``kind`` (``"music"``/``"footage"``) library (see module doc).
 
     Extractor names default to :func:`default_extractor_name`. ``workers`` processes decode
     in parallel; ``time_limit`` (seconds) bounds each file, ``memory_limit`` (bytes of address
-    space, None for none) each worker. Result: a :class:`ScanReport`.
+    space, None for none) each worker; ``threads``: torch threads per worker (None: the cores
+    shared among the workers; a fixed count makes features agree across machines). Result: a :class:`ScanReport`.
     Cancelling keeps the files finished so far and raises :class:`~engine.jobs.Cancelled`.
     """
     if kind not in KINDS:
@@ -157,10 +161,22 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
                 out.append(p)
         return sorted(out)
 
+    def rhythm_todo(full: list[str]) -> list[str]:
+        """Unchanged ok music files without a current rhythm (not already in ``full``)."""
+        if kind != "music":
+            return []
+        from engine.rhythm.music import RHYTHM_VERSION
+
+        versions = catalog.rhythm_versions(record.id)
+        skip = set(full)
+        return sorted(p for p, it in known.items() if p in stats and p not in skip and it.status == "ok"
+                      and versions.get(it.id) != RHYTHM_VERSION)
+
     cached_id = catalog.get_meta(f"extractor_id:{name}")
     pending = todo(cached_id)
-    if pending:
-        threads = max(1, (os.cpu_count() or 1) // workers)
+    rhythm_only = rhythm_todo(pending)
+    if pending or rhythm_only:
+        threads = threads or max(1, (os.cpu_count() or 1) // workers)
         with IsolatedPool(processor, init="engine.library.worker_task:init",
                           init_args=(kind, name, segment_seconds, threads), workers=workers,
                           time_limit=time_limit, memory_limit=memory_limit) as pool:
@@ -170,8 +186,10 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
             if report.extractor_id != cached_id:
                 catalog.set_meta(f"extractor_id:{name}", report.extractor_id)
                 pending = todo(report.extractor_id)
+                rhythm_only = rhythm_todo(pending)
             report.skipped = len(stats) - len(pending)
-            yield from _process(catalog, pool, record.id, kind, pending, report, segment_seconds, cancel)
+            yield from _process(catalog, pool, record.id, kind, pending, report, segment_seconds, cancel,
+                                rhythm_only, {p: known[p] for p in rhythm_only})
     else:
         report.extractor_id = cached_id
         report.skipped = len(stats)
@@ -179,7 +197,7 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
     if gone:
         report.removed = catalog.remove_items(gone)
     report.seconds = time.monotonic() - t0
-    yield Progress("scan", len(pending), len(pending),
+    yield Progress("scan", len(pending) + len(rhythm_only), len(pending) + len(rhythm_only),
                    f"{len(report.processed)} analysed, {len(report.failed)} failed, {report.skipped} unchanged")
     return report
 
@@ -214,11 +232,30 @@ def _detect_moves(catalog: Catalog, known: dict, stats: dict[str, os.stat_result
 
 
 def _process(catalog: Catalog, pool: IsolatedPool, folder_id: int, kind: str, pending: list[str],
-             report: ScanReport, segment_seconds: float, cancel: CancelCheck | None) -> Iterator[Progress]:
+             report: ScanReport, segment_seconds: float, cancel: CancelCheck | None,
+             rhythm_only: list[str] = (), rhythm_items: dict | None = None) -> Iterator[Progress]:
     extractor_id = report.extractor_id or ""
-    total = len(pending)
+    total = len(pending) + len(rhythm_only)
     done = 0
-    for result in pool.run(((p, (p,)) for p in pending), cancel):
+    tasks = [(p, (p,)) for p in pending] + [(("rhythm", p), (p, "rhythm")) for p in rhythm_only]
+    for result in pool.run(iter(tasks), cancel):
+        if isinstance(result.key, tuple):  # rhythm only: the item and its features stay as they are
+            path = result.key[1]
+            item = rhythm_items[path]
+            if result.ok:
+                catalog.store_rhythm(item.id, result.value)
+                report.rhythm_updated += 1
+                message = f"{os.path.basename(path)}: rhythm"
+            else:  # stored as "no grid" with the reason, so it is not retried until the file changes
+                from engine.rhythm.music import MusicRhythm
+
+                log.info("library: rhythm of %s failed: %s", path, result.error)
+                catalog.store_rhythm(item.id, MusicRhythm(float(item.duration or 0.0), False, None,
+                                                          reason=f"rhythm analysis failed: {result.error}"))
+                message = f"{os.path.basename(path)}: rhythm failed: {result.error}"
+            done += 1
+            yield Progress("scan", done, total, message)
+            continue
         path = result.key
         name = os.path.basename(path)
         if result.ok:

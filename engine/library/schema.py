@@ -26,6 +26,14 @@ Tables (version 1):
 ``indexes``      the vector index files built from the embeddings: file name, dimension,
                  count, checksum and the generation they were built from
 ``attributes``   attribute vectors (name, checkpoint, modality, vector, JSON meta)
+
+Version 2 adds:
+
+``rhythm``       per music item: its :class:`~engine.rhythm.music.MusicRhythm` as JSON
+                 (tempo, beats, downbeats, sections, energy, ending) and the analysis
+                 ``version`` it was made with; a row older than
+                 :data:`~engine.rhythm.music.RHYTHM_VERSION` is redone by the next scan
+                 (the audio is decoded again, the features are not recomputed)
 """
 
 from __future__ import annotations
@@ -152,6 +160,15 @@ MIGRATIONS: tuple[str, ...] = (
         meta           TEXT NOT NULL,
         created_at     REAL NOT NULL,
         PRIMARY KEY (name, checkpoint_id)
+    );
+    """,
+    # --- 2 -----------------------------------------------------------------------------------
+    """
+    CREATE TABLE rhythm (
+        item_id      INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+        version      INTEGER NOT NULL,
+        data         TEXT NOT NULL,
+        computed_at  REAL NOT NULL
     );
     """,
 )

@@ -34,11 +34,20 @@ def init(kind: str, extractor_name: str, segment_seconds: float, threads: int = 
     if extractor.modality != want:
         raise ValueError(f"extractor {extractor_name!r} reads {extractor.modality}, a {kind} library needs {want}")
     _STATE.update(kind=kind, extractor=extractor, segment_seconds=float(segment_seconds))
+    if kind == "music":
+        _warm_rhythm()
     return {"extractor_id": extractor.id, "dim": int(extractor.dim), "name": extractor_name}
 
 
-def process_file(path: str) -> ProcessedFile:
-    """Analyse one file (see module doc). Raises on any failure."""
+def process_file(path: str, mode: str = "full") -> ProcessedFile | Any:
+    """Analyse one file (see module doc). Raises on any failure.
+
+    ``mode="rhythm"``: only the music rhythm of a file whose features are stored and current
+    (its stored rhythm is from an older analysis): decode, analyse, return the
+    :class:`~engine.rhythm.music.MusicRhythm`; no extractor runs.
+    """
+    if mode == "rhythm":
+        return _rhythm_only(path)
     from engine.features.cache import content_key
     from engine.jobs import run
     from engine.media.errors import CorruptMedia, NoAudioStream, NoVideoStream
@@ -56,8 +65,17 @@ def process_file(path: str) -> ProcessedFile:
         raise NoVideoStream(path, "has no video stream; it cannot be used as footage")
     grid = SegmentGrid(info.duration, _STATE["segment_seconds"])
     tags = None
+    rhythm = None
     with_tags = getattr(extractor, "extract_with_tags", None)
-    if with_tags is not None:
+    if kind == "music" and hasattr(extractor, "analyse_job"):
+        from engine.analysis.read import read_media
+
+        # one decode feeds the features and the rhythm (beats, sections, energy)
+        read = run(read_media(path, extractor, grid.segment_seconds, info=info, grid=grid, rhythm=True))
+        feats, rhythm = read.features, read.music_rhythm
+        if read.tags is not None and len(read.tag_names):
+            tags = Tags(extractor.id, list(read.tag_names), np.asarray(read.tags, np.float32))
+    elif with_tags is not None:
         out = run(with_tags(path, grid))
         feats = out.features
         if out.tags is not None and len(out.tag_names):
@@ -75,4 +93,28 @@ def process_file(path: str) -> ProcessedFile:
     return ProcessedFile(path=path, size=int(before.st_size), mtime_ns=int(before.st_mtime_ns), content_hash=content,
                          duration=float(info.duration), title=info.tags.get("title") or None,
                          artist=info.artist, segments=[(s.start, s.end) for s in grid],
-                         features={extractor.id: feats}, tags=tags)
+                         features={extractor.id: feats}, tags=tags, rhythm=rhythm)
+
+
+def _warm_rhythm() -> None:
+    """Run the rhythm analysis once on 8 s of generated drums: librosa's beat tracker is
+    compiled by numba on its first call (1-2 s, ~15 s the first time after an install), which
+    belongs to the worker's start, not to the first file's time limit."""
+    from engine.rhythm.music import analyse_rhythm
+    from engine.rhythm.music_synth import synth_track
+
+    t = synth_track("straight", seed=0, duration=8.0)
+    analyse_rhythm(t.samples, t.rate)
+
+
+def _rhythm_only(path: str) -> Any:
+    from engine.media.audio import decode_audio
+    from engine.media.errors import CorruptMedia
+    from engine.rhythm.music import ANALYSIS_RATE, analyse_rhythm
+
+    before = os.stat(path)
+    rhythm = analyse_rhythm(decode_audio(path, ANALYSIS_RATE), ANALYSIS_RATE)
+    after = os.stat(path)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise CorruptMedia(path, "the file changed while it was analysed; scan again once it is written")
+    return rhythm

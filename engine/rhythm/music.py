@@ -41,12 +41,15 @@ fade-out or the silence).
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from engine.rhythm import ENERGY_RATE
+
+log = logging.getLogger(__name__)
 
 RHYTHM_VERSION = 1
 """Bump when any output of :func:`analyse_rhythm` would change (stored rows are redone)."""
@@ -204,8 +207,6 @@ HALVE_IF_ALTERNATE = 0.4
 SWITCH_PENALTY = 3.0
 """Cost (in standard deviations of the downbeat evidence) of a bar-phase jump in the
 downbeat path: a missed or doubled beat may shift the bar, noise should not."""
-FADE_STEP_DB = 1.0
-"""A fade-out is a run of final bars each at least this much quieter than the bar before."""
 
 
 def analyse_rhythm(samples: np.ndarray, rate: int) -> MusicRhythm:
@@ -215,6 +216,19 @@ def analyse_rhythm(samples: np.ndarray, rate: int) -> MusicRhythm:
     :class:`MusicRhythm` with ``steady=False`` and a ``reason``). Takes about 1-2 % of
     real time on one core (``bench/rhythm.py``).
     """
+    try:
+        return _analyse(samples, rate)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as e:
+        # A numeric corner case must not cost the track its place in the library: it gets
+        # no grid, and says why.
+        log.warning("rhythm analysis failed: %s: %s", type(e).__name__, e)
+        duration = len(np.asarray(samples).reshape(-1)) / float(rate) if rate > 0 else 0.0
+        return MusicRhythm(round(duration, 4), False, None,
+                           energy=np.zeros(int(np.ceil(duration * ENERGY_RATE - 1e-9)), np.float32),
+                           reason=f"rhythm analysis failed ({type(e).__name__})")
+
+
+def _analyse(samples: np.ndarray, rate: int) -> MusicRhythm:
     y = np.asarray(samples, dtype=np.float32).reshape(-1)
     if not np.isfinite(y).all():
         y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
@@ -246,11 +260,12 @@ def analyse_rhythm(samples: np.ndarray, rate: int) -> MusicRhythm:
     if len(beat_frames) < 4 or salience < MIN_BEAT_SALIENCE:
         return MusicRhythm(steady=False, tempo=None, tempo_alternatives=candidates, sections=_sections(f, None),
                            ending=sound_end, reason="no steady beat", pulse_clarity=clarity, **base)
-    beat_frames = _extend_grid(f.onset, beat_frames)
+    beat_frames = _extend_grid(f, beat_frames)
     beats = np.round(beat_frames * (HOP / ANALYSIS_RATE), 4)
     meter, positions = _bar_positions(f, beat_frames)
     downbeats = beats[positions == 1]
-    tempo = round(float(60.0 / np.median(np.diff(beats))), 2)
+    span = min(8, len(beats) - 1)  # beat period over 8 beats: finer than one 16 ms frame
+    tempo = round(float(60.0 * span / np.median(beats[span:] - beats[:-span])), 2)
     sections = _sections(f, beat_frames[positions == 1])
     ending = _ending(f, beats, downbeats, sound_end)
     return MusicRhythm(steady=True, tempo=tempo, tempo_alternatives=candidates, meter=meter, beats=beats,
@@ -349,7 +364,7 @@ def _tempo_candidates(onset: np.ndarray) -> tuple[float, tuple[TempoCandidate, .
         b, strength = peak(_lag_of(target)) if ratio != 1.0 else (base_bpm, float(ac[best]))
         out.append((b if strength > 0 else target, strength * float(_prior(b))))
     total = sum(w for _, w in out) or 1.0
-    cands = tuple(TempoCandidate(round(b, 2), round(w / total, 3)) for b, w in out)
+    cands = tuple(TempoCandidate(round(float(b), 2), round(float(w) / total, 3)) for b, w in out)
     return round(clarity, 3), tuple(sorted(cands, key=lambda c: -c.confidence))
 
 
@@ -407,11 +422,13 @@ def _track_beats(onset: np.ndarray, bpm: float) -> np.ndarray:
     return np.asarray(frames, dtype=int)
 
 
-def _extend_grid(onset: np.ndarray, frames: np.ndarray) -> np.ndarray:
+def _extend_grid(f: _Frames, frames: np.ndarray) -> np.ndarray:
     """The tracker drops weak first and last beats (librosa's ``trim``), which loses the bar
     the track starts on and its final hit. Extend the grid by one beat period at a time, at
     each end, while an onset at least a third as strong as the median beat is there (within
-    +-3 frames, 48 ms)."""
+    +-3 frames, 48 ms). A track that starts loud on the first sample (no onset can be seen
+    there) starts on a beat when the grid, extended back, lands on its start."""
+    onset = f.onset
     if len(frames) < 4:
         return frames
     period = float(np.median(np.diff(frames)))
@@ -421,6 +438,9 @@ def _extend_grid(onset: np.ndarray, frames: np.ndarray) -> np.ndarray:
         while True:
             at = (out[-1] if direction > 0 else out[0]) + direction * period
             lo, hi = int(round(at)) - 3, int(round(at)) + 4
+            if direction < 0 and lo < 0 <= hi and out[0] > 0 and f.loud_db[:2].max() >= f.peak_dbfs - 20.0:
+                out.insert(0, 0)
+                break
             if lo < 0 or hi > len(onset):
                 break
             k = lo + int(np.argmax(onset[lo:hi]))
@@ -581,25 +601,27 @@ def _sound_end(f: _Frames, duration: float) -> float:
 def _ending(f: _Frames, beats: np.ndarray, downbeats: np.ndarray, sound_end: float) -> float:
     """The last downbeat before the fade-out or the silence.
 
-    Bar loudness (mean power in dB over each bar): the last bar still within 6 dB of the
-    track's median bar is the end of the music proper; if the bars before it form a fade
-    (each quieter than the one before by FADE_STEP_DB), the fade's first downbeat is the end.
+    On the loudness smoothed over 0.4 s, against the track's median level: the music stops
+    where it was last within 6 dB of that level. When it then takes over 2 s more to sink
+    30 dB, it fades (or a final chord rings out): the fade starts where the level was last
+    within 2 dB. The ending is the last downbeat at or before that point.
     """
-    if len(downbeats) < 2:
-        return float(downbeats[0]) if len(downbeats) else sound_end
-    frames = np.round(downbeats * ANALYSIS_RATE / HOP).astype(int)
-    frames = frames[frames < f.n]
-    if len(frames) < 2:
+    from scipy.ndimage import uniform_filter1d
+
+    if len(downbeats) == 0:
+        return sound_end
+    smooth = uniform_filter1d(f.loud_db, size=25, mode="nearest")  # [T]
+    audible = smooth[smooth >= f.peak_dbfs - 40.0]
+    if not len(audible):
         return float(downbeats[0])
-    power = 10 ** (f.loud_db / 10)
-    bars = _beat_sync(power[None, :], frames, f.n)[0]
-    bar_db = 10 * np.log10(bars + 1e-12)  # [m]
-    alive = np.nonzero(bar_db >= np.median(bar_db) - 6.0)[0]
-    if not len(alive):
-        return float(downbeats[0])
-    k = int(alive[-1])
-    while k > 0 and bar_db[k] < bar_db[k - 1] - FADE_STEP_DB:
-        k -= 1
-    # bar k is the last at full level: the music ends at the next downbeat (the final hit, or
-    # the first downbeat of the fade)
-    return float(downbeats[min(k + 1, len(downbeats) - 1)])
+    ref = float(np.median(audible))
+
+    def last_at(level: float) -> float:
+        k = np.nonzero(smooth >= level)[0]
+        return float(f.seconds(k[-1])) if len(k) else 0.0
+
+    stop = last_at(ref - 6.0)
+    if last_at(ref - 30.0) - stop >= 2.0:
+        stop = last_at(ref - 2.0)
+    before = downbeats[downbeats <= stop + 0.1]
+    return float(before[-1]) if len(before) else float(downbeats[0])
