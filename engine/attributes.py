@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.features.musicnn.tags import GENRE_TAGS
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 from engine.media import MediaError
 from engine.media.container import MEDIA_EXTENSIONS_AUDIO, MEDIA_EXTENSIONS_VIDEO
@@ -218,3 +219,74 @@ def create_attribute(session: EngineSession, name: str, *, images: str | None = 
     session.library.catalog.save_attribute(name, session.checkpoint_id, modality, y_a.astype(np.float32), meta)
     yield Progress("done", 1, 1, f"attribute '{name}' saved")
     return y_a.astype(np.float32)
+
+
+# -- the attribute matrix (the Insights view; `mvpt analyze attributes` has the report form) --
+
+@dataclass(frozen=True)
+class AttributeMatrix:
+    folder: str
+    genres: tuple[str, ...]
+    classes: tuple[str, ...]
+    counts: np.ndarray          # int [G, C] top-1 image class per genre
+    images_per_class: int
+
+    @property
+    def percent(self) -> np.ndarray:
+        """float [G, C], each row sums to 100."""
+        return 100.0 * self.counts / np.maximum(1, self.counts.sum(axis=1, keepdims=True))
+
+
+def load_image_classes(folder: Path, max_side: int = 448) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
+    """Images of every class subfolder, cut to the smallest class's count (first files by name)."""
+    from PIL import Image
+
+    classes = {d.name: sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+               for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")}
+    classes = {k: v for k, v in classes.items() if v}
+    if len(classes) < 2:
+        raise AttributeError_(f"{folder} needs at least two subfolders of images, one per class")
+    n = min(len(v) for v in classes.values())
+    images, labels = [], []
+    for c, files in enumerate(classes.values()):
+        for f in files[:n]:
+            with Image.open(f) as im:
+                im = im.convert("RGB")
+                im.thumbnail((max_side, max_side))
+                images.append(np.asarray(im, dtype=np.uint8))
+            labels.append(c)
+    return images, np.asarray(labels), list(classes)
+
+
+def attribute_matrix_job(session, folder: str, cancel: CancelCheck | None = None) -> Job[AttributeMatrix]:
+    """The library's music segments (genre = their most probable musicnn genre tag) against a
+    labelled image set, top-1 by cosine through the current model (runs on a worker)."""
+    yield Progress("attributes", 0, 3, "reading the images")
+    images, labels, classes = load_image_classes(Path(folder))
+    check_cancel(cancel)
+    yield Progress("attributes", 1, 3, f"embedding {len(images)} images")
+    feats = np.asarray(session.extractor("visual").encode_images(images), dtype=np.float32)  # [N, Dv]
+    cand = _visual_outputs(session, feats).segments  # [N, d], one-segment sequences
+    check_cancel(cancel)
+    yield Progress("attributes", 2, 3, "music segments")
+    catalog = session.library.catalog
+    emb = catalog.embeddings(session.checkpoint_id, "music", "segment")
+    queries, genres = [], []
+    for item in np.unique(emb.item_ids):
+        tags = catalog.tags(int(item))
+        if tags is None:
+            continue
+        gi = [i for i, n in enumerate(tags.names) if n in GENRE_TAGS]
+        if not gi:
+            continue
+        for r in np.flatnonzero(emb.item_ids == item):
+            s = int(emb.segments[r])
+            if s < len(tags.values):
+                queries.append(emb.vectors[r])
+                genres.append(tags.names[gi[int(np.argmax(tags.values[s][gi]))]])
+    if not queries:
+        raise AttributeError_("no music in the library has musicnn tags for this model: add the music folder "
+                         "again with musicnn features to see genres")
+    names, counts = top1_matrix(np.stack(queries), genres, cand, labels, len(classes))
+    yield Progress("attributes", 3, 3, "done")
+    return AttributeMatrix(str(folder), tuple(names), tuple(classes), counts, len(images) // len(classes))

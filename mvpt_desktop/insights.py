@@ -9,7 +9,7 @@
   images per class): every music segment of the library with a musicnn genre retrieves its
   closest image through f_v (one image = a one-segment sequence); rows are genres, columns
   classes, normalised per genre (paper Sec. 5). The computation runs on the inference worker
-  (:func:`attribute_matrix_job`); the view only draws.
+  (:func:`engine.attributes.attribute_matrix_job`); the view only draws.
 
 ``mvpt analyze`` writes the same analyses as reports (training/analysis); this module imports
 the engine only, as every GUI module does.
@@ -17,12 +17,11 @@ the engine only, as every GUI module does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -38,87 +37,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.attributes import IMAGE_EXTENSIONS, top1_matrix
-from engine.features.musicnn.tags import GENRE_TAGS
-from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.attributes import GENRE_TAGS, AttributeMatrix, attribute_matrix_job  # noqa: F401 - the view's data and job
 
 CAUTION = ("Image sets of people (gender, race, age) show the associations the model learned from its training "
            "videos, biases included (paper Sec. 6): use them to see bias, never to choose music for people.")
-
-
-@dataclass(frozen=True)
-class AttributeMatrix:
-    folder: str
-    genres: tuple[str, ...]
-    classes: tuple[str, ...]
-    counts: np.ndarray          # int [G, C] top-1 image class per genre
-    images_per_class: int
-
-    @property
-    def percent(self) -> np.ndarray:
-        """float [G, C], each row sums to 100."""
-        return 100.0 * self.counts / np.maximum(1, self.counts.sum(axis=1, keepdims=True))
-
-
-def _load_classes(folder: Path, max_side: int = 448) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
-    """Images of every class subfolder, cut to the smallest class's count (first files by name)."""
-    from PIL import Image
-
-    classes = {d.name: sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-               for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")}
-    classes = {k: v for k, v in classes.items() if v}
-    if len(classes) < 2:
-        raise ValueError(f"{folder} needs at least two subfolders of images, one per class")
-    n = min(len(v) for v in classes.values())
-    images, labels = [], []
-    for c, files in enumerate(classes.values()):
-        for f in files[:n]:
-            with Image.open(f) as im:
-                im = im.convert("RGB")
-                im.thumbnail((max_side, max_side))
-                images.append(np.asarray(im, dtype=np.uint8))
-            labels.append(c)
-    return images, np.asarray(labels), list(classes)
-
-
-def attribute_matrix_job(session, folder: str, cancel: CancelCheck | None = None) -> Job[AttributeMatrix]:
-    """The library's music segments (genre = their most probable musicnn genre tag) against a
-    labelled image set, top-1 by cosine through the current model (runs on a worker)."""
-    import torch
-
-    from engine.model.windows import encode_many
-
-    loaded = session.model
-    yield Progress("attributes", 0, 3, "reading the images")
-    images, labels, classes = _load_classes(Path(folder))
-    check_cancel(cancel)
-    yield Progress("attributes", 1, 3, f"embedding {len(images)} images")
-    feats = np.asarray(session.extractor("visual").encode_images(images), dtype=np.float32)  # [N, Dv]
-    outs = encode_many(loaded.model.visual, [torch.from_numpy(f[None]) for f in feats])  # one-segment sequences
-    cand = np.stack([o.segments[0].numpy() for o in outs])  # [N, d]
-    check_cancel(cancel)
-    yield Progress("attributes", 2, 3, "music segments")
-    catalog = session.library.catalog
-    emb = catalog.embeddings(session.checkpoint_id, "music", "segment")
-    queries, genres = [], []
-    for item in np.unique(emb.item_ids):
-        tags = catalog.tags(int(item))
-        if tags is None:
-            continue
-        gi = [i for i, n in enumerate(tags.names) if n in GENRE_TAGS]
-        if not gi:
-            continue
-        for r in np.flatnonzero(emb.item_ids == item):
-            s = int(emb.segments[r])
-            if s < len(tags.values):
-                queries.append(emb.vectors[r])
-                genres.append(tags.names[gi[int(np.argmax(tags.values[s][gi]))]])
-    if not queries:
-        raise ValueError("no music in the library has musicnn tags for this model: add the music folder "
-                         "again with musicnn features to see genres")
-    names, counts = top1_matrix(np.stack(queries), genres, cand, labels, len(classes))
-    yield Progress("attributes", 3, 3, "done")
-    return AttributeMatrix(str(folder), tuple(names), tuple(classes), counts, len(images) // len(classes))
 
 
 class AttentionStrip(QWidget):
@@ -235,6 +157,16 @@ class InsightsView(QWidget):
         caution.setWordWrap(True)
         bl.addWidget(caution)
         lay.addWidget(box, 1)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        self.close_button = QPushButton("Close")
+        self.close_button.setToolTip("Close Insights (Esc)")
+        self.close_button.clicked.connect(self.close)
+        bottom.addWidget(self.close_button)
+        lay.addLayout(bottom)
+        esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        esc.activated.connect(self.close)
 
         controller.opened.connect(self._opened)
         controller.resultsChanged.connect(self._results)
