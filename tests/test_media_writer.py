@@ -7,7 +7,7 @@ from conftest import dominant_hz
 
 from engine.jobs import Cancelled, run
 from engine.media import NoVideoStream, OutputError
-from engine.media.audio import decode_audio
+from engine.media.audio import decode_audio, decode_audio_channels
 from engine.media.frames import sample_frames
 from engine.media.grid import SegmentGrid
 from engine.media.probe import probe
@@ -86,3 +86,26 @@ def test_full_disk_gives_clear_error_and_no_half_file(video_mp4, song_steps, tmp
         assert (mnt / "old.mp4").read_bytes() == b"x" * 1000
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_bug1_stereo_music_stays_stereo(video_mp4, tmp_path):
+    """Issue 16, bug 1: stereo music became "aac 48000 Hz, 1 ch". Both writers keep two
+    channels, and what differs between left and right survives."""
+    from engine.mix.cuesheet import Cue, CueSheet, MixSettings
+    from engine.mix.export import export_job
+    from training.synthmedia import write_audio
+
+    sr = 44100
+    t = np.arange(25 * sr) / sr
+    song = write_audio(tmp_path / "lr.flac", np.stack([0.4 * np.sin(2 * np.pi * 300 * t),
+                                                       0.4 * np.sin(2 * np.pi * 500 * t)]).astype(np.float32),
+                       sample_rate=sr)
+    old = run(write_with_soundtrack(video_mp4, SoundtrackSpec(str(song), original_level=0.2), tmp_path / "old.mp4"))
+    new = run(export_job(video_mp4, CueSheet((Cue(str(song), "lr", 0, 20, 0),)), MixSettings(),
+                         mp4=tmp_path / "new.mp4", speech=np.zeros((0, 2)))).mp4
+    for out in (old, new):
+        info = probe(out)
+        assert info.audio.channels == 2 and info.audio.sample_rate == 48000
+        x = decode_audio_channels(out, 48000)[:, 48000 * 3:48000 * 6]
+        assert dominant_hz(x[0], 48000) == pytest.approx(300, abs=3)
+        assert dominant_hz(x[1], 48000) == pytest.approx(500, abs=3)

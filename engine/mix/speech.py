@@ -106,8 +106,9 @@ def _silero_model():
     from silero_vad import load_silero_vad  # sets torch to 1 thread on import: put ours back
 
     torch.set_num_threads(threads)
-    with warnings.catch_warnings():  # torch.jit.load's deprecation notice
+    with warnings.catch_warnings():  # torch.jit.load's and importlib's deprecation notices
         warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # silero's importlib.resources.path
         model = load_silero_vad()  # the TorchScript file inside the wheel; nothing downloaded
     torch.set_num_threads(threads)
     return model
