@@ -64,24 +64,14 @@ def process_file(path: str, mode: str = "full") -> ProcessedFile | Any:
     if kind == "footage" and info.video is None:
         raise NoVideoStream(path, "has no video stream; it cannot be used as footage")
     grid = SegmentGrid(info.duration, _STATE["segment_seconds"])
-    tags = None
-    rhythm = None
-    with_tags = getattr(extractor, "extract_with_tags", None)
-    if kind == "music" and hasattr(extractor, "analyse_job"):
-        from engine.analysis.read import read_media
+    from engine.analysis.read import read_media
 
-        # one decode feeds the features and the rhythm (beats, sections, energy)
-        read = run(read_media(path, extractor, grid.segment_seconds, info=info, grid=grid, rhythm=True))
-        feats, rhythm = read.features, read.music_rhythm
-        if read.tags is not None and len(read.tag_names):
-            tags = Tags(extractor.id, list(read.tag_names), np.asarray(read.tags, np.float32))
-    elif with_tags is not None:
-        out = run(with_tags(path, grid))
-        feats = out.features
-        if out.tags is not None and len(out.tag_names):
-            tags = Tags(extractor.id, list(out.tag_names), np.asarray(out.tags, np.float32))
-    else:
-        feats = run(extractor.extract(path, grid))
+    # the one pass: for music, one decode feeds the features and the rhythm (beats, sections,
+    # energy); footage is read for its features only (a library's clips need no cut lane yet)
+    read = run(read_media(path, extractor, grid.segment_seconds, info=info, grid=grid, rhythm=kind == "music"))
+    feats, rhythm, tags = read.features, read.music_rhythm, None
+    if read.tags is not None and len(read.tag_names):
+        tags = Tags(extractor.id, list(read.tag_names), np.asarray(read.tags, np.float32))
     feats = np.asarray(feats, dtype=np.float32)
     if feats.shape != (len(grid), extractor.dim):
         raise CorruptMedia(path, f"the extractor returned {feats.shape} features for {len(grid)} segments")
