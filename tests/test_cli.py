@@ -189,3 +189,15 @@ def test_spread_picks_gives_a_clip_to_the_segments_it_fits_best():
     out = spread_picks(rows, 2, 1)
     assert [[x.item_id for x in row] for row in out] == [[2], [3], [1]]
     assert spread_picks(rows, 2, 0) == [row[:2] for row in rows]
+
+
+def test_attribute_create_counts_the_examples_given(lib, capsys):
+    """Three songs are three examples (segments, when more, are counted apart), in the summary and the list."""
+    args = ["--checkpoint", str(lib["ck"]), "--data-dir", str(lib["data"])]
+    assert main(["attribute", "create", "band", "--audio", str(lib["root"] / "music"), *args]) == 0
+    out = capsys.readouterr().out
+    assert "attribute 'band' saved for" in out and "from 3 examples (norm" in out  # 1 segment each
+    assert main(["attribute", "list", *args]) == 0
+    assert "band" in (line := next(x for x in capsys.readouterr().out.splitlines() if "band" in x)) and \
+        " 3 examples" in line
+    assert main(["attribute", "delete", "band", *args]) == 0

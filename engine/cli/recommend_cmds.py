@@ -269,7 +269,14 @@ def _attribute_create(args: argparse.Namespace) -> int:
     vec = run(create_attribute(session, args.name, images=args.images, audio=args.audio, text=args.text,
                                domain=args.domain), bar)
     bar.done()
-    print(f"attribute '{args.name}' saved for {session.checkpoint_id} (norm {float((vec ** 2).sum() ** 0.5):.3f})")
+    meta = next((x.meta for x in session.library.catalog.attributes(session.checkpoint_id) if x.name == args.name), {})
+    given = f"{meta['examples']} examples" if "examples" in meta else "examples"
+    if "segments" in meta and meta["segments"] != meta.get("examples"):
+        given += f" ({meta['segments']} segments)"
+    if "domain_examples" in meta:
+        given += f", against {meta['domain_examples']} domain examples"
+    print(f"attribute '{args.name}' saved for {session.checkpoint_id} from {given} "
+          f"(norm {float((vec ** 2).sum() ** 0.5):.3f})")
     return 0
 
 
