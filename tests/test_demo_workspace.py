@@ -15,7 +15,7 @@ import pytest
 
 from engine.jobs import run
 from engine.recommend import Conditioning, recommend_segments, recommend_tracks
-from training.demo import DemoConfig, DemoReport, build_demo, session_for
+from training.demo import DemoConfig, DemoReport, build_demo, format_proof, session_for
 from training.demo_world import DemoWorld
 
 
@@ -57,6 +57,48 @@ def test_the_pipeline_runs_every_stage_and_reports_the_proof(demo):
         assert {a.name for a in s.library.catalog.attributes(s.checkpoint_id)} == {"bright", "drums", "calm"}
     finally:
         s.close()
+
+
+def test_the_proof_comes_with_its_range_over_training_seeds(demo):
+    """Other seeds' models, embedded into the same library, give the held-out figure's range:
+    what another machine (other float rounding) may print instead of the demo model's figure."""
+    r, root = demo["report"], demo["root"]
+    assert [p.seed for p in r.spread] == [0, 1, 2] and r.threads == 1
+    assert r.spread[0].hits == sum(x.hits for x in r.held_out) and r.spread[0].ranks == [x.whole_rank for x in r.held_out]
+    assert all(p.segments == r.spread[0].segments and len(p.ranks) == len(r.held_out) for p in r.spread)
+    assert all((root / "spread" / f"seed-{s}" / "best" / "config.json").is_file() for s in (1, 2))
+    lo, hi = min(p.rate for p in r.spread), max(p.rate for p in r.spread)
+    text = format_proof(r)
+    assert f"over 3 training seeds (0–2): {lo:.0%}–{hi:.0%}" in text and "another machine" in text
+    assert DemoReport.load(root).spread == r.spread
+    s = session_for(root, r.checkpoint)
+    try:  # the app's model stays the demo model; the others only add their vectors
+        assert s.status().demo and Path(s.model.path).resolve() == Path(r.checkpoint).resolve()
+    finally:
+        s.close()
+
+
+def test_the_demo_model_trains_the_same_again_whatever_the_thread_count(demo, tmp_path):
+    """One machine, same data and settings: the model is the same to the last bit, because the
+    build pins torch's threads (the CPU default here is 2) and restores them afterwards."""
+    import torch
+    from safetensors.numpy import load_file
+
+    from training.demo import _train_model, pinned_threads
+
+    cfg = DemoConfig.reduced(str(demo["root"]))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pinned_threads(cfg.threads):
+            assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()
+            again = run(_train_model(cfg, demo["root"] / "dataset", tmp_path / "again", None))
+        assert torch.get_num_threads() == 2 and not torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.set_num_threads(before)
+    a = load_file(str(Path(demo["report"].checkpoint) / "model.safetensors"))
+    b = load_file(str(again / "model.safetensors"))
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def test_the_drums_attribute_moves_drum_driven_tracks_up(demo):

@@ -15,11 +15,21 @@ them), in one data folder (default ``<app data>/demo``) that the app then opens:
    and "calm" (excerpts of drum-driven and of quiet tracks), each against a domain set of
    all styles, as a user would define them in the app;
 6. **proof**     for every held-out clip, how often its own track (never seen in training
-   with that footage) is among the top 5 of the whole library per segment.
+   with that footage) is among the top 5 of the whole library per segment;
+7. **spread**    the same proof for models trained with other seeds (``spread/seed-N/``,
+   embedded into the same library), so the figures come with their range.
 
 Every step keeps what a previous run made (the world and dataset resume, the model is
 retrained only when its data or settings change, scans are incremental), so a second
 ``mvpt demo`` starts the app in seconds. ``demo.json`` records the figures.
+
+Reproducibility: every stage runs with a fixed number of torch threads (``threads``, 1 by
+default) and deterministic algorithms, the world is drawn from seeded generators, and every
+listing is sorted, so two builds on one machine agree bit for bit. Across machines they do
+not: float sums round differently with another CPU instruction set (AVX-512 or AVX2 kernels
+in torch, oneDNN and numpy), and 400 training steps carry a last-bit difference into other
+rankings. That is why the proof is reported as the range over training seeds: another machine
+lands inside it, not on the same number.
 """
 
 from __future__ import annotations
@@ -28,6 +38,8 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -41,7 +53,7 @@ from .demo_world import DemoWorld, build_world
 from .train import TrainConfig, train
 
 REPORT = "demo.json"
-STAGES = ("world", "dataset", "model", "library", "attributes", "proof")
+STAGES = ("world", "dataset", "model", "library", "attributes", "proof", "spread")
 DRUM_STYLES = ("rock", "techno", "hiphop")
 CALM_STYLES = ("ambient", "piano", "strings")
 TOP_K = 5
@@ -72,16 +84,23 @@ class DemoConfig:
     seq_len: int = 16
     lr: float = 1e-3
     dropout: float = 0.1
-    threads: int | None = 1                     # one thread: steps this small lose more to thread
-                                                # hand-offs than they gain, badly so on a busy CPU
+    threads: int | None = 1                     # torch threads in every stage (features, training,
+                                                # embedding): float sums depend on how work is split
+                                                # among threads, so a fixed count keeps machines with
+                                                # other core counts on the same numbers; one, because
+                                                # steps this small lose more to thread hand-offs than
+                                                # they gain, badly so on a busy CPU. None: torch's default
     examples_per_attribute: int = 8
+    spread_seeds: int = 5                       # models trained (seed, seed+1, ...) for the proof's range;
+                                                # 1: the demo model alone
 
     @classmethod
     def reduced(cls, root: str, **changes) -> DemoConfig:
         """A demo small enough for a test: 6 tracks, 6 short small clips, seconds of training."""
         base = cls(root, n_tracks=6, n_clips=6, held_out=2, seconds=(20, 30), clip_seconds=(14, 20),
                    size=(160, 90), fps=12.0, segment_seconds=3.0, epochs=30, d_model=32, n_layers=1,
-                   n_heads=2, ff_dim=64, out_dim=32, seq_len=8, examples_per_attribute=4, workers=1)
+                   n_heads=2, ff_dim=64, out_dim=32, seq_len=8, examples_per_attribute=4, workers=1,
+                   spread_seeds=3)
         return replace(base, **changes)
 
 
@@ -93,6 +112,19 @@ class HeldOutResult:
     segments: int
     hits: int                 # segments whose top 5 holds the clip's own track
     whole_rank: int | None    # rank of the own track for the whole video (best_soundtracks), 1-based
+
+    @property
+    def rate(self) -> float:
+        return self.hits / max(1, self.segments)
+
+
+@dataclass
+class SeedProof:
+    """The held-out proof of one model of the spread (same data and settings, another seed)."""
+    seed: int
+    hits: int
+    segments: int
+    ranks: list[int | None]   # whole-video rank per held-out clip, in the order of DemoReport.held_out
 
     @property
     def rate(self) -> float:
@@ -112,6 +144,8 @@ class DemoReport:
     seconds: dict[str, float] = field(default_factory=dict)
     extractors: str = ""
     styles: list[dict] = field(default_factory=list)  # per track: style, musicnn's top tags, agrees
+    spread: list[SeedProof] = field(default_factory=list)  # the proof per training seed (the demo model's first)
+    threads: int | None = None                  # torch threads the build ran with
 
     @property
     def hit_rate(self) -> float:
@@ -129,6 +163,7 @@ class DemoReport:
     def load(cls, root: str | os.PathLike[str]) -> DemoReport:
         d = json.loads((Path(root) / REPORT).read_text())
         d["held_out"] = [HeldOutResult(**r) for r in d.get("held_out", [])]
+        d["spread"] = [SeedProof(**r) for r in d.get("spread", [])]
         return cls(**d)
 
 
@@ -147,8 +182,33 @@ def session_for(root: str | os.PathLike[str], checkpoint: str | os.PathLike[str]
     return EngineSession(EngineSettings(checkpoint=str(checkpoint), data_dir=str(root)))
 
 
+@contextmanager
+def pinned_threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU threads fixed to ``threads`` and its deterministic algorithms on, restored
+    afterwards (``None``: leave both as they are)."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before, det, warn = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+                         torch.is_deterministic_algorithms_warn_only_enabled())
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        torch.use_deterministic_algorithms(det, warn_only=warn)
+
+
 def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoReport]:
     """Build (or bring up to date) the demo workspace; yields Progress, returns the report."""
+    with pinned_threads(cfg.threads):
+        return (yield from _build_demo(cfg, cancel))
+
+
+def _build_demo(cfg: DemoConfig, cancel: CancelCheck | None) -> Job[DemoReport]:
     root = Path(cfg.root)
     root.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
@@ -175,13 +235,12 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
     checkpoint = yield from _train_model(cfg, data, root / "model", cancel)
     timed("model", t0)
 
+    held = [c for c in world.clips if c.split == "held_out"]
     session = session_for(root, checkpoint)
     try:
         t0 = time.perf_counter()
         lib = session.library
-        for folder, kind in ((world.music_dir, "music"), (world.footage_dir, "footage"), (world.held_out_dir, "footage")):
-            yield from relabel(lib.add(folder, kind, session.model, checkpoint_id=session.checkpoint_id,
-                                       workers=cfg.workers, cancel=cancel), "library")
+        yield from _add_library(session, world, cfg, cancel)
         failed = lib.catalog.failures()
         if failed:
             raise RuntimeError(f"the demo library could not read {failed[0][0]}: {failed[0][1]}")
@@ -193,7 +252,6 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
         timed("attributes", t0)
 
         t0 = time.perf_counter()
-        held = [c for c in world.clips if c.split == "held_out"]
         results = []
         for i, clip in enumerate(held):
             check_cancel(cancel)
@@ -204,13 +262,48 @@ def build_demo(cfg: DemoConfig, cancel: CancelCheck | None = None) -> Job[DemoRe
         out = DemoReport(str(root), str(checkpoint), [str(c.path) for c in held], n_tracks,
                          lib.catalog.status_counts("footage").get("ok", 0), attributes, results,
                          chance=min(1.0, TOP_K / max(1, n_tracks)), seconds=seconds,
-                         extractors=session.status().extractors, styles=styles)
-        out.save()
-        _save_app_settings(root, checkpoint, world)
-        yield Progress("proof", len(held), len(held), "done")
-        return out
+                         extractors=session.status().extractors, styles=styles, threads=cfg.threads)
     finally:
         session.close()
+    yield Progress("proof", len(held), len(held), "done")
+
+    t0 = time.perf_counter()
+    out.spread = [SeedProof(cfg.seed, sum(r.hits for r in results), sum(r.segments for r in results),
+                            [r.whole_rank for r in results])]
+    for seed in range(cfg.seed + 1, cfg.seed + max(1, cfg.spread_seeds)):
+        check_cancel(cancel)
+        yield Progress("spread", seed - cfg.seed, cfg.spread_seeds, f"the model of seed {seed}")
+        out.spread.append((yield from relabel(_seed_proof(cfg, seed, data, world, held, cancel), "spread")))
+    timed("spread", t0)
+    out.save()
+    _save_app_settings(root, checkpoint, world)
+    yield Progress("spread", cfg.spread_seeds, cfg.spread_seeds, "done")
+    return out
+
+
+def _add_library(session, world: DemoWorld, cfg: DemoConfig, cancel: CancelCheck | None) -> Job[None]:
+    """The music, training footage and held-out footage folders, scanned (once) and embedded
+    for the session's model."""
+    for folder, kind in ((world.music_dir, "music"), (world.footage_dir, "footage"), (world.held_out_dir, "footage")):
+        yield from relabel(session.library.add(folder, kind, session.model, checkpoint_id=session.checkpoint_id,
+                                               workers=cfg.workers, threads=cfg.threads, cancel=cancel), "library")
+
+
+def _seed_proof(cfg: DemoConfig, seed: int, data: Path, world: DemoWorld, held: list,
+                cancel: CancelCheck | None) -> Job[SeedProof]:
+    """Train the demo model with another ``seed`` (kept in ``spread/seed-N``, reused like the
+    demo model), embed the library for it and run the held-out proof."""
+    checkpoint = yield from _train_model(cfg, data, Path(cfg.root) / "spread" / f"seed-{seed}", cancel, seed=seed)
+    session = session_for(cfg.root, checkpoint)
+    try:
+        yield from _add_library(session, world, cfg, cancel)
+        results = []
+        for clip in held:
+            results.append((yield from held_out_result(session, world, clip, cancel)))
+    finally:
+        session.close()
+    return SeedProof(seed, sum(r.hits for r in results), sum(r.segments for r in results),
+                     [r.whole_rank for r in results])
 
 
 def _save_app_settings(root: Path, checkpoint: Path, world: DemoWorld) -> None:
@@ -222,19 +315,25 @@ def _save_app_settings(root: Path, checkpoint: Path, world: DemoWorld) -> None:
                    footage_folders=(str(world.footage_dir), str(world.held_out_dir))).save(root / "config" / SETTINGS_FILE)
 
 
-def _train_config(cfg: DemoConfig, data: Path, out: Path) -> TrainConfig:
+def _train_config(cfg: DemoConfig, data: Path, out: Path, seed: int | None = None) -> TrainConfig:
     return TrainConfig(data=str(data), out=str(out), epochs=cfg.epochs, batch_size=64, lr=cfg.lr,
                        warmup_epochs=max(1.0, cfg.epochs / 20), seq_len=cfg.seq_len, d_model=cfg.d_model,
                        n_layers=cfg.n_layers, n_heads=cfg.n_heads, ff_dim=cfg.ff_dim, out_dim=cfg.out_dim,
-                       dropout=cfg.dropout, seed=cfg.seed, device="cpu", threads=cfg.threads, demo=True,
-                       save_every=max(1, cfg.epochs // 10))
+                       dropout=cfg.dropout, seed=cfg.seed if seed is None else seed, device="cpu",
+                       threads=cfg.threads, demo=True,
+                       # one checkpoint, after the last epoch: with no held-out split, "best" would be
+                       # the lowest loss of one training batch among the saves, a choice that a
+                       # last-bit difference between machines flips (epoch 360 or 400 here)
+                       save_every=cfg.epochs)
 
 
-def _train_model(cfg: DemoConfig, data: Path, out: Path, cancel: CancelCheck | None) -> Job[Path]:
-    """Train the demo model unless ``out`` already holds one made from this data with these settings."""
+def _train_model(cfg: DemoConfig, data: Path, out: Path, cancel: CancelCheck | None,
+                 seed: int | None = None) -> Job[Path]:
+    """Train the demo model (with ``seed``, default the demo's) unless ``out`` already holds one
+    made from this data with these settings."""
     from .dataset import manifest_sha256
 
-    tcfg = _train_config(cfg, data, out)
+    tcfg = _train_config(cfg, data, out, seed)
     stamp = hashlib.sha256(json.dumps([manifest_sha256(data), asdict(tcfg)], sort_keys=True).encode()).hexdigest()
     stamp_file = out / "demo-stamp.txt"
     best = out / "best"
@@ -306,7 +405,7 @@ def write_examples(world: DemoWorld, out: Path, n: int, segment_seconds: float,
             img = seg.frames[0]
             frames.append((float(img.mean()), img))
     rng = np.random.default_rng(0)
-    order = np.argsort([-b for b, _ in frames])
+    order = np.argsort([-b for b, _ in frames], kind="stable")  # ties in frame order, on any CPU
     _write_images(out / "bright", [frames[j][1] for j in order[:n]], Image)
     _write_images(out / "all_frames", [frames[j][1] for j in rng.permutation(len(frames))[:2 * n]], Image)
     by_style: dict[str, list] = {}
@@ -400,4 +499,23 @@ def format_proof(report: DemoReport) -> str:
         lines.append(f"  {r.clip:<24} {r.style:<12} {r.segments:>8} {r.hits:>5} {r.rate:>6.0%}  {rank}")
     segs = sum(r.segments for r in report.held_out)
     lines.append(f"  all held-out segments: {report.hit_rate:.0%} of {segs} (a random ranking: {report.chance:.0%})")
+    lines += format_spread(report)
     return "\n".join(lines)
+
+
+def format_spread(report: DemoReport) -> list[str]:
+    """The proof's range over the training seeds, and why it is a range (see module doc)."""
+    if len(report.spread) < 2:
+        return []
+    rates = sorted(p.rate for p in report.spread)
+    seeds = [p.seed for p in report.spread]
+    ranks = []
+    for i, r in enumerate(report.held_out):
+        got = [p.ranks[i] for p in report.spread if i < len(p.ranks) and p.ranks[i] is not None]
+        if got:
+            ranks.append(f"{Path(r.clip).stem} {min(got)}–{max(got)}" if min(got) != max(got)
+                         else f"{Path(r.clip).stem} {got[0]}")
+    return [f"  over {len(seeds)} training seeds ({seeds[0]}–{seeds[-1]}): {rates[0]:.0%}–{rates[-1]:.0%} "
+            f"(median {float(np.median(rates)):.0%}); whole-video ranks {', '.join(ranks)}",
+            f"  (the demo model is seed {seeds[0]}; another machine rounds floats differently and lands in "
+            "this range, not on the same figures)"]

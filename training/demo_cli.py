@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from engine.jobs import Progress
@@ -28,6 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--screenshot", metavar="PNG", help="render the app's window to PNG and exit "
                                                         "(the default without a display: ROOT/demo-window.png)")
     p.add_argument("--reduced", action="store_true", help="a small demo (6 tracks, short clips): seconds, not minutes")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads for every stage (default 1, as the README's figures; 0: torch's default)")
+    p.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="models trained for the proof's range (default 5; reduced 3; 1: the demo model only)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_demo)
 
@@ -53,7 +58,10 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from .demo import DemoConfig, build_demo, default_root, format_proof, format_styles
 
     root = Path(a.root).expanduser() if a.root else default_root()
-    cfg = DemoConfig.reduced(str(root)) if a.reduced else DemoConfig(str(root))
+    changes: dict = {} if a.seeds is None else {"spread_seeds": a.seeds}
+    if a.threads is not None:
+        changes["threads"] = a.threads or None  # 0: torch's default
+    cfg = DemoConfig.reduced(str(root), **changes) if a.reduced else replace(DemoConfig(str(root)), **changes)
     print(f"demo workspace: {root} (built once; later runs reuse it)", flush=True)
     t0 = time.monotonic()
     report = run(build_demo(cfg), StageLog(a.quiet))
