@@ -252,14 +252,129 @@ def bench_export() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def write_long_media(folder: Path, minutes: float) -> tuple[Path, Path]:
+    """A ``minutes``-long video (64x36, 1 fps, stereo AAC: an espeak-ng sentence every 20 s over
+    a low hum; noise bursts without espeak-ng) and a stereo FLAC song as long, both written
+    chunk by chunk (never whole in memory)."""
+    import av
+
+    from engine.media.audio import decode_audio
+
+    talk_clip = None
+    if shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-v", "en", "-w", str(folder / "talk.wav"), SENTENCES[0]], check=True,
+                       capture_output=True)
+        talk_clip = decode_audio(folder / "talk.wav", 48000)
+        talk_clip = 0.5 * talk_clip / np.abs(talk_clip).max()
+    seconds = int(minutes * 60)
+    video = folder / f"long{minutes:g}.mp4"
+    song = folder / f"song{minutes:g}.flac"
+    rng = np.random.default_rng(0)
+    with av.open(str(video), "w") as c:
+        vs = c.add_stream("libx264", rate=1, options={"preset": "ultrafast", "g": "10"})
+        vs.width, vs.height, vs.pix_fmt = 64, 36, "yuv420p"
+        aus = c.add_stream("aac", rate=48000)
+        aus.layout = "stereo"
+        rs = av.AudioResampler(format="fltp", layout="stereo", rate=48000, frame_size=1024)
+        img = np.zeros((36, 64, 3), np.uint8)
+        for i in range(seconds):
+            img[:] = (i * 7) % 255
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts = i
+            for p in vs.encode(f):
+                c.mux(p)
+            t = np.arange(48000) / 48000 + i
+            x = 0.02 * np.sin(2 * np.pi * 180 * t)
+            k = (i % 20) - 3  # a sentence from 3 s of every 20
+            if talk_clip is None:
+                x = x + 0.1 * rng.standard_normal(48000) * (0 <= k < 6)
+            elif 0 <= k * 48000 < talk_clip.size:
+                part = talk_clip[k * 48000:(k + 1) * 48000]
+                x[:part.size] += part
+            x = x.astype(np.float32)
+            af = av.AudioFrame.from_ndarray(np.stack([x, x]), format="fltp", layout="stereo")
+            af.sample_rate, af.pts = 48000, i * 48000
+            for r in rs.resample(af):
+                for p in aus.encode(r):
+                    c.mux(p)
+        for p in vs.encode():
+            c.mux(p)
+        for r in rs.resample(None):
+            for p in aus.encode(r):
+                c.mux(p)
+        for p in aus.encode():
+            c.mux(p)
+    with av.open(str(song), "w") as c:
+        s = c.add_stream("flac", rate=44100)
+        s.layout = "stereo"
+        rs = av.AudioResampler(format=s.codec_context.format.name, layout="stereo", rate=44100, frame_size=4096)
+        for i in range(seconds + 5):
+            t = np.arange(44100) / 44100 + i
+            x = (0.3 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))).astype(np.float32)
+            af = av.AudioFrame.from_ndarray(np.stack([x, 0.5 * x]), format="fltp", layout="stereo")
+            af.sample_rate, af.pts = 44100, i * 44100
+            for r in rs.resample(af):
+                for p in s.encode(r):
+                    c.mux(p)
+        for r in rs.resample(None):
+            for p in s.encode(r):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return video, song
+
+
+_MEMORY_CHILD = """
+import resource, sys, time
+import numpy as np
+from engine.jobs import run
+from engine.mix.cuesheet import Cue, CueSheet, MixSettings
+from engine.mix.export import export_job
+video, song, minutes, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+import engine.mix.speech as sp
+sp.get_detector()  # the model loaded before the baseline
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sheet = CueSheet((Cue(song, "a", 0, minutes * 60 / 2, 0.0), Cue(song, "b", minutes * 60 / 2, minutes * 60, 30.0)))
+t0 = time.perf_counter()
+r = run(export_job(video, sheet, MixSettings(), mp4=out))
+print(base / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t0,
+      len(r.speech), r.loudness_lufs)
+"""
+
+
+def bench_memory(minutes_list: list[float]) -> None:
+    print("\nMemory (peak RSS of the whole export in a fresh process, default settings: speech found, "
+          "ducked, -14 LUFS):")
+    print(f"{'minutes':>8} {'RSS before MB':>14} {'peak RSS MB':>12} {'export s':>9} {'s/min':>6} "
+          f"{'speech regions':>15} {'LUFS':>7}")
+    for minutes in minutes_list:
+        tmp = Path(tempfile.mkdtemp())
+        try:
+            video, song = write_long_media(tmp, minutes)
+            out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(video), str(song), str(minutes),
+                                  str(tmp / "out.mp4")], capture_output=True, text=True,
+                                 cwd=Path(__file__).resolve().parents[1])
+            if out.returncode != 0:
+                print(f"{minutes:8g} failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            base, peak, secs, nspeech, lufs = out.stdout.split()
+            print(f"{minutes:8g} {float(base):14.0f} {float(peak):12.0f} {float(secs):9.1f} "
+                  f"{float(secs) / minutes:6.2f} {int(nspeech):15d} {float(lufs):7.2f}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=("vad", "export"))
+    ap.add_argument("--only", choices=("vad", "export", "memory"))
+    ap.add_argument("--minutes", default="5,30", help="lengths (minutes) for the memory check, e.g. 5,30,120")
     a = ap.parse_args(argv)
     if a.only in (None, "vad"):
         bench_vad()
     if a.only in (None, "export"):
         bench_export()
+    if a.only in (None, "memory"):
+        bench_memory([float(m) for m in a.minutes.split(",")])
     return 0
 
 

@@ -67,7 +67,11 @@ class Ramp:
     rising: bool
     """True: 0 -> 1 over [a, b] (sin); False: 1 -> 0 (cos). Equal power when paired."""
 
-    def gain(self, t: np.ndarray) -> np.ndarray:
+    def gain(self, t: np.ndarray) -> np.ndarray | float:
+        if t[0] >= self.b:  # the whole chunk after the ramp
+            return 1.0 if self.rising else 0.0
+        if t[-1] <= self.a:  # before it
+            return 0.0 if self.rising else 1.0
         if self.b <= self.a:
             x = (t >= self.a).astype(np.float64)
         else:
@@ -367,18 +371,24 @@ def _detect_in(video: str, limits: MediaLimits, cancel: CancelCheck | None) -> n
     frame = int(round(det.hop * VAD_RATE))
     window = 60 * VAD_RATE // frame * frame
     probs: list[np.ndarray] = []
-    buf = np.zeros(0, np.float32)
+    pending: list[np.ndarray] = []  # decoded chunks not yet scored (< one window)
+    have = 0
     n = 0
     try:
         for x in iter_audio(video, VAD_RATE, limits=limits, cancel=cancel):
-            buf = np.concatenate([buf, x])
+            pending.append(x)
+            have += x.size
             n += x.size
-            while buf.size >= window:
-                probs.append(det.frame_probs(buf[:window]))
-                buf = buf[window:]
+            if have >= window:
+                buf = np.concatenate(pending)
+                whole = buf.size // window * window
+                for a in range(0, whole, window):
+                    probs.append(det.frame_probs(buf[a:a + window]))
+                pending, have = [buf[whole:]], buf.size - whole
     except MediaError:
         if n == 0:
             return np.zeros((0, 2))
+    buf = np.concatenate(pending) if pending else np.zeros(0, np.float32)
     if buf.size >= frame:
         probs.append(det.frame_probs(buf))
     p = np.concatenate(probs) if probs else np.zeros(0, np.float32)
