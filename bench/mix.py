@@ -200,6 +200,8 @@ def ebur128_lufs(path: Path) -> float:
 
 
 def bench_export() -> None:
+    from dataclasses import replace
+
     import pyloudnorm
 
     from engine.jobs import run
@@ -222,13 +224,19 @@ def bench_export() -> None:
     speech_regions = np.array([[5.0, 9.0], [17.0, 21.0]])
     sheet = CueSheet((Cue(str(songs[0]), "a", 0, 10, 3.0), Cue(str(songs[1]), "b", 10, 20, 7.0),
                       Cue(str(songs[2]), "c", 20, 30, 1.0)))
-    print("\nExports (30 s video, three stereo cues, speech regions 5-9 s and 17-21 s given):")
+    print("\nExports (30 s video, three stereo cues, speech regions 5-9 s and 17-21 s given; "
+          "the -9 LUFS row has a clipping square wave as its middle cue, for the limiter):")
     print(f"{'target':>8} {'ours':>8} {'pyln':>8} {'ebur128':>8} {'dBTP':>7} {'duck dB':>8} "
           f"{'edge step':>10} {'inner step':>10} {'s':>6}")
-    for target in (-14.0, -23.0):
+    tt = np.arange(40 * sr) / sr
+    hot = np.sign(np.sin(2 * np.pi * 110 * tt)) * (0.5 + 0.5 * ((tt % 0.5) < 0.05))  # clipping, with transients
+    hot_song = write_audio(tmp / "hot.wav", np.stack([hot, hot]).astype(np.float32), sample_rate=sr)
+    hot_sheet = CueSheet(tuple(replace(c, music_path=str(hot_song)) if i == 1 else c
+                               for i, c in enumerate(sheet.cues)))
+    for target, which in ((-14.0, sheet), (-23.0, sheet), (-9.0, hot_sheet)):
         out = tmp / f"e{int(-target)}.mp4"
         t0 = time.perf_counter()
-        run(export_job(video, sheet, MixSettings(loudness_target=target), mp4=out, speech=speech_regions))
+        run(export_job(video, which, MixSettings(loudness_target=target), mp4=out, speech=speech_regions))
         secs = time.perf_counter() - t0
         x = decode_audio_channels(out, 48000)
         ours = integrated_loudness(x)
@@ -240,7 +248,8 @@ def bench_export() -> None:
             seg = x[:, int(a * 48000):int(b * 48000)]
             return 10 * np.log10(np.mean(seg ** 2) + 1e-20)
 
-        duck = np.mean([level(6, 8), level(18, 20)]) - np.mean([level(1, 4), level(12, 15), level(24, 28)])
+        # under speech vs outside it, within the same cue (cue 1: 6-8 vs 1-4 s; cue 2: 18-20 vs 12-15 s)
+        duck = np.mean([level(6, 8) - level(1, 4), level(18, 20) - level(12, 15)])
         step = np.abs(np.diff(x, axis=1)).max(axis=0)
         segs = layout(sheet, 30.0)
         edges = np.zeros(step.size, bool)

@@ -268,3 +268,30 @@ def test_cli_export_track_and_cue_sheet(video_mp4, songs, tmp_path, capsys):
     assert main(["export", str(video_mp4), "--out", str(out2)]) == 2
     assert main(["export", str(video_mp4), str(tmp_path / "missing.mp3"), "--out", str(out2)]) == 1
     assert "file not found" in capsys.readouterr().err
+
+
+def test_otio_has_pieces_as_clips_with_transitions_and_speech_markers(silent_video, songs, tmp_path):
+    import opentimelineio as otio
+
+    from engine.mix.otio import build_timeline, write_otio
+
+    pieces = (Piece(2.0, 8.0, 0.0), Piece(15.0, 21.0, 6.0, crossfade=0.5))
+    sheet = CueSheet((Cue(str(songs[0]), "re-edit", 0.0, 12.0, 2.0, pieces=pieces),))
+    speech = np.array([[3.0, 4.5], [8.0, 9.0]])
+    path = write_otio(build_timeline(silent_video, sheet, MixSettings(), speech), tmp_path / "p.otio")
+    tl = otio.adapters.read_from_file(str(path))
+    video, music = tl.tracks
+    assert [(m.name, round(m.marked_range.start_time.to_seconds(), 3)) for m in video[0].markers] == [
+        ("speech", 3.0), ("speech", 8.0)]
+    clips = [x for x in music if isinstance(x, otio.schema.Clip)]
+    assert [type(x).__name__ for x in music] == ["Clip", "Transition", "Clip"]
+    assert [round(c.source_range.start_time.to_seconds(), 3) for c in clips] == [2.0, 15.0]
+    total = sum(x.source_range.duration.to_seconds() for x in clips)
+    assert total == pytest.approx(12.0, abs=1e-3)
+    keys = clips[0].metadata["mvpt"]["volume_keyframes"]
+    assert keys and all(db in (0.0, MixSettings().duck_depth_db) for _, db in keys)
+
+
+def test_unknown_original_mode_is_a_clear_error(silent_video, songs):
+    with pytest.raises(ValueError, match="full, speech or off"):
+        run(prepare_mix(silent_video, CueSheet((Cue(str(songs[0]), "a", 0, 12, 0),)), MixSettings(original="low")))

@@ -323,6 +323,8 @@ def prepare_mix(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSet
     from engine.media.errors import NoVideoStream
 
     settings = settings or MixSettings()
+    if settings.original not in ("full", "speech", "off"):
+        raise ValueError(f"the footage's own sound: {settings.original!r}; choose full, speech or off")
     video = str(Path(video))
     info = probe(video, limits=limits)
     if info.video is None:
