@@ -29,9 +29,13 @@ The layout, in video time:
 - the master is normalised to ``settings.loudness_target`` and held under
   ``settings.true_peak`` by a look-ahead limiter (:mod:`engine.mix.loudness`).
 
-Pieces are played here (``engine.rhythm.fit`` was not there to reuse when this was
-written); the convention: piece k+1 takes over at ``cue.start + at``, the splice is centred
-there, each side reading ``crossfade / 2`` beyond its range.
+Pieces (fit to length) are played here, streamed like cues, with the convention of
+:mod:`engine.rhythm.fit` (``tests/test_mix_render.py`` checks the result against its
+``render_pieces``): a piece plays ``source_start..source_end`` from ``cue.start + at``; where
+it overlaps the next piece (that one starts ``crossfade`` seconds before its splice) the two
+crossfade with equal power over the overlap. Items that merely meet crossfade over their own
+``crossfade`` centred on the boundary. A fit plan's time-stretch (at most 3 %) is not carried
+by :class:`Cue`, so it is not applied here.
 """
 
 from __future__ import annotations
@@ -136,7 +140,14 @@ def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | Non
         it.ramps.append(Ramp(a, b, True))
     for i, it in enumerate(items):
         nxt = items[i + 1] if i + 1 < len(items) else None
-        if nxt is not None and nxt.start - it.end < ADJACENT:
+        if nxt is not None and nxt.start - it.end < -1e-3:
+            # overlapping (fit-to-length pieces, or cues laid over each other): the crossfade
+            # is the overlap itself
+            a, b = nxt.start, min(it.end, nxt.end)
+            it.t1, nxt.t0 = b, a
+            it.ramps.append(Ramp(a, b, False))
+            nxt.ramps.append(Ramp(a, b, True))
+        elif nxt is not None and nxt.start - it.end < ADJACENT:
             xf = nxt.xf_in
             centre = 0.5 * (it.end + nxt.start)
             if not nxt.same_cue_as_prev:
@@ -159,15 +170,9 @@ def _items_of(cue: Cue, ci: int, sheet: CueSheet) -> list[_Item]:
     if not cue.pieces:
         return [_Item(cue.music_path, cue.start, cue.end, cue.in_point, gain, ci, sheet.crossfade)]
     out = []
-    pieces = sorted(cue.pieces, key=lambda p: p.at)
-    for k, p in enumerate(pieces):
+    for k, p in enumerate(sorted(cue.pieces, key=lambda p: p.at)):
         start = cue.start + p.at
-        end = start + (p.source_end - p.source_start)
-        if k + 1 < len(pieces):  # a piece plays until the next one takes over
-            takeover = cue.start + pieces[k + 1].at
-            if end >= takeover - ADJACENT:
-                end = takeover
-        end = min(end, cue.end)
+        end = min(cue.end, start + (p.source_end - p.source_start))
         xf = p.crossfade if k else sheet.crossfade
         out.append(_Item(cue.music_path, start, end, p.source_start, gain, ci, xf, same_cue_as_prev=k > 0))
     return out
