@@ -140,3 +140,29 @@ def test_render_pieces_crossfades_with_equal_power():
     np.testing.assert_allclose(mid, np.sin(np.linspace(0, np.pi / 2, len(mid) + 2)[1:-1]) +
                                np.cos(np.linspace(0, np.pi / 2, len(mid) + 2)[1:-1]), atol=0.05)
     assert np.allclose(y[:900], 1) and np.allclose(y[1000:], 1)
+
+
+def test_cli_fit_writes_the_re_edit_exactly_s_long(song, tmp_path, capsys):
+    """``mvpt fit VIDEO TRACK --length S --out FILE`` on a song file outside any library:
+    its rhythm analysed, the re-edit written (atomically) exactly S long at 48 kHz."""
+    import json
+
+    import soundfile
+
+    from engine.cli import main
+    from training.synthmedia import write_video
+
+    x, rate, _, _ = song
+    track = tmp_path / "song.wav"
+    soundfile.write(str(track), x, rate)
+    video = write_video(tmp_path / "clip.mp4", 2.0, fps=25.0, audio=False)
+    out = tmp_path / "fit.wav"
+    assert main(["fit", str(video), str(track), "--length", "34", "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["plans"] and report["plans"][0]["target"] == 34.0
+    y, r = soundfile.read(str(out))
+    assert r == 48000 and y.shape == (34 * 48000, 2)
+    assert not list(tmp_path.glob(".fit.wav*"))  # no temp file left
+    assert main(["fit", str(video), str(track), "--out", str(tmp_path / "v.flac")]) == 0  # the video's length
+    assert soundfile.info(str(tmp_path / "v.flac")).frames == 2 * 48000
+    assert main(["fit", str(video), str(track), "--length", "20", "--out", str(tmp_path / "x.mp3")]) != 0

@@ -38,9 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="add (+) or remove (-) an attribute, weight in -1..1; repeatable")
     p.set_defaults(func=_recommend)
 
-    p = sub.add_parser("fit", parents=[common], help="where in a track to start so it fits the whole video")
+    p = sub.add_parser("fit", parents=[common], help="where in a track to start so it fits the whole video; "
+                       "with --length/--out, re-edit it to a length on its downbeats")
     p.add_argument("video")
-    p.add_argument("track", help="a track of the music library (its path, or its id)")
+    p.add_argument("track", help="a track of the music library (its path, or its id); with --length/--out "
+                                 "any audio file")
+    p.add_argument("--length", type=float, metavar="S", help="re-edit the track to S seconds (default with "
+                                                            "--out: the video's length)")
+    p.add_argument("--out", metavar="FILE", help="write the re-edit (.wav, .flac, .ogg), exactly S long to the frame")
+    p.add_argument("--slack", type=float, default=0.5, metavar="S",
+                   help="seconds the music's end may miss the length without stretching (default 0.5)")
+    p.add_argument("--no-stretch", action="store_true", help="never time-stretch (else up to 3 %%, pitch kept)")
     p.set_defaults(func=_fit)
 
     p = sub.add_parser("footage", parents=[common], help="footage from your footage library for a song")
@@ -182,6 +190,8 @@ def _track_id(session, track: str, data_dir: str | None = None) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from engine.recommend import analyse_video, fit_soundtrack
 
+    if args.length is not None or args.out:
+        return _fit_length(args)
     video = require_file(args.video)
     if not args.track.isdigit():
         require_file(args.track)
@@ -199,6 +209,46 @@ def _fit(args: argparse.Namespace) -> int:
     else:
         print(f"start the track at {clock(fit.offset)} (segment {fit.offset_segments}); "
               f"fit {fit.score:.3f}, covers {100 * fit.coverage:.0f}% of the video")
+    return 0
+
+
+def _fit_length(args: argparse.Namespace) -> int:
+    """``mvpt fit VIDEO TRACK --length S --out FILE``: the track re-edited on its downbeats."""
+    from engine.media.probe import probe
+    from engine.rhythm.fit import WRITABLE, fit_file, write_fit
+
+    video = require_file(args.video)
+    info = probe(video)
+    fps = info.video.fps if info.video is not None and info.video.fps else 30.0
+    length = args.length if args.length is not None else info.duration
+    if not length or length <= 0:
+        raise UsageError("give the length in seconds: --length S (> 0)")
+    if args.out and Path(args.out).suffix.lower() not in WRITABLE:
+        raise UsageError(f"--out writes {', '.join(WRITABLE)}; got {args.out}")
+    rhythm, path = None, Path(args.track).expanduser()
+    if args.track.isdigit() or not path.is_file():  # a library track: its stored rhythm
+        session = _session(args)
+        item_id = _track_id(session, args.track, args.data_dir)
+        catalog = session.library.catalog
+        path, rhythm = Path(catalog.item(item_id).path), catalog.rhythm(item_id)
+    plans, samples, rate = fit_file(require_file(path), float(length), rhythm=rhythm, slack=args.slack,
+                                    stretch=not args.no_stretch, fps=fps)
+    best = plans[0]
+    if args.out:
+        write_fit(args.out, samples, rate, best)
+    if args.json:
+        print(json.dumps({"track": str(path), "target": length, "out": args.out,
+                          "plans": [{**{k: v for k, v in dataclasses.asdict(p).items() if k != "pieces"},
+                                     "pieces": [dataclasses.asdict(q) for q in p.pieces]} for p in plans]},
+                         indent=2))
+        return 0
+    print(f"{path.name} re-edited to {clock(length)} ({length:g} s):")
+    for i, p in enumerate(plans, 1):
+        cuts = ", ".join(f"{clock(a)}→{clock(b)}" for a, b in p.splices) or "no splice"
+        print(f"  {i}. seamless {p.seamlessness:.2f} · stretch {100 * (p.stretch - 1):+.1f} % · music ends at "
+              f"{p.length:.2f} s · {cuts}" + (f" · {p.note}" if p.note else ""))
+    if args.out:
+        print(f"wrote {args.out} ({length:g} s, variant 1)")
     return 0
 
 

@@ -470,5 +470,51 @@ def time_stretch(samples: np.ndarray, rate: int, factor: float) -> np.ndarray:
     return np.ascontiguousarray(y.T.astype(np.float32))
 
 
-__all__ = ["FitPlan", "fit_to_length", "render_pieces", "render_plan", "time_stretch", "bar_features",
-           "bar_similarity", "sound_end", "MAX_STRETCH", "CROSSFADE"]
+
+
+# --- files ----------------------------------------------------------------------------------
+
+WRITABLE = (".wav", ".flac", ".ogg")
+"""Audio formats :func:`write_fit` writes (through soundfile)."""
+
+
+def fit_file(path, length: float, *, rhythm: MusicRhythm | None = None, rate: int = 48000,
+             slack: float = 0.5, stretch: bool = True, fps: float | None = None,
+             variants: int = 3) -> tuple[list[FitPlan], np.ndarray, int]:
+    """Decode a track (stereo at ``rate``), analyse its rhythm unless given, and fit it:
+    (plans best first, samples float32 [n, 2], rate). Media errors are :mod:`engine.media`'s."""
+    from engine.media.audio import decode_audio_channels
+
+    x = np.ascontiguousarray(decode_audio_channels(path, rate, layout="stereo").T)  # [n, 2]
+    if len(x) == 0:
+        from engine.media.errors import CorruptMedia
+
+        raise CorruptMedia(path, "no audio could be decoded; the file is damaged or empty")
+    if rhythm is None:
+        from engine.rhythm.music import analyse_rhythm
+
+        rhythm = analyse_rhythm(x.mean(1), rate)
+    return fit_to_length(x, rate, rhythm, length, slack=slack, stretch=stretch, fps=fps, variants=variants), x, rate
+
+
+def write_fit(out, samples: np.ndarray, rate: int, plan: FitPlan) -> None:
+    """Render ``plan`` exactly ``plan.target`` long and write it atomically (.wav, .flac, .ogg)."""
+    from pathlib import Path
+
+    import soundfile
+
+    from engine.atomic import atomic_path
+
+    out = Path(out)
+    if out.suffix.lower() not in WRITABLE:
+        raise ValueError(f"write the re-edit as {', '.join(WRITABLE)} (got {out.name})")
+    y = render_plan(samples, rate, plan)
+    peak = float(np.abs(y).max()) if len(y) else 0.0
+    if peak > 1.0:  # crossfades of loud masters can sum past full scale
+        y = y / peak
+    with atomic_path(out, suffix=out.suffix) as tmp:
+        soundfile.write(str(tmp), y, rate, subtype="PCM_16" if out.suffix.lower() != ".ogg" else None)
+
+
+__all__ = ["FitPlan", "fit_to_length", "fit_file", "write_fit", "render_pieces", "render_plan", "time_stretch",
+           "bar_features", "bar_similarity", "sound_end", "MAX_STRETCH", "CROSSFADE"]
