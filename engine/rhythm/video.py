@@ -40,6 +40,7 @@ stays small.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -106,8 +107,8 @@ class VideoRhythm:
             out.append(n / max(b - a, 1e-9))
         return np.asarray(out, np.float32)
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON types (lists of floats), rounded to the millisecond."""
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (lists of floats), times rounded to the millisecond."""
         return {
             "duration": round(float(self.duration), 3),
             "cuts": [round(float(t), 3) for t in self.cuts],
@@ -122,8 +123,16 @@ class VideoRhythm:
             "version": self.version,
         }
 
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> VideoRhythm:
+    def from_json(cls, text: str | bytes) -> VideoRhythm:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VideoRhythm:
+        """Inverse of :meth:`to_dict`; raises KeyError/ValueError on a malformed dict."""
         return cls(duration=float(d["duration"]), cuts=np.asarray(d.get("cuts", []), np.float64),
                    cut_confidence=np.asarray(d.get("cut_confidence", []), np.float32),
                    transitions=tuple(Transition(float(t["start"]), float(t["end"]), str(t["kind"]),
@@ -135,7 +144,7 @@ class VideoRhythm:
 
 
 # --- tuning (see module doc) -------------------------------------------------------------
-_BATCH = 32                 # frames converted per numpy batch
+_BATCH = 64                 # frames converted per numpy batch
 _PIX_WEIGHT = 3.0           # mean |Δluma| (0..1) x this, capped at 1, next to the histogram distance
 _CUT_MIN = 0.15             # change score a cut must reach at least
 _CUT_RATIO = 2.2            # ... and this many times its neighbourhood's median
@@ -155,7 +164,8 @@ _DISSOLVE_MAX_RESIDUAL = 0.3  # blend residual / end difference
 _DISSOLVE_MAX_CORR = 0.75   # ends more correlated than this are one picture changing
 _MOTION_DEADZONE = 0.6      # mean |Δluma| (0..255) below which a frame pair is still
 _MOTION_SCALE = 12.0        # thumbnail px/s of motion that gives 0.63
-_BRIGHT_SCALE = 0.6         # mean-luma change (0..1) per second that gives 0.63
+_BRIGHT_DEADZONE = 0.5      # mean-luma change (0..255) per frame below which nothing changed (encoder noise)
+_BRIGHT_SCALE = 2.0         # mean-luma change (0..1) per second that gives 0.63 (a 1 s fade: ~0.4)
 
 
 class CutDetector:
@@ -173,7 +183,7 @@ class CutDetector:
         self._shape: tuple[int, int] | None = None
         self._prev: dict[str, np.ndarray] | None = None  # last frame's thumb, hist, signature
         self._cols: dict[str, list[np.ndarray]] = {k: [] for k in
-                                                   ("t", "mean", "std", "grad", "dhist", "dpix", "sig")}
+                                                   ("t", "mean", "std", "grad", "dhist", "dpix", "dmot", "sig")}
         self._n = 0
         # Ring of thumbnails for the dissolve test: frames [ring_start, n).
         self._ring: np.ndarray | None = None  # float32 [k, th, tw]
@@ -207,36 +217,54 @@ class CutDetector:
     def _flush(self) -> None:
         if not self._bf:
             return
-        x = np.stack(self._bf).astype(np.float32)  # [B, h, w, 3]
+        planes = np.moveaxis(np.stack(self._bf), 3, 0).astype(np.float32)  # [3, B, h, w]
         times = np.asarray(self._bt, np.float64)
         self._bf, self._bt = [], []
-        b, h, w, _ = x.shape
+        _, b, h, w = planes.shape
         if self.fps is None:
             prev_t = self._cols["t"][-1][-1:] if self._cols["t"] else np.zeros(0)
             dts = np.diff(np.concatenate([prev_t, times]))
             dts = dts[dts > 0]
             if len(dts):
                 self.fps = float(1.0 / np.median(dts))
-        ycc = x.reshape(-1, 3) @ _YCC.T  # [B*h*w, 3]
-        y = ycc[:, 0].reshape(b, h, w)
+        # Everything is measured at half the size (2x2 means, [3, B, h/2, w/2]): 1,000 pixels
+        # are plenty for a histogram and a thumbnail, and cost a quarter.
+        planes = planes[:, :, 0::2] + planes[:, :, 1::2]
+        planes = (planes[..., 0::2] + planes[..., 1::2]) * 0.25
+        _, b, h, w = planes.shape
+        r, g, bl = planes
+        y = 0.299 * r + 0.587 * g + 0.114 * bl  # [B, h, w] luma 0..255
+        cb = 0.5643 * (bl - y)                  # BT.601 chroma, -128..128
+        cr = 0.7133 * (r - y)
         # Histogram: luma 8 bins x Cb 4 x Cr 4 (chroma bins 32 wide around grey). Luma is
         # binned softly (each pixel split between its two nearest bins), so a brightness
         # ramp (a fade, a light turned up) changes it smoothly, not in jumps at bin edges.
-        yf = np.clip(ycc[:, 0] * (8 / 256.0) - 0.5, 0.0, 7.0)
-        y0 = np.minimum(yf.astype(np.int32), 6)
-        w1 = yf - y0
-        cq = np.clip(np.floor(ycc[:, 1:] / 32.0) + 2, 0, 3).astype(np.int32)
-        idx = y0 * 16 + cq[:, 0] * 4 + cq[:, 1] + np.repeat(np.arange(b, dtype=np.int32) * 128, h * w)
+        yf = y * (8 / 256.0) - 0.5
+        np.clip(yf, 0.0, 7.0, out=yf)
+        y0 = yf.astype(np.int32)
+        np.minimum(y0, 6, out=y0)
+        w1 = (yf - y0).ravel()
+        cbq = (cb * (1 / 32.0) + 2.0).astype(np.int32)  # truncation: the clip fixes the negatives
+        np.clip(cbq, 0, 3, out=cbq)
+        crq = (cr * (1 / 32.0) + 2.0).astype(np.int32)
+        np.clip(crq, 0, 3, out=crq)
+        idx = y0 * 16 + cbq * 4 + crq
+        idx += (np.arange(b, dtype=np.int32) * 128)[:, None, None]
+        idx = idx.ravel()
         hist = (np.bincount(idx, weights=1.0 - w1, minlength=b * 128)
                 + np.bincount(idx + 16, weights=w1, minlength=b * 128)).reshape(b, 128).astype(np.float32) / (h * w)
-        thumb = y.reshape(b, h // 2, 2, w // 2, 2).mean(axis=(2, 4))  # [B, h/2, w/2]
-        sig = np.concatenate([_grid4(thumb), ycc[:, 1:].reshape(b, h * w, 2).mean(axis=1)], axis=1)  # [B, 18]
+        thumb = y  # [B, h/2, w/2] of the frames pushed
+        sig = np.concatenate([_grid4(thumb), cb.mean(axis=(1, 2))[:, None], cr.mean(axis=(1, 2))[:, None]],
+                             axis=1)  # [B, 18]
         gx = np.abs(np.diff(thumb, axis=2)).mean(axis=(1, 2))
         gy = np.abs(np.diff(thumb, axis=1)).mean(axis=(1, 2))
         prev = self._prev
         pt = np.concatenate([prev["thumb"][None] if prev else thumb[:1], thumb[:-1]])
         ph = np.concatenate([prev["hist"][None] if prev else hist[:1], hist[:-1]])
-        dpix = np.abs(thumb - pt).mean(axis=(1, 2))
+        diff = thumb - pt  # [B, h/2, w/2]
+        dpix = np.abs(diff).mean(axis=(1, 2))
+        # Motion without the change of overall brightness (fades, flashes, exposure).
+        dmot = np.abs(diff - diff.mean(axis=(1, 2), keepdims=True)).mean(axis=(1, 2))
         dhist = 0.5 * np.abs(hist - ph).sum(axis=1)
         self._prev = {"thumb": thumb[-1], "hist": hist[-1]}
         cols = self._cols
@@ -246,6 +274,7 @@ class CutDetector:
         cols["grad"].append(gx + gy)
         cols["dhist"].append(dhist)
         cols["dpix"].append(dpix)
+        cols["dmot"].append(dmot)
         cols["sig"].append(sig.astype(np.float32))
         self._n += b
         self._ring = thumb if self._ring is None else np.concatenate([self._ring, thumb])
@@ -264,19 +293,27 @@ class CutDetector:
             ring, r0 = self._ring, self._ring_start
             c = np.arange(self._dis_done, stop)
             out = np.full((len(c), len(halves), 3), np.nan, np.float32)
+            even = c % 2 == 0  # every other centre: a dissolve lasts 9 frames or more
             for j, hw in enumerate(halves):
-                ok = (c - hw >= 0) & (c + hw < n)
+                ok = (c - hw >= 0) & (c + hw < n) & even
                 if not ok.any():
                     continue
                 cc = c[ok] - r0
-                aq = 1.0 - (hw - hw // 2) / (2.0 * hw)  # blend weight at the quarter point
-                a, z, m, q = ring[cc - hw], ring[cc + hw], ring[cc], ring[cc - hw // 2]
+                a, z = ring[cc - hw], ring[cc + hw]
                 change = np.abs(z - a).mean(axis=(1, 2))
+                out[ok, j, 0] = change
+                # The rest only where the two ends differ enough (most frames: they do not).
+                big = change >= _DISSOLVE_MIN_CHANGE
+                if not big.any():
+                    continue
+                cb, a, z = cc[big], a[big], z[big]
+                aq = 1.0 - (hw - hw // 2) / (2.0 * hw)  # blend weight at the quarter point
+                m, q = ring[cb], ring[cb - hw // 2]
                 resid = np.abs(m - 0.5 * (a + z)).mean(axis=(1, 2))
                 resid_q = np.abs(q - (aq * a + (1 - aq) * z)).mean(axis=(1, 2))
-                out[ok, j, 0] = change
-                out[ok, j, 1] = np.maximum(resid, resid_q) / np.maximum(change, 1e-3)
-                out[ok, j, 2] = _corr(a, z)
+                rows = np.flatnonzero(ok)[big]
+                out[rows, j, 1] = np.maximum(resid, resid_q) / np.maximum(change[big], 1e-3)
+                out[rows, j, 2] = _corr(a, z)
             self._dis.append(out)
             self._dis_done = stop
         keep_from = max(0, self._dis_done - wmax)  # oldest frame a future centre can need
@@ -304,11 +341,6 @@ class CutDetector:
         dis = np.concatenate(self._dis) if self._dis else np.zeros((0, 0, 3), np.float32)
         self._ring = None
         return _decide(col, dis, self._halves or [], fps, float(duration), self._n)
-
-
-_YCC = np.array([[0.299, 0.587, 0.114],
-                 [-0.168736, -0.331264, 0.5],
-                 [0.5, -0.418688, -0.081312]], np.float32)
 
 
 def _grid4(thumb: np.ndarray) -> np.ndarray:
@@ -404,7 +436,7 @@ def _decide(col: dict[str, np.ndarray], dis: np.ndarray, halves: list[int], fps:
     kept = [(c, cf) for c, cf in cuts
             if not any(tr.start + 1.5 / fps < t[c] < tr.end - 1.5 / fps for tr in transitions)]
 
-    energy = _energy(t, mean, col["dpix"], col["grad"], [c for c, _ in kept], flashes, fps, duration)
+    energy = _energy(t, mean, col["dmot"], col["grad"], [c for c, _ in kept], flashes, fps, duration)
     return VideoRhythm(duration=duration,
                        cuts=np.array([t[c] for c, _ in kept], np.float64),
                        cut_confidence=np.array([cf for _, cf in kept], np.float32),
@@ -523,7 +555,7 @@ def _find_dissolves(dis: np.ndarray, halves: list[int], score: np.ndarray, in_fa
     return merged
 
 
-def _energy(t: np.ndarray, mean: np.ndarray, dpix: np.ndarray, grad: np.ndarray, cuts: list[int],
+def _energy(t: np.ndarray, mean: np.ndarray, dmot: np.ndarray, grad: np.ndarray, cuts: list[int],
             flashes: list[int], fps: float, duration: float) -> np.ndarray:
     """float32 [ceil(duration * ENERGY_RATE)] visual energy 0..1 (see module doc)."""
     n = len(t)
@@ -532,10 +564,10 @@ def _energy(t: np.ndarray, mean: np.ndarray, dpix: np.ndarray, grad: np.ndarray,
         return np.zeros(0, np.float32)
     dt = np.diff(t, prepend=t[0] - 1.0 / fps)
     dt = np.where(dt > 0, dt, 1.0 / fps)
-    g = np.maximum(0.5 * (grad + np.roll(grad, 1)), 1.0)
-    moving = np.maximum(dpix - _MOTION_DEADZONE, 0.0)
+    g = np.maximum(np.maximum(grad, np.roll(grad, 1)), 1.0)
+    moving = np.maximum(dmot - _MOTION_DEADZONE, 0.0)
     speed = moving / g / dt                           # ≈ thumbnail px per second
-    bright = np.abs(np.diff(mean, prepend=mean[0])) / 255.0 / dt
+    bright = np.maximum(np.abs(np.diff(mean, prepend=mean[0])) - _BRIGHT_DEADZONE, 0.0) / 255.0 / dt
     skip = np.zeros(n, bool)
     skip[0] = True
     for c in cuts:
@@ -562,6 +594,7 @@ def _energy(t: np.ndarray, mean: np.ndarray, dpix: np.ndarray, grad: np.ndarray,
     for f in flashes:
         k = min(m - 1, int(t[f] * ENERGY_RATE))
         curve[k] = 1.0 - (1.0 - curve[k]) * (1.0 - 0.9)
+    curve[curve < 0.01] = 0.0  # below 1 %: encoder noise on a still picture, not energy
     return np.clip(curve, 0.0, 1.0).astype(np.float32)
 
 
@@ -622,6 +655,8 @@ def detect_cuts(path: Any, *, cancel: CancelCheck | None = None, limits: Any = N
             if done == 0:
                 raise
             # What was readable is analysed; the rest of a damaged file is left out.
+    if done == 0:
+        raise CorruptMedia(p, "no frame of the video could be decoded (truncated or damaged?); re-export it")
     yield Progress("cuts", done, done, p.name)
     return det.finish(info.duration)
 
