@@ -94,6 +94,16 @@ def analyse_music(session: EngineSession, path: str | os.PathLike[str], *,
     return analyse(session, path, "music", thumbnails=False, cancel=cancel)
 
 
+def analyse_media(session: EngineSession, path: str | os.PathLike[str], *, info=None,
+                  cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
+    """A video as footage, a file without picture as a song (``info``: the caller's probe)."""
+    from engine.media.probe import probe
+
+    info = info or probe(path)
+    modality = "visual" if info.video is not None else "music"
+    return analyse(session, path, modality, thumbnails=modality == "visual", info=info, cancel=cancel)
+
+
 # -- conditioning --------------------------------------------------------------------------
 
 def attribute_directions(session: EngineSession, level: str = "segment") -> dict[str, np.ndarray]:
@@ -285,5 +295,5 @@ def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalys
 
 
 __all__ = ["MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
-           "analyse_video", "analyse_music", "recommend_segments", "recommend_tracks", "fit_soundtrack",
+           "analyse_video", "analyse_music", "analyse_media", "recommend_segments", "recommend_tracks", "fit_soundtrack",
            "best_soundtracks", "find_footage", "condition", "MediaError"]

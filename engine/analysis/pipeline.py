@@ -22,7 +22,7 @@ import numpy as np
 from engine.jobs import CancelCheck, Job, Progress
 from engine.media import NoAudioStream, NoVideoStream
 from engine.media.grid import SegmentGrid
-from engine.media.probe import probe
+from engine.media.probe import MediaInfo, probe
 
 from .read import SegmentsRead, read_media
 
@@ -99,14 +99,16 @@ def cache_file(session, path: Path, modality: str, checkpoint_id: str) -> Path:
 
 
 def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails: bool = True,
-            rhythm: bool = True, speech: bool = True, cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
+            rhythm: bool = True, speech: bool = True, info: MediaInfo | None = None,
+            cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
     """Job: the :class:`MediaAnalysis` of ``path`` (see module doc). ``session`` is an
-    :class:`engine.session.EngineSession` with a model."""
+    :class:`engine.session.EngineSession`; without a model the file is read (thumbnails,
+    rhythm, speech) but has no vectors. ``info``: the probe the caller already made."""
     from .cache import load_analysis, save_analysis
 
     path = Path(path)
     yield Progress("probe", 0, None, f"reading {path.name}")
-    info = probe(path)
+    info = info or probe(path)
     if modality == "visual" and info.video is None:
         raise NoVideoStream(path, "has no video stream: footage is needed here (a song can be used "
                                   "the other way round, to find footage for it)")
