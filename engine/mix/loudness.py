@@ -54,7 +54,9 @@ class BlockMeter:
         self._peak_blocks = np.zeros(0)   # running max per block (grown as needed)
         self.n = 0
 
-    def add(self, x: np.ndarray) -> None:
+    def add(self, x: np.ndarray, peaks_of: np.ndarray | None = None) -> None:
+        """Measure ``x [channels, n]``; its true peaks from ``peaks_of`` (same shape) when given,
+        e.g. the chunk band-limited as the encoder will."""
         from scipy.signal import lfilter
 
         x = np.asarray(x, np.float64)
@@ -66,7 +68,8 @@ class BlockMeter:
             self._energy.append(sq[:full].reshape(-1, BLOCK).sum(axis=1))
         self._e_carry = sq[full:]
         self.n += x.shape[1]
-        self._tp_hist = np.concatenate([self._tp_hist, x], axis=1)
+        tp = x if peaks_of is None else np.asarray(peaks_of, np.float64)
+        self._tp_hist = np.concatenate([self._tp_hist, tp], axis=1)
         self._measure_peaks(final=False)
 
     def _measure_peaks(self, final: bool) -> None:
