@@ -233,7 +233,12 @@ class _Reader:
 
     def __init__(self, path: str, src0: float, length: float, limits: MediaLimits,
                  cancel: CancelCheck | None) -> None:
+        from dataclasses import replace
+
         self.lead = int(round(max(0.0, -src0) * RATE))  # zeros before the track begins
+        # the reader lives as long as the render takes to pass its stretch (encoding, muxing
+        # and the other tracks in between): a wider wall-clock budget than a plain decode
+        limits = replace(limits, decode_per_media_second=max(4.0, limits.decode_per_media_second))
         self.it = iter_audio_channels(path, RATE, start=max(0.0, src0), duration=length + 0.1,
                                       limits=limits, cancel=cancel) if length > 0 else iter(())
         self.buf = np.zeros((2, 0), np.float32)
