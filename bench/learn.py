@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -158,9 +159,15 @@ def part_creator(edit_counts: list[int], work: Path, threads: int, base_pairs: i
     from training.learn import finetune_features
 
     world = SynthWorld(WORLD)
-    base_data = write_dataset(work / "base", base_videos(world, base_pairs, seed=1), {"train": list(range(base_pairs))})
-    base_run = run(train(TrainConfig(data=str(base_data), out=str(work / "base_run"), device="cpu", threads=threads)))
-    base_ck = base_run.run / "best"
+    reuse = work.parent / "sizes" / f"run{base_pairs}_mvpt" / "best"  # part 1 trained the same model
+    if (reuse / "config.json").exists():
+        base_ck = reuse
+    else:
+        base_data = write_dataset(work / "base", base_videos(world, base_pairs, seed=1),
+                                  {"train": list(range(base_pairs))})
+        base_run = run(train(TrainConfig(data=str(base_data), out=str(work / "base_run"), device="cpu",
+                                         threads=threads)))
+        base_ck = base_run.run / "best"
     taste = np.random.default_rng(77).permutation(WORLD.genres)
     creator = CreatorWorld(WORLD, taste)
     test = [creator.edit(np.random.default_rng([5, i])) for i in range(40)]
@@ -189,10 +196,73 @@ def part_creator(edit_counts: list[int], work: Path, threads: int, base_pairs: i
     return rows
 
 
+# --- part 3: is it practical on a laptop CPU? ----------------------------------------------
+
+def part_laptop(work: Path, threads: int, videos: int = 3, seconds: tuple[float, float] = (120.0, 180.0)) -> dict:
+    """Measure ``learn`` end to end on ``videos`` rendered edits of 2–3 minutes (the demo's
+    music and footage generators, 640×360), with this machine's default extractors, then the
+    fine-tuning step time on 50 edits' worth of features; extrapolate to 50 edits of 2–4 min."""
+    from engine.features.registry import default_extractors
+    from engine.media.probe import probe
+    from engine.model.checkpoint import CheckpointConfig, save_checkpoint
+    from engine.model.config import MVPTConfig
+    from engine.model.factory import build_model
+    from training.demo_footage import write_clip
+    from training.demo_music import SR, plan_track, render_track
+    from training.learn import learn
+    from training.train import auto_recipe
+
+    edits = work / "edits"
+    edits.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    for i in range(videos):
+        path = edits / f"edit_{i}.mp4"
+        if not path.exists():
+            spec = plan_track(i * 3, 5, seconds)
+            tmp = edits / f".edit_{i}.partial.mp4"
+            run(write_clip(tmp, spec, render_track(spec), SR, spec.duration, threads=threads))
+            os.replace(tmp, path)
+    render_s = time.perf_counter() - t0
+    minutes = sum(probe(p).duration for p in edits.glob("*.mp4")) / 60
+    vx, mx = default_extractors("cpu")
+    r = auto_recipe(40, np.full(40, 27))
+    mcfg = MVPTConfig(visual_dim=vx.dim, music_dim=mx.dim, d_model=128, n_layers=2, n_heads=4, ff_dim=256,
+                      out_dim=128, seq_len=int(r["seq_len"]), dropout=0.2)
+    base = work / "base"
+    torch.manual_seed(0)
+    save_checkpoint(base, build_model(mcfg), CheckpointConfig(
+        model=mcfg, features={"visual": {"id": vx.id, "dim": vx.dim}, "music": {"id": mx.id, "dim": mx.dim}},
+        segment_seconds=6.7, seq_len=mcfg.seq_len))
+    res = run(learn(edits, base, work / "out", budget_minutes=30, threads=threads, steps=60))
+    feat_per_min = res.seconds["features"] / minutes
+    # fine-tuning steps on 50 edits (40 learned from) of 18–36 segments, at the real dims
+    rng = np.random.default_rng(0)
+    vids = [(rng.normal(size=(t, vx.dim)).astype(np.float32), rng.normal(size=(t, mx.dim)).astype(np.float32))
+            for t in rng.integers(18, 37, 50)]
+    data = write_dataset(work / "feats50", vids, {"train": list(range(40)), "test": list(range(40, 50))})
+    t1 = time.perf_counter()
+    ft = run(train(TrainConfig(data=str(data), out=str(work / "ft50"), init=str(base), steps=100, patience=0,
+                               device="cpu", threads=threads)))
+    step_s = (time.perf_counter() - t1) / max(1, ft.steps)
+    recipe_steps = int(r["steps"])
+    est_min = (50 * 3.0 * feat_per_min + recipe_steps * step_s) / 60
+    out = {"videos": videos, "video_minutes": round(minutes, 2), "render_seconds": round(render_s, 1),
+           "extractors": [vx.id, mx.id], "features_seconds": res.seconds["features"],
+           "features_seconds_per_video_minute": round(feat_per_min, 2), "finetune_step_seconds": round(step_s, 3),
+           "recipe_steps_for_40_edits": recipe_steps, "skipped": [s.reason for s in res.skipped],
+           "estimate_50_edits_of_3_min_minutes": round(est_min, 1)}
+    print(f"  {videos} rendered edits, {minutes:.1f} min of video: features {res.seconds['features']:.0f} s "
+          f"({feat_per_min:.1f} s per minute of video, {vx.id} + {mx.id}); fine-tuning {step_s:.2f} s per step "
+          f"x {recipe_steps} steps at most for 40 edits\n  -> 50 edits of 3 min (150 min of video): "
+          f"~{est_min:.0f} min end to end on this CPU with {threads} thread(s)", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="100/300 pairs and 10/25 edits")
-    ap.add_argument("--part", choices=["sizes", "creator", "both"], default="both")
+    ap.add_argument("--part", choices=["sizes", "creator", "laptop", "both"], default="both",
+                    help="both = sizes + creator; laptop: end-to-end time of mvpt learn on rendered edits")
     ap.add_argument("--sizes", default=None, help="comma-separated pair counts")
     ap.add_argument("--edits", default=None, help="comma-separated edit counts")
     ap.add_argument("--threads", type=int, default=1)
@@ -206,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     out: dict = {"world": {k: v for k, v in WORLD.__dict__.items()}, "threads": a.threads}
     t0 = time.perf_counter()
     try:
+        if a.part == "laptop":
+            print("part 3: mvpt learn end to end on rendered edits")
+            out["laptop"] = part_laptop(work / "laptop", a.threads)
         if a.part in ("sizes", "both"):
             print(f"part 1: defaults vs baselines, held-out test of {TEST_VIDEOS} videos")
             out["sizes"] = part_sizes(sizes, work / "sizes", a.threads)

@@ -47,7 +47,7 @@ training warns."""
 
 LEGACY: dict[str, Any] = dict(epochs=30, batch_size=64, lr=7e-4, weight_decay=0.05, warmup_epochs=2.0, tau=0.05,
                               seq_len=30, d_model=256, n_layers=4, n_heads=8, ff_dim=768, hidden_dim=1344,
-                              dropout=0.1, out_dim=256, save_every=1)
+                              dropout=0.1, out_dim=256, save_every=1, augment=False)
 """The fixed recipe (every field that ``None`` leaves to the data, at its value before the
 recipe adapted): used for sets of ``LARGE_SET`` training videos and more, and whenever
 ``epochs`` is given."""
@@ -99,6 +99,9 @@ class TrainConfig:
                                      # tiny datasets have sub-second epochs that saving would dominate
     threads: int | None = None       # torch CPU threads (None: leave torch's default)
     max_steps: int | None = None     # stop early (tests, benchmarks)
+    augment: bool | None = None      # random shorter sub-crops (half the videos, >= half their length) against
+                                     # [CLS] memorising short clips; None: off (on 300 pairs it traded
+                                     # segment-level recall for track-level: docs/training.md, "Small sets")
     init: str | None = None          # start from this checkpoint's weights (fine-tuning; same architecture)
     time_budget_s: float | None = None  # stop (validated, saved) once training has run this long
     demo: bool = False               # the built-in demo's model: checkpoints say so, and so does the app
@@ -165,7 +168,7 @@ def auto_recipe(n_videos: int, lengths: np.ndarray) -> dict[str, Any]:
                 warmup_epochs=max(1.0, 0.05 * epochs), tau=0.05, seq_len=L,
                 d_model=64 if small else 128, n_layers=2, n_heads=4, ff_dim=128 if small else 256,
                 hidden_dim=256 if small else 512, dropout=0.3 if small else 0.2, out_dim=128,
-                save_every=max(1, round(steps / 25 / spe)), patience=8)
+                save_every=max(1, round(steps / 25 / spe)), patience=8, augment=False)
 
 
 @dataclass
@@ -292,6 +295,18 @@ def _lr_lambda(total: int, warmup: int, floor: float):
         t = (step - warmup) / max(1, total - warmup)
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
     return f
+
+
+def _sub_crops(v: np.ndarray, m: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> None:
+    """In place: half the rows of a batch (v (B, L, Dv), m (B, L, Dm), mask (B, L)) become a
+    random contiguous part of at least half their real segments, moved to the front."""
+    for j, n in enumerate(mask.sum(axis=1)):
+        n = int(n)
+        if n > 1 and rng.random() < 0.5:
+            ln = int(rng.integers((n + 1) // 2, n + 1))
+            s = int(rng.integers(0, n - ln + 1))
+            v[j, :ln], m[j, :ln] = v[j, s:s + ln].copy(), m[j, s:s + ln].copy()
+            v[j, ln:], m[j, ln:], mask[j, ln:] = 0.0, 0.0, False
 
 
 def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distrib.DistInfo) -> torch.Tensor:
@@ -429,6 +444,8 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
             check_cancel(cancel)
             chunk = order[(b * info.world + info.rank) * batch:(b * info.world + info.rank + 1) * batch]
             v, m, mask = train_split.crop_batch(chunk, crop_len, rng)
+            if cfg.augment:
+                _sub_crops(v, m, mask, rng)
             v, m, mask = (torch.from_numpy(a).to(device, non_blocking=True) for a in (v, m, mask))
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 out_v, out_m = ddp_model(v, m, mask)
