@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.jobs import CancelCheck, Job
-from engine.media.probe import probe
-from engine.media.writer import SoundtrackSpec
 from engine.mix.cuesheet import CueSheet, MixSettings
-from engine.mix.export import ExportResult, single_cue_sheet
+from engine.mix.export import ExportResult, whole_video_sheet
 from engine.mix.export import export_job as export_sheet_job
 from engine.mix.export import preview_job as preview_sheet_job
 
@@ -40,8 +38,10 @@ class Soundtrack:
     """Why the offset is what it is (e.g. "scene 3 lines up with 0:12 of the track")."""
 
 
-def spec_for(choice: Soundtrack, fade_in: float, fade_out: float, original_level: float | None) -> SoundtrackSpec:
+def spec_for(choice: Soundtrack, fade_in: float, fade_out: float, original_level: float | None):
     """The older single-track writer's spec (kept for the preview path that still uses it)."""
+    from engine.media.writer import SoundtrackSpec
+
     return SoundtrackSpec(choice.music_path, max(0.0, choice.offset), fade_in, fade_out, 0.0,
                           original_level or None)
 
@@ -49,8 +49,8 @@ def spec_for(choice: Soundtrack, fade_in: float, fade_out: float, original_level
 def sheet_for(video: str | os.PathLike[str], choice: Soundtrack, fade_in: float = 0.5,
               fade_out: float = 2.0) -> CueSheet:
     """The whole-video choice as a cue sheet: one cue over the whole footage."""
-    return single_cue_sheet(choice.music_path, probe(video).duration, choice.offset, choice.title,
-                            item_id=choice.item_id, fade_in=fade_in, fade_out=fade_out, note=choice.note)
+    return whole_video_sheet(video, choice.music_path, choice.offset, choice.title, item_id=choice.item_id,
+                             fade_in=fade_in, fade_out=fade_out, note=choice.note)
 
 
 def settings_for(original_level: float | None) -> MixSettings:

@@ -63,8 +63,9 @@ def export_job(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSett
         timeline = write_otio(build_timeline(video, sheet, settings, plan.speech, rhythms), otio)
     m = plan.master
     yield Progress("done", 1, 1, "exported")
-    return ExportResult(written, timeline, m.predicted_lufs if m else None, m.predicted_peak_dbtp if m else None,
-                        20 * np.log10(m.gain) if m and m.gain > 0 else None, plan.speech, m.note if m else "")
+    return ExportResult(written, timeline, float(m.predicted_lufs) if m else None,
+                        float(m.predicted_peak_dbtp) if m else None,
+                        float(20 * np.log10(m.gain)) if m and m.gain > 0 else None, plan.speech, m.note if m else "")
 
 
 def preview_job(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSettings | None = None, *,
@@ -75,6 +76,16 @@ def preview_job(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSet
     result = yield from export_job(video, sheet, settings, mp4=out, speech=speech, rhythms=rhythms,
                                    cancel=cancel)
     return result.mp4
+
+
+def whole_video_sheet(video: str | os.PathLike[str], music_path: str, offset: float = 0.0, title: str = "", *,
+                      item_id: int | None = None, fade_in: float = 0.5, fade_out: float = 2.0,
+                      note: str = "") -> CueSheet:
+    """:func:`single_cue_sheet` over the whole of ``video`` (probed: header only)."""
+    from engine.media.probe import probe
+
+    return single_cue_sheet(music_path, probe(video).duration, offset, title, item_id=item_id,
+                            fade_in=fade_in, fade_out=fade_out, note=note)
 
 
 def single_cue_sheet(music_path: str, duration: float, offset: float = 0.0, title: str = "", *,
