@@ -216,11 +216,8 @@ def test_cancel_during_export_keeps_the_earlier_export(video_mp4, songs, tmp_pat
     out = tmp_path / "keep.mp4"
     run(export_job(video_mp4, _three(songs), PLAIN, mp4=out))
     before = out.read_bytes()
-    calls = {"n": 0}
-
-    def cancel():
-        calls["n"] += 1
-        return calls["n"] > 40  # part-way through rendering/writing
+    def cancel():  # once the new file is being written
+        return any(p.name.endswith(".part.mp4") and p.stat().st_size > 0 for p in tmp_path.iterdir())
 
     with pytest.raises(Cancelled):
         run(export_job(video_mp4, CueSheet((Cue(str(songs[1]), "b", 0, 20, 0),)), PLAIN, mp4=out, cancel=cancel))
@@ -301,3 +298,25 @@ def test_otio_has_pieces_as_clips_with_transitions_and_speech_markers(silent_vid
 def test_unknown_original_mode_is_a_clear_error(silent_video, songs):
     with pytest.raises(ValueError, match="full, speech or off"):
         run(prepare_mix(silent_video, CueSheet((Cue(str(songs[0]), "a", 0, 12, 0),)), MixSettings(original="low")))
+
+
+def test_full_disk_keeps_the_earlier_export_and_says_so(video_mp4, songs, tmp_path):
+    import os
+    import subprocess
+
+    from engine.media import OutputError
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        (mnt / "old.mp4").write_bytes(b"x" * 1000)
+        with pytest.raises(OutputError, match="disk is full"):
+            run(export_job(video_mp4, _three(songs), PLAIN, mp4=mnt / "old.mp4"))
+        (mnt / "fill").write_bytes(b"y" * (60 * 1024))
+        with pytest.raises(OutputError, match="disk is full"):
+            run(export_job(video_mp4, _three(songs), PLAIN, otio=mnt / "t.otio"))
+        assert sorted(os.listdir(mnt)) == ["fill", "old.mp4"] and (mnt / "old.mp4").read_bytes() == b"x" * 1000
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

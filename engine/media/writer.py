@@ -144,7 +144,7 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _output_error(e: BaseException, out_path: Path) -> BaseException:
+def output_error(e: BaseException, out_path: Path) -> BaseException:
     """Name the target, not the temporary file, and say what to do about disk problems."""
     if isinstance(e, OutputError):
         return OutputError(out_path, e.reason)
@@ -155,6 +155,9 @@ def _output_error(e: BaseException, out_path: Path) -> BaseException:
     if isinstance(e, OSError) and not isinstance(e, (MediaError, av.error.FFmpegError)):
         return OutputError(out_path, f"could not write the file ({e.strerror or e})")
     return e
+
+
+_output_error = output_error
 
 
 def _umask() -> int:

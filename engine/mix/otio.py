@@ -134,5 +134,13 @@ def write_otio(timeline, out: str | os.PathLike[str]) -> Path:
     import opentimelineio as otio
 
     from engine.atomic import atomic_write_text
+    from engine.media.writer import output_error
 
-    return atomic_write_text(out, otio.adapters.write_to_string(timeline, adapter_name="otio_json"))
+    text = otio.adapters.write_to_string(timeline, adapter_name="otio_json")
+    try:
+        return atomic_write_text(out, text)
+    except OSError as e:  # full disk, no permission: one clear line, the earlier file kept
+        err = output_error(e, Path(out))
+        if err is e:
+            raise
+        raise err from e
