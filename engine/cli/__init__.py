@@ -17,7 +17,7 @@ import sys
 from engine.media.errors import MediaError
 
 COMMAND_MODULES = ("engine.cli.media_cmds", "engine.cli.features_cmds", "engine.cli.library_cmds",
-                   "engine.cli.recommend_cmds", "engine.cli.export_cmds")
+                   "engine.cli.recommend_cmds", "engine.cli.export_cmds", "engine.cli.rhythm_cmds")
 TRAINING_COMMANDS = {
     "train": "train a model on a feature dataset",
     "eval": "evaluate a checkpoint with the paper's retrieval protocol",
