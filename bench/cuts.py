@@ -52,8 +52,10 @@ def match_cuts(truth: np.ndarray, found: np.ndarray, tol: int = 1) -> tuple[int,
     return tp, len(found) - tp, len(truth) - tp
 
 
-def match_transitions(truth, found) -> dict[str, list[int]]:
-    """Per kind: [tp, fp, fn]; a found transition matches a true one of the same kind it overlaps."""
+def match_transitions(truth, found, moving: list[bool] | None = None) -> dict[str, list[int]]:
+    """Per kind: [tp, fp, fn]; a found transition matches a true one of the same kind it
+    overlaps. ``moving`` (per true transition): also count dissolves between still/slow shots
+    ("dissolve/slow") and those with a fast pan on either side ("dissolve/fast", recall only)."""
     out: dict[str, list[int]] = {}
     for kind in ("fade", "dissolve"):
         tr = [(a, b) for a, b, k in truth if k == kind]
@@ -67,6 +69,12 @@ def match_transitions(truth, found) -> dict[str, list[int]]:
                     tp += 1
                     break
         out[kind] = [tp, len(fo) - tp, len(tr) - tp]
+    if moving is not None:
+        for label, want in (("dissolve/slow", False), ("dissolve/fast", True)):
+            tr = [(a, b) for (a, b, k), m in zip(truth, moving) if k == "dissolve" and m == want]
+            fo = [(a, b) for a, b, k in found if k == "dissolve"]
+            tp = sum(any(fa < b and fb > a for fa, fb in fo) for a, b in tr)
+            out[label] = [tp, 0, len(tr) - tp]
     return out
 
 
@@ -86,7 +94,7 @@ def prf(tp: int, fp: int, fn: int) -> str:
 def accuracy(reels: int) -> None:
     CACHE.mkdir(exist_ok=True)
     cut = np.zeros(3, int)
-    grad = {"fade": np.zeros(3, int), "dissolve": np.zeros(3, int)}
+    grad = {k: np.zeros(3, int) for k in ("fade", "dissolve", "dissolve/slow", "dissolve/fast")}
     flashes = [0, 0, 0]  # true flashes, found, cuts claimed at a flash
     frames = 0
     worlds = [("standard", standard())] + [(f"reel{s}", random_reel(s, fps=25.0 if s % 2 else 30.0))
@@ -96,7 +104,8 @@ def accuracy(reels: int) -> None:
         found = np.round(r.cuts * fw.fps).astype(int)
         cut += match_cuts(np.array(fw.cuts), found)
         pred = [(round(t.start * fw.fps), round(t.end * fw.fps), t.kind) for t in r.transitions]
-        for kind, v in match_transitions(fw.transitions, pred).items():
+        moving = [fw.fast(a) or fw.fast(b) for a, b in fw.transition_shots]
+        for kind, v in match_transitions(fw.transitions, pred, moving).items():
             grad[kind] += v
         ff = np.round(r.flashes * fw.fps).astype(int)
         flashes[0] += len(fw.flashes)
@@ -106,7 +115,12 @@ def accuracy(reels: int) -> None:
     print(f"accuracy on {len(worlds)} generated reels ({frames} frames, 160x90, 25/30 fps, libx264):")
     print(f"  hard cuts (±1 frame)    {prf(*cut)}")
     for kind, v in grad.items():
-        print(f"  {kind:<9} (overlap)     {prf(*v)}")
+        if "/" in kind:
+            tp, _, fn = v
+            print(f"    {kind:<14} recall {tp / max(1, tp + fn):.3f} ({tp} of {tp + fn}; "
+                  f"{'a fast pan on either side' if kind.endswith('fast') else 'still or slow cameras'})")
+        else:
+            print(f"  {kind:<9} (overlap)     {prf(*v)}")
     print(f"  flashes found           {flashes[1]}/{flashes[0]}; hard cuts claimed on a flash: {flashes[2]}")
 
 

@@ -50,6 +50,8 @@ class Footage:
     """(first frame of the transition, first frame after it, kind)."""
     flashes: list[int] = field(default_factory=list)
     """Global frame index of each flash."""
+    transition_shots: list[tuple[int, int]] = field(default_factory=list)
+    """(outgoing shot, incoming shot) of each transition, in the order of ``transitions``."""
 
     def __post_init__(self) -> None:
         assert len(self.edits) == len(self.shots) - 1
@@ -86,12 +88,14 @@ class Footage:
                     self._recipe.append(([(nxt, j, j / n_in)], False))
                 k_start = n_in
                 self.transitions.append((i0, len(self._recipe), "fade"))
+                self.transition_shots.append((s, nxt))
             elif e.kind == "dissolve":
                 for j in range(e.frames):
                     a = (j + 1) / (e.frames + 1)
                     self._recipe.append(([(s, k_end + j, 1.0 - a), (nxt, j, a)], False))
                 k_start = e.frames
                 self.transitions.append((i0, len(self._recipe), "dissolve"))
+                self.transition_shots.append((s, nxt))
             else:
                 raise ValueError(e.kind)
 
@@ -122,6 +126,10 @@ class Footage:
     def write(self, path: str | Path, *, crf: int = 23, preset: str = "ultrafast", **kw) -> Path:
         return write_video(path, len(self) / self.fps, size=self.size, fps=self.fps, frames_fn=self.frame,
                            audio=False, crf=crf, preset=preset, **kw)
+
+    def fast(self, shot: int, per_frame: float = 0.02) -> bool:
+        """True when the camera of ``shot`` moves more than ``per_frame`` of the width per frame."""
+        return float(np.hypot(*self.shots[shot].pan)) > per_frame * self.size[0]
 
     def cut_times(self) -> np.ndarray:
         return np.array(self.cuts, np.float64) / self.fps
