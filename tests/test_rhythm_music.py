@@ -155,3 +155,22 @@ def test_scan_stores_a_rhythm_per_track_and_redoes_old_ones(tmp_path):
         assert cat.rhythm_versions() == {it.id: RHYTHM_VERSION for it in by_name.values()}
         assert all(it.process_count == 1 for it in cat.items("music"))  # not decoded for features again
         assert cat.rhythm(by_name["drums.flac"].id) == d
+
+
+def test_cli_beats_json(tmp_path, capsys):
+    import json
+
+    from engine.cli import main
+    from training.synthmedia import write_audio
+
+    t = synth_track("straight", seed=6, duration=10.0, bpm=100.0)
+    path = write_audio(tmp_path / "song.flac", t.samples[None, :], sample_rate=t.rate)
+    assert main(["beats", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"tempo", "tempo_alternatives", "meter", "beats", "downbeats", "sections", "energy_rate", "ending",
+            "steady"} <= set(out)
+    assert out["steady"] and out["tempo"] == pytest.approx(100.0, rel=0.03) and out["meter"] == 4
+    assert MusicRhythm.from_dict(out).beats.shape == (len(out["beats"]),)
+    assert main(["beats", str(path)]) == 0 and "bpm" in capsys.readouterr().out
+    assert main(["beats", str(tmp_path / "missing.mp3")]) == 1
+    assert "file not found" in capsys.readouterr().err
