@@ -179,7 +179,8 @@ class CutDetector:
     def __init__(self, fps: float | None = None) -> None:
         self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else None
         self._bt: list[float] = []
-        self._bf: list[np.ndarray] = []
+        self._buf: np.ndarray | None = None  # uint8 [_BATCH, h, w, 3]: frames copied in as they come
+        self._nb = 0
         self._shape: tuple[int, int] | None = None
         self._prev: dict[str, np.ndarray] | None = None  # last frame's thumb, hist, signature
         self._cols: dict[str, list[np.ndarray]] = {k: [] for k in
@@ -209,17 +210,21 @@ class CutDetector:
             ys = (np.arange(h) * rgb.shape[0] // h)
             xs = (np.arange(w) * rgb.shape[1] // w)
             rgb = rgb[ys][:, xs]  # the stream changed size mid-way: nearest-neighbour to the first
+        if self._buf is None:
+            self._buf = np.empty((_BATCH, h, w, 3), np.uint8)
+        self._buf[self._nb] = rgb[:h, :w]  # a copy: the caller may reuse its array
+        self._nb += 1
         self._bt.append(float(t))
-        self._bf.append(rgb[:h, :w])
-        if len(self._bf) >= _BATCH:
+        if self._nb >= _BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._bf:
+        if not self._nb:
             return
-        planes = np.moveaxis(np.stack(self._bf), 3, 0).astype(np.float32)  # [3, B, h, w]
+        planes = np.moveaxis(self._buf[:self._nb], 3, 0).astype(np.float32)  # [3, B, h, w]
         times = np.asarray(self._bt, np.float64)
-        self._bf, self._bt = [], []
+        self._bt = []
+        self._nb = 0
         _, b, h, w = planes.shape
         if self.fps is None:
             prev_t = self._cols["t"][-1][-1:] if self._cols["t"] else np.zeros(0)
