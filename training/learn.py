@@ -293,7 +293,11 @@ def finetune_job(data: str | os.PathLike[str], base: str | os.PathLike[str], out
     yield Progress("judge", 1, 2, "the new model on the held-out edits")
     after = judge(load_checkpoint(best, device="cpu").model, data)
     yield Progress("judge", 2, 2, "done")
-    return FinetuneResult(best, before, after, is_better(after, before), res.steps, res.stopped, list(res.warnings))
+    warnings = [w for w in res.warnings if not w.startswith("no held-out videos")]
+    if len(warnings) < len(res.warnings):
+        warnings.append("fewer than 10 edits to learn from: no early stopping (the held-out edits still judge "
+                        "the result)")
+    return FinetuneResult(best, before, after, is_better(after, before), res.steps, res.stopped, warnings)
 
 
 def finetune_features(data: str | os.PathLike[str], base: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -455,6 +459,9 @@ def learn(folder: str | os.PathLike[str], base_checkpoint: str | os.PathLike[str
             raise _disk_full(e, out_dir) from e
         raise
     warnings += ft.warnings
+    if len(hold) < 20:
+        warnings.append(f"judged on {len(hold)} held-out edits only: the before/after figures are rough "
+                        "(more edits make them firmer)")
     t_train = time.perf_counter() - t1
 
     # the new version: a checkpoint folder written atomically, the previous model untouched
