@@ -52,3 +52,40 @@ def test_truncated_audio_returns_readable_part(tmp_path, song_steps):
         assert y.size > 10 * 16000
     except CorruptMedia as e:
         assert e.decoded_seconds > 5
+
+
+def test_layout_switching_mid_stream_decodes_whole(tmp_path):
+    """Issue 13: a stream that changes from mono to stereo (joined ADTS/HE-AAC, broadcast
+    2.0 <-> 5.1) was refused ("Frame does not match AudioResampler setup"); the resampler is
+    re-created where the frames change."""
+    import av
+
+    from engine.media.audio import decode_audio_channels
+
+    def adts(path, layout, freq, sr=44100, seconds=2.0):
+        with av.open(str(path), "w", format="adts") as c:
+            s = c.add_stream("aac", rate=sr)
+            s.layout = layout
+            t = np.arange(int(seconds * sr)) / sr
+            x = np.repeat((0.3 * np.sin(2 * np.pi * freq * t))[None], len(s.layout.channels), 0).astype(np.float32)
+            rs = av.AudioResampler(format=s.codec_context.format.name, layout=layout, rate=sr, frame_size=1024)
+            for i in range(0, x.shape[1], 1024):
+                f = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, i:i + 1024]), format="fltp", layout=layout)
+                f.sample_rate, f.pts = sr, i
+                for r in rs.resample(f):
+                    for p in s.encode(r):
+                        c.mux(p)
+            for r in rs.resample(None):
+                for p in s.encode(r):
+                    c.mux(p)
+            for p in s.encode():
+                c.mux(p)
+        return path.read_bytes()
+
+    joined = tmp_path / "joined.aac"
+    joined.write_bytes(adts(tmp_path / "a.aac", "mono", 300) + adts(tmp_path / "b.aac", "stereo", 500))
+    mono = decode_audio(joined, 16000)
+    assert mono.size / 16000 == pytest.approx(4.0, abs=0.15)
+    st = decode_audio_channels(joined, 48000)
+    assert st.shape[0] == 2 and st.shape[1] / 48000 == pytest.approx(4.0, abs=0.15)
+    assert np.abs(st[:, 48000 * 3:48000 * 3 + 4800]).max(axis=1).min() > 0.1  # the stereo half, both sides
