@@ -125,13 +125,14 @@ def test_video_without_cuts_says_so_and_keeps_the_model_order():
 
 def test_weight_zero_keeps_the_model_order_and_sync_lifts_the_true_track():
     rng = np.random.default_rng(7)
-    tracks = {i: make_music(float(rng.uniform(70, 170)), 120.0, 20 + i) for i in range(6)}
-    video = make_video(tracks[4], float(tracks[4].downbeats[10]), 60.0, 9)
+    tracks = {i: make_music(float(rng.uniform(70, 170)), 150.0, 20 + i) for i in range(6)}
+    video = make_video(tracks[4], float(tracks[4].downbeats[10]), 90.0, 9)
     cands = [(i, s) for i, s in zip(range(6), (0.50, 0.45, 0.44, 0.40, 0.38, 0.30))]
     assert [r.item_id for r in rerank(cands, video, tracks, weight=0.0)] == list(range(6))
-    ranked = rerank(cands, video, tracks, weight=0.5)
-    assert ranked[0].item_id == 4
-    assert ranked[0].sync.z > max(r.sync.z for r in ranked[1:])
+    for metric in ("excess", "z"):
+        ranked = rerank(cands, video, tracks, weight=0.5, metric=metric)
+        assert ranked[0].item_id == 4
+        assert ranked[0].sync.z > max(r.sync.z for r in ranked[1:])
 
 
 def test_snap_to_downbeat():

@@ -64,6 +64,8 @@ AMBIGUOUS_GAP = 0.5
 deviations (of the score over all offsets) of the best makes the fit ambiguous."""
 DEFAULT_SYNC_WEIGHT = 0.5
 """Blend weight of sync in :func:`rerank` (``bench/sync.py`` sweeps it)."""
+DEFAULT_METRIC = "excess"
+"""What :func:`rerank` blends: "excess" (score over chance), "z" or "raw" (``bench/sync.py``)."""
 
 NO_STEADY_BEAT = "no steady beat"
 NO_CUTS = "no cuts found"
@@ -105,6 +107,11 @@ class SyncFit:
     """Empty when sync applies, else why not: "no steady beat", "no cuts found", ..."""
     on_downbeat: bool = False
     """The offset was snapped onto a downbeat of the track."""
+    chance: float = 0.0
+    """The mean best score of the surrogate videos over the same range: what an unrelated
+    video would reach here (``score - chance`` is the excess over chance)."""
+    gap: float = 0.0
+    """(best - best alternative) / std of the score over all offsets searched."""
 
     @property
     def informative(self) -> bool:
@@ -412,12 +419,13 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
         best = float(np.clip(best, lo, hi))
         raw = float(score_offsets(video, music, [best], weights)[0])
     z = (raw - null.mean()) / max(null.std(), 0.02)
-    alternatives, ambiguous = _alternatives(offsets, scores, best, raw, music)
-    return SyncFit(best, raw, float(z), confidence_of(z), ambiguous, alternatives, "", on_downbeat)
+    alternatives, gap = _alternatives(offsets, scores, best, raw, music)
+    return SyncFit(best, raw, float(z), confidence_of(z), gap < AMBIGUOUS_GAP, alternatives, "", on_downbeat,
+                   float(null.mean()), gap)
 
 
 def _alternatives(offsets: np.ndarray, scores: np.ndarray, best: float, raw: float,
-                  music: MusicRhythm) -> tuple[tuple[tuple[float, float], ...], bool]:
+                  music: MusicRhythm) -> tuple[tuple[tuple[float, float], ...], float]:
     beat = 60.0 / music.tempo if music.tempo else float(np.median(np.diff(music.beats)))
     bar = beat * (music.meter or 4)
     spread = max(float(scores.std()), 1e-6)
@@ -432,8 +440,8 @@ def _alternatives(offsets: np.ndarray, scores: np.ndarray, best: float, raw: flo
         j = int(np.flatnonzero(far)[np.argmax(scores[far])])
         found[round(float(offsets[j]), 3)] = float(scores[j])
     alts = tuple(sorted(found.items(), key=lambda a: -a[1]))
-    ambiguous = any((raw - s) / spread < AMBIGUOUS_GAP for _, s in alts)
-    return alts, ambiguous
+    gap = min(((raw - s) / spread for _, s in alts), default=float("inf"))
+    return alts, float(gap)
 
 
 K = TypeVar("K", bound=Hashable)
@@ -450,34 +458,62 @@ class Ranked:
 
 
 def rerank(candidates: list[tuple[K, float]], video: VideoRhythm, rhythms: dict[K, MusicRhythm],
-           weight: float = DEFAULT_SYNC_WEIGHT, *, fits: dict[K, SyncFit] | None = None) -> list[Ranked]:
+           weight: float = DEFAULT_SYNC_WEIGHT, *, fits: dict[K, SyncFit] | None = None,
+           metric: str = DEFAULT_METRIC) -> list[Ranked]:
     """The model's candidates (item id, model score) re-ordered by
     ``(1 - weight) * model_z + weight * sync_z``.
 
-    ``model_z`` standardises the model's scores among these candidates; ``sync_z`` is
-    :attr:`SyncFit.z` (already a standard score against unrelated videos), 0 for a track
-    without sync information, so such a track keeps its place relative to chance. Weight 0,
-    a video without cuts, or candidates none of which has a steady beat keep the model's
-    order exactly (ties fall back to it too). ``fits`` may pass SyncFits
-    already computed (e.g. with a prior offset).
+    ``model_z`` standardises the model's scores among these candidates. ``sync_z`` is, for
+    ``metric="excess"`` (default), each track's best score minus what unrelated videos reach
+    on it (:attr:`SyncFit.chance`), standardised (median and MAD, so that one real match
+    stands out instead of setting the scale) among the candidates that carry sync
+    information; for ``"z"``, :attr:`SyncFit.z` itself (a standard score against unrelated
+    videos); for ``"raw"``, the raw best score standardised (biased towards fast tracks and
+    wide searches; for comparison). A track without sync information gets 0 (the average).
+    Weight 0, a video without cuts, or candidates none of which has a steady beat keep the
+    model's order exactly (ties fall back to it too). ``fits`` may pass SyncFits already
+    computed (e.g. with a prior offset).
     """
     weight = float(np.clip(weight, 0.0, 1.0))
     model = np.array([s for _, s in candidates], np.float64)
-    mz = (model - model.mean()) / model.std() if len(model) > 1 and model.std() > 1e-12 else np.zeros(len(model))
-    out = []
-    for (item, ms), m in zip(candidates, mz):
+    mz = _standardise(model)
+    fitted: list[SyncFit | None] = []
+    for item, _ in candidates:
         fit = None
         if weight > 0:
             fit = (fits or {}).get(item)
             if fit is None and item in rhythms:
                 fit = best_offset(video, rhythms[item])
-        sz = fit.z if fit is not None and fit.informative else 0.0
-        out.append(Ranked(item, float((1 - weight) * m + weight * sz), float(ms), fit))
-    if not any(r.sync is not None and r.sync.informative for r in out):  # nothing to blend in
-        out = [Ranked(r.item_id, float(m), r.model_score, r.sync) for r, m in zip(out, mz)]
+        fitted.append(fit)
+    ok = np.array([f is not None and f.informative for f in fitted])
+    sz = np.zeros(len(candidates))
+    if ok.any():
+        if metric == "z":
+            sz[ok] = [f.z for f, o in zip(fitted, ok) if o]
+        elif metric in ("excess", "raw"):
+            vals = np.array([f.score - (f.chance if metric == "excess" else 0.0) for f, o in zip(fitted, ok) if o])
+            sz[ok] = _standardise(vals, robust=True)  # a real match is an outlier: keep it one
+        else:
+            raise ValueError(f"metric must be 'excess', 'z' or 'raw', not {metric!r}")
+        blended = (1 - weight) * mz + weight * sz
+    else:  # nothing to blend in
+        blended = mz
+    out = [Ranked(item, float(b), float(ms), f) for (item, ms), b, f in zip(candidates, blended, fitted)]
     # ties (e.g. weight 1 and no sync information) fall back to the model's order
     order = sorted(range(len(out)), key=lambda i: (-out[i].score, -out[i].model_score, i))
     return [out[i] for i in order]
+
+
+def _standardise(x: np.ndarray, robust: bool = False) -> np.ndarray:
+    """(x - centre) / spread: mean and std, or (``robust``) median and 1.4826 x MAD, so one
+    outlier does not set the scale it is measured by (floored at 0.3 std)."""
+    if len(x) < 2 or x.std() < 1e-12:
+        return np.zeros(len(x))
+    if not robust:
+        return (x - x.mean()) / x.std()
+    med = np.median(x)
+    scale = max(1.4826 * float(np.median(np.abs(x - med))), 0.3 * float(x.std()))
+    return (x - med) / scale
 
 
 __all__ = ["SyncFit", "SyncWeights", "Ranked", "score_offsets", "best_offset", "beat_offsets",
