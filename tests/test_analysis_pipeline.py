@@ -1,0 +1,136 @@
+"""The one analysis pass (issue 13): scenes stream in, one decode feeds every consumer, a
+re-opened file comes from the cache, a file opens without a model, audio whose layout
+changes mid-stream decodes, and a failed atomic write keeps the old file."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from engine.jobs import run
+
+
+def _drive(job):
+    events = []
+    while True:
+        try:
+            events.append(next(job))
+        except StopIteration as stop:
+            return events, stop.value
+
+
+def test_scenes_stream_in_then_the_cache_answers(world, tmp_path, monkeypatch):
+    from gui_support import fresh_video
+
+    from engine.analysis import PartialAnalysis, pipeline
+    from engine.recommend import analyse_video, recommend_segments
+
+    monkeypatch.setattr(pipeline, "PARTIAL_EVERY", 0.0)  # every batch of scenes, for the test
+    s = world["session"]
+    video = fresh_video(tmp_path, 0.3, seconds=12.0)  # 6 scenes of 2 s in this world
+    events, a = _drive(analyse_video(s, video))
+    parts = [e.data for e in events if isinstance(e.data, PartialAnalysis)]
+    T = len(a)
+    assert T == 6 and len(parts) >= T - 2  # one per scene read (the last one is the final result)
+    assert [p.done for p in parts] == sorted(p.done for p in parts) and parts[0].done < T
+    for p in parts:
+        assert p.embeddings.shape == (p.done, a.embeddings.shape[1]) and p.total == T
+        assert np.allclose(p.starts, a.starts[:p.done]) and len(p.thumbnails) == p.done
+        assert np.allclose(np.linalg.norm(p.embeddings, axis=1), 1.0, atol=1e-4)
+        # provisional lists come from the same search as the final ones
+        rows = recommend_segments(s, p, k=2)
+        assert len(rows) == p.done and all(len(r) == 2 for r in rows)
+    # with all scenes in, the provisional vectors are close to the final (context changes them a little)
+    assert float(np.mean(np.sum(parts[-1].embeddings * a.embeddings[:parts[-1].done], axis=1))) > 0.5
+    events2, b = _drive(analyse_video(s, video))
+    assert any(e.message == "from cache" for e in events2)
+    assert np.array_equal(a.embeddings, b.embeddings) and len(b.thumbnails) == T
+    assert not any(isinstance(e.data, PartialAnalysis) for e in events2)
+
+
+def test_the_tap_sees_every_frame_of_the_one_decode(tmp_path):
+    from engine.media.frames import sample_frames
+    from engine.media.grid import SegmentGrid
+    from engine.media.probe import probe
+    from training.synthmedia import write_video
+
+    video = write_video(tmp_path / "v.mp4", 7.3, size=(128, 72), fps=12, gop=48, audio=False)
+    with av.open(str(video)) as c:
+        all_times = [float(f.time) for f in c.decode(video=0)]
+    seen: list[tuple[float, tuple]] = []
+    grid = SegmentGrid(probe(video).duration, 2.0)
+    segs = list(sample_frames(video, grid, per_segment=3, short_side=64,
+                              tap=lambda t, img: seen.append((t, img.shape)), tap_short_side=24))
+    assert len(segs) == len(grid)
+    assert [t for t, _ in seen] == pytest.approx(all_times)  # every frame once, in order, none skipped
+    assert {shape for _, shape in seen} == {(24, 43, 3)}
+    for seg in segs:  # the picks are the same frames the plain pass picks
+        assert seg.frames.shape[1:] == (64, 114, 3)
+
+
+def test_footage_opens_without_a_model(tmp_path):
+    from engine.recommend import analyse_video, best_soundtracks, recommend_segments
+    from engine.session import EngineSession
+    from engine.settings import EngineSettings
+    from training.synthmedia import write_video
+
+    video = write_video(tmp_path / "clip.mp4", 12.0, size=(96, 54), fps=10, gop=10, audio=False)  # 2 scenes
+    s = EngineSession(EngineSettings(data_dir=str(tmp_path / "data"), checkpoint=None))
+    try:
+        assert not s.has_model
+        a = run(analyse_video(s, video))
+        assert not a.has_model and len(a) == 2 and len(a.thumbnails) == 2 and a.checkpoint_id == ""
+        assert recommend_segments(s, a, k=3) == [[], []] and best_soundtracks(s, a, k=3) == []
+    finally:
+        s.close()
+
+
+def _mp3(path, channels: int, seconds: float, freq: float) -> bytes:
+    rate = 44100
+    layout = "mono" if channels == 1 else "stereo"
+    with av.open(str(path), "w", format="mp3") as c:
+        st = c.add_stream("libmp3lame", rate=rate)
+        st.layout = layout
+        t = np.arange(int(seconds * rate)) / rate
+        x = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        data = np.tile(x, (channels, 1)) if channels > 1 else x[None]
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="fltp", layout=layout)
+        frame.sample_rate = rate
+        for p in st.encode(frame):
+            c.mux(p)
+        for p in st.encode():
+            c.mux(p)
+    return path.read_bytes()
+
+
+def test_audio_whose_layout_changes_mid_stream_decodes_whole(tmp_path):
+    """A joined MP3 (mono, then stereo) used to fail with 'Frame does not match
+    AudioResampler setup'; FFmpeg decodes it whole, and so do we."""
+    from engine.media.audio import decode_audio
+
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(_mp3(tmp_path / "a.mp3", 1, 3.0, 440.0) + _mp3(tmp_path / "b.mp3", 2, 3.0, 660.0))
+    x = decode_audio(joined, 16000)
+    assert 5.8 < x.size / 16000 < 6.3
+    first, second = x[8000:40000], x[56000:88000]  # the middle of each half
+
+    def hz(y):
+        spec = np.abs(np.fft.rfft(y * np.hanning(y.size)))
+        return np.fft.rfftfreq(y.size, 1 / 16000)[int(np.argmax(spec))]
+
+    assert abs(hz(first) - 440) < 5 and abs(hz(second) - 660) < 5
+
+
+def test_a_failed_atomic_write_keeps_the_old_file(tmp_path):
+    from engine.atomic import atomic_path, atomic_write_text
+
+    target = tmp_path / "settings.json"
+    atomic_write_text(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("disk full, say")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
