@@ -41,6 +41,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -87,8 +88,8 @@ def _summ(res: dict) -> dict:
                  "R@10": 0.5 * (res[lv]["v2m"]["R@10"] + res[lv]["m2v"]["R@10"])} for lv in ("segment", "track")}
 
 
-def part_sizes(sizes: list[int], work: Path, threads: int) -> list[dict]:
-    world = SynthWorld(WORLD)
+def part_sizes(sizes: list[int], work: Path, threads: int, world_cfg: SynthConfig = WORLD) -> list[dict]:
+    world = SynthWorld(world_cfg)
     test = base_videos(world, TEST_VIDEOS, seed=9001)
     rows = []
     for n in sizes:
@@ -266,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default=None, help="comma-separated pair counts")
     ap.add_argument("--edits", default=None, help="comma-separated edit counts")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--one-segment", action="store_true",
+                    help="part 1 with pairs of one segment each (a set of short clips or stills)")
     ap.add_argument("--work", default=None, help="keep the generated data and runs here")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
@@ -281,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             out["laptop"] = part_laptop(work / "laptop", a.threads)
         if a.part in ("sizes", "both"):
             print(f"part 1: defaults vs baselines, held-out test of {TEST_VIDEOS} videos")
-            out["sizes"] = part_sizes(sizes, work / "sizes", a.threads)
+            wc = replace(WORLD, min_segments=1, max_segments=1) if a.one_segment else WORLD
+            out["sizes"] = part_sizes(sizes, work / ("sizes1" if a.one_segment else "sizes"), a.threads, wc)
         if a.part in ("creator", "both"):
             print("part 2: a creator's taste (base model on 1,000 pairs of the base world)")
             out["creator"] = part_creator(edits, work / "creator", a.threads)

@@ -191,7 +191,8 @@ def plan(cfg: TrainConfig, store: FeatureStore) -> TrainPlan:
     are held out by video for early stopping. ``init`` (fine-tuning) takes the architecture
     from that checkpoint."""
     train_split, val_split = store.split("train"), store.split("val")
-    adaptive = cfg.epochs is None
+    # from LARGE_SET videos on, exactly the fixed recipe: no carved split, best/ by segment R@10
+    adaptive = cfg.epochs is None and len(train_split) < LARGE_SET
     notes: list[str] = []
     warnings: list[str] = []
     if adaptive and len(val_split) == 0 and len(train_split) >= 10:
@@ -202,8 +203,6 @@ def plan(cfg: TrainConfig, store: FeatureStore) -> TrainPlan:
         notes.append(f"no validation split: {n_val} of the training videos are held out for early stopping")
     n = len(train_split)
     recipe = auto_recipe(n, train_split.lengths()) if adaptive else dict(LEGACY)
-    if adaptive and n >= LARGE_SET:
-        recipe["patience"] = 0
     changes: dict[str, Any] = {}
     if cfg.init:
         from engine.model.config import BaselineConfig as _B
@@ -248,11 +247,12 @@ def plan(cfg: TrainConfig, store: FeatureStore) -> TrainPlan:
     changes["patience"] = cfg.patience if cfg.patience is not None else recipe.get("patience", 0)
     resolved = replace(cfg, **changes)
     if adaptive:
-        notes.append(f"{n} training videos: {'the fixed recipe' if n >= LARGE_SET else 'adaptive recipe'}, "
-                     f"{epochs * spe} steps at most ({epochs} epochs of {spe}), batch {resolved.batch_size}, "
-                     f"L {resolved.seq_len}, width {resolved.d_model}, {resolved.n_layers} layers, "
-                     f"dropout {resolved.dropout}, early stopping after {resolved.patience} validations "
-                     f"without progress" if resolved.patience else f"{n} training videos: the fixed recipe")
+        notes.append(f"{n} training videos: {min(epochs * spe, resolved.max_steps or epochs * spe)} steps at "
+                     f"most, batch {resolved.batch_size}, L {resolved.seq_len}, width {resolved.d_model}, "
+                     f"{resolved.n_layers} layers, dropout {resolved.dropout}, early stopping after "
+                     f"{resolved.patience} validations without progress")
+    elif cfg.epochs is None:
+        notes.append(f"{n} training videos (>= {LARGE_SET}): the fixed recipe, {epochs} epochs")
     if len(val_split) == 0:
         warnings.append("no held-out videos to validate on: the last checkpoint is kept, and nothing measures "
                         "whether the model learned to match or memorised its training pairs")
