@@ -17,6 +17,7 @@ from engine.rhythm.sync import (
     best_offset,
     rerank,
     score_offsets,
+    snap_to_beat,
     snap_to_downbeat,
 )
 from engine.rhythm.video import VideoRhythm
@@ -141,6 +142,9 @@ def test_snap_to_downbeat():
     assert snap_to_downbeat(d[3] + 0.3, music) == d[3]
     assert snap_to_downbeat(d[3] + 0.3, music, tolerance=0.1) == pytest.approx(d[3] + 0.3)
     assert snap_to_downbeat(4.2, MusicRhythm(30.0, False, None)) == 4.2
+    b = music.beats
+    assert snap_to_beat(b[5] + 0.1, music) == b[5]
+    assert snap_to_beat(4.2, MusicRhythm(30.0, False, None)) == 4.2
 
 
 def test_offsets_stay_inside_the_track():

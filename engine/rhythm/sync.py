@@ -59,7 +59,7 @@ SURROGATES = 16
 """Surrogate videos in the null cohort of :func:`best_offset`."""
 SNAP_TOLERANCE = 0.08
 """Seconds: a best offset this close to a downbeat (else a beat) is snapped onto it."""
-AMBIGUOUS_GAP = 0.5
+AMBIGUOUS_GAP = 0.25
 """An alternative offset a beat or a bar away whose score is within this many standard
 deviations (of the score over all offsets) of the best makes the fit ambiguous."""
 DEFAULT_SYNC_WEIGHT = 0.5
@@ -158,12 +158,24 @@ def _nearest_distance(t: np.ndarray, marks: np.ndarray) -> np.ndarray:
 
 def beat_pulse(music: MusicRhythm, rate: float = PULSE_RATE) -> np.ndarray:
     """float64 [ceil(duration * rate) + 1]: the pulse a cut at each time would earn."""
-    t = np.arange(int(np.ceil(music.duration * rate)) + 1) / rate
-    g = lambda marks: np.exp(-0.5 * (_nearest_distance(t, np.sort(np.asarray(marks, np.float64))) / CUT_SIGMA) ** 2)  # noqa: E731
+    n = int(np.ceil(music.duration * rate)) + 1
+    half = int(np.ceil(4 * CUT_SIGMA * rate))
+    k = np.arange(-half, half + 1)
     sections = np.asarray(music.sections, np.float64)
     sections = sections[sections > 0.5]  # the track's start is not a section change
-    b, d, s = PULSE_PARTS
-    return b * g(music.beats) + d * g(music.downbeats) + s * g(sections)
+    out = np.zeros(n)
+    for height, marks in zip(PULSE_PARTS, (music.beats, music.downbeats, sections)):
+        marks = np.asarray(marks, np.float64).reshape(-1)
+        if len(marks) == 0:
+            continue
+        g = np.zeros(n)
+        centre = np.rint(marks * rate).astype(np.int64)
+        idx = centre[:, None] + k[None, :]  # [marks, kernel]
+        val = np.exp(-0.5 * ((idx / rate - marks[:, None]) / CUT_SIGMA) ** 2)
+        ok = (idx >= 0) & (idx < n)
+        np.maximum.at(g, idx[ok], val[ok])  # nearest mark wins where two overlap
+        out += height * g
+    return out
 
 
 def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
@@ -332,6 +344,16 @@ def snap_to_downbeat(offset: float, music: MusicRhythm, tolerance: float | None 
     if tolerance is not None and abs(near - offset) > tolerance:
         return float(offset)
     return near
+
+
+def snap_to_beat(t: float, music: MusicRhythm, tolerance: float | None = None) -> float:
+    """The beat nearest ``t`` (within ``tolerance`` when given): a beat-aligned start for a
+    per-scene suggestion. ``t`` unchanged without a steady beat."""
+    b = np.asarray(music.beats, np.float64)
+    if not music.steady or len(b) == 0:
+        return float(t)
+    near = float(b[np.argmin(np.abs(b - t))])
+    return float(t) if tolerance is not None and abs(near - t) > tolerance else near
 
 
 def confidence_of(z: float) -> float:
@@ -517,5 +539,5 @@ def _standardise(x: np.ndarray, robust: bool = False) -> np.ndarray:
 
 
 __all__ = ["SyncFit", "SyncWeights", "Ranked", "score_offsets", "best_offset", "beat_offsets",
-           "snap_to_downbeat", "rerank", "sync_problem", "beat_pulse", "tempo_fit", "confidence_of",
+           "snap_to_downbeat", "snap_to_beat", "rerank", "sync_problem", "beat_pulse", "tempo_fit", "confidence_of",
            "NO_STEADY_BEAT", "NO_CUTS", "DEFAULT_SYNC_WEIGHT", "WEIGHTS", "SYNC_VERSION"]
