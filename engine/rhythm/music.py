@@ -572,6 +572,10 @@ def _viterbi_positions(evidence: np.ndarray, meter: int) -> tuple[np.ndarray, fl
     return pos, float(score.max())
 
 
+MAX_SECTION_UNITS = 600
+"""Bars (or seconds) in the self-similarity matrix at most; beyond, units span several."""
+
+
 def _sections(f: _Frames, bars: np.ndarray | None) -> np.ndarray:
     """Section starts (s, first 0.0): peaks of a checkerboard-kernel novelty (Foote 2000) on
     the self-similarity of bar-synchronous chroma + timbre (MFCC) + loudness, so boundaries
@@ -584,20 +588,29 @@ def _sections(f: _Frames, bars: np.ndarray | None) -> np.ndarray:
     else:
         units = np.asarray(bars, int)
         min_gap = 4
+    if len(units) > MAX_SECTION_UNITS:  # a long file: several bars (seconds) per unit, memory flat
+        k = int(np.ceil(len(units) / MAX_SECTION_UNITS))
+        units, min_gap = units[::k], max(2, min_gap // k)
     n = len(units)
     if n < 9:
         return np.zeros(1)
     half = min(4 if bars is not None else 8, n // 3)
-    feats = np.vstack([_beat_sync(f.chroma, units, f.n), _beat_sync(f.mfcc, units, f.n),
-                       _beat_sync(f.loud_db[None, :], units, f.n)])  # [25, n]
-    feats = (feats - feats.mean(axis=1, keepdims=True)) / (feats.std(axis=1, keepdims=True) + 1e-6)
-    feats /= np.linalg.norm(feats, axis=0, keepdims=True) + 1e-9
-    ssm = feats.T @ feats  # [n, n] cosine similarity
     g = np.arange(-half, half) + 0.5
     taper = np.exp(-0.5 * (g / half) ** 2)
     kernel = np.outer(taper, taper) * np.outer(np.sign(g), np.sign(g))  # [2h, 2h] +1 same side, -1 across
-    padded = np.pad(ssm, half, mode="constant")
-    novelty = np.array([float(np.sum(padded[i:i + 2 * half, i:i + 2 * half] * kernel)) for i in range(n)])
+    novelty = np.zeros(n)
+    # one self-similarity per view (harmony, timbre, loudness), each novelty scaled to max 1,
+    # so that 12 chroma dimensions do not drown the others
+    for x, weight in ((f.chroma, 1.0), (f.mfcc, 1.0), (f.loud_db[None, :], 0.5)):
+        feats = _beat_sync(x, units, f.n)  # [d, n]
+        feats = (feats - feats.mean(axis=1, keepdims=True)) / (feats.std(axis=1, keepdims=True) + 1e-6)
+        sq = np.sum(feats ** 2, axis=0)  # [n]
+        d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * feats.T @ feats, 0.0)  # [n, n] squared distances
+        ssm = np.exp(-d2 / (np.median(d2) + 1e-9))  # 1 = same, -> 0 far apart
+        padded = np.pad(ssm - ssm.mean(), half, mode="constant")
+        nov = np.array([float(np.sum(padded[i:i + 2 * half, i:i + 2 * half] * kernel)) for i in range(n)])
+        nov = np.maximum(nov, 0.0)
+        novelty += weight * nov / (nov.max() + 1e-9)
     novelty = np.maximum(novelty, 0.0)
     novelty[:2] = 0.0  # the first units see only half a context
     novelty[n - 2:] = 0.0

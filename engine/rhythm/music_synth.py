@@ -143,7 +143,7 @@ def synth_track(style: str, seed: int = 0, duration: float = 30.0, rate: int = 1
         t1 = downbeats[b + 1]
         sec = int(np.searchsorted(sections, t0, side="right")) - 1
         busy = sec % 2 == 1  # alternate sections: denser hats, brighter pad
-        chord = _CHORDS[(b + sec) % len(_CHORDS)] if sec % 2 else _CHORDS[b % 4]
+        chord = _CHORDS[4 + b % 2] if sec % 2 else _CHORDS[b % 4]  # ii-iii vs I-vi-IV-V: a new section sounds new at once
         bar_beats = beats[b * meter:(b + 1) * meter + 1]
         _add(out, kick, t0, rate, 0.9, rng=rng)
         for k in range(meter):
