@@ -94,3 +94,14 @@ def test_baseline_with_infonce_trains(small, tmp_path):
         res = run(train(TrainConfig(data=str(small), out=str(tmp_path / level), model="baseline", loss="infonce",
                                     baseline_level=level, steps=10, **TINY)))
         assert res.steps == 10 and np.isfinite(res.last_metrics["train_loss"])
+
+
+def test_large_sets_keep_the_fixed_recipe(small, monkeypatch):
+    import training.train as tt
+
+    monkeypatch.setattr(tt, "LARGE_SET", 51)  # the 60 videos of `small` less the 9 it would hold out
+    p = plan(TrainConfig(data=str(small), out="unused"), open_store(small))
+    assert not p.adaptive and len(p.train) == 60 and len(p.val) == 0  # as before: nothing carved out
+    assert p.cfg.epochs == LEGACY["epochs"] and p.cfg.d_model == LEGACY["d_model"] and p.cfg.patience == 0
+    monkeypatch.setattr(tt, "LARGE_SET", 52)
+    assert plan(TrainConfig(data=str(small), out="unused"), open_store(small)).adaptive

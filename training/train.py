@@ -191,13 +191,14 @@ def plan(cfg: TrainConfig, store: FeatureStore) -> TrainPlan:
     are held out by video for early stopping. ``init`` (fine-tuning) takes the architecture
     from that checkpoint."""
     train_split, val_split = store.split("train"), store.split("val")
-    # from LARGE_SET videos on, exactly the fixed recipe: no carved split, best/ by segment R@10
-    adaptive = cfg.epochs is None and len(train_split) < LARGE_SET
     notes: list[str] = []
     warnings: list[str] = []
-    if adaptive and len(val_split) == 0 and len(train_split) >= 10:
+    carve = cfg.epochs is None and len(val_split) == 0 and len(train_split) >= 10
+    n_val = max(2, round(0.15 * len(train_split))) if carve else 0
+    # from LARGE_SET videos on, exactly the fixed recipe: no carved split, best/ by segment R@10
+    adaptive = cfg.epochs is None and len(train_split) - n_val < LARGE_SET
+    if adaptive and carve:
         rows = np.random.default_rng([cfg.seed, 11]).permutation(train_split.rows)
-        n_val = max(2, round(0.15 * len(rows)))
         val_split = Split(store, "val", np.sort(rows[:n_val]))
         train_split = Split(store, "train", np.sort(rows[n_val:]))
         notes.append(f"no validation split: {n_val} of the training videos are held out for early stopping")
