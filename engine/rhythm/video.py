@@ -11,10 +11,11 @@ Fed by the analysis pass, frame by frame, with small RGB frames (short side
 :func:`detect_cuts` is the same on its own (one decode of a file, for ``mvpt cuts``).
 
 How it decides (weightless; every threshold is a constant below, tuned on
-``tests/cuts_world.py`` footage and documented in ``bench/cuts.py``):
+``tests/cuts_world.py`` reels with seeds 0-29; ``bench/cuts.py`` measures on held-out ones):
 
-- Per frame, in batches: luma, a 128-bin Y'CbCr histogram, a half-size luma thumbnail, a
-  4x4 luma grid + mean chroma ("signature"), mean/contrast/gradient.
+- Per frame, in batches, at half the pushed size (2x2 means, e.g. 42x24): luma, a 128-bin
+  Y'CbCr histogram (luma binned softly), the luma thumbnail, a 4x4 luma grid + mean
+  chroma ("signature"), mean/contrast/gradient.
 - **Hard cut** at frame i (the first frame of the new shot): the change score
   ``s = (histogram distance + 3 x mean |Δluma|) / 2`` between i-1 and i is a local peak
   that stands out from the median of its ±0.5 s neighbourhood (ratio and margin), so a
@@ -28,6 +29,10 @@ How it decides (weightless; every threshold is a constant below, tuned on
   average of those at c-w and c+w (and the quarter point the 3:1 blend), while the two
   ends differ a lot and are not the same picture brighter or darker (correlation): a
   linear blend between two shots. Pans fail the blend test at thumbnail resolution.
+  Camera motion inside the shots spoils that test too, so a looser one (residual 0.4 of
+  the change instead of 0.3, ends less correlated) passes when the middle frame also loses
+  contrast and detail (a 50/50 blend of unrelated pictures keeps ~0.7 of them; a pan keeps
+  all). Dissolves between fast pans are still missed half the time (bench/cuts.py).
 - **Energy** at ``ENERGY_RATE``: motion (mean |Δluma| over mean luma gradient ≈ pixels
   moved per second, a dead zone for noise), brightness change per second, and flashes,
   each squashed to 0..1 on a fixed scale (so a still picture is 0 and videos compare) and
@@ -162,6 +167,10 @@ _DISSOLVE_HALF = (0.15, 0.25, 0.4, 0.6, 0.8, 1.0)  # s: half-widths tried
 _DISSOLVE_MIN_CHANGE = 12.0  # mean |Δluma| (0..255) between the two ends
 _DISSOLVE_MAX_RESIDUAL = 0.3  # blend residual / end difference
 _DISSOLVE_MAX_CORR = 0.75   # ends more correlated than this are one picture changing
+_DISSOLVE_LOOSE_RESIDUAL = 0.4   # the looser test for moving shots: residual ratio ...
+_DISSOLVE_LOOSE_CHANGE = 10.0    # ... end difference (0..255) ...
+_DISSOLVE_LOOSE_CORR = 0.4       # ... end correlation ...
+_DISSOLVE_DIP = 0.88             # ... and the middle's contrast and detail over the ends' mean
 _MOTION_DEADZONE = 0.6      # mean |Δluma| (0..255) below which a frame pair is still
 _MOTION_SCALE = 12.0        # thumbnail px/s of motion that gives 0.63
 _BRIGHT_DEADZONE = 0.5      # mean-luma change (0..255) per frame below which nothing changed (encoder noise)
@@ -308,7 +317,7 @@ class CutDetector:
                 change = np.abs(z - a).mean(axis=(1, 2))
                 out[ok, j, 0] = change
                 # The rest only where the two ends differ enough (most frames: they do not).
-                big = change >= _DISSOLVE_MIN_CHANGE
+                big = change >= min(_DISSOLVE_MIN_CHANGE, _DISSOLVE_LOOSE_CHANGE)
                 if not big.any():
                     continue
                 cb, a, z = cc[big], a[big], z[big]
@@ -428,7 +437,7 @@ def _decide(col: dict[str, np.ndarray], dis: np.ndarray, halves: list[int], fps:
         cuts.append((int(i), float(np.clip(conf, 0.0, 1.0))))
 
     # --- dissolves ---
-    dissolves = _find_dissolves(dis, halves, score, in_fade, [c for c, _ in cuts], flashes, fps)
+    dissolves = _find_dissolves(dis, halves, std, col["grad"], in_fade, [c for c, _ in cuts], flashes, fps)
 
     transitions = []
     for a, b, through, conf in fades:
@@ -518,20 +527,33 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
-def _find_dissolves(dis: np.ndarray, halves: list[int], score: np.ndarray, in_fade: np.ndarray,
+def _find_dissolves(dis: np.ndarray, halves: list[int], std: np.ndarray, grad: np.ndarray, in_fade: np.ndarray,
                     cuts: list[int], flashes: list[int], fps: float) -> list[tuple[int, int, float]]:
     """(first frame, last frame, confidence) of each dissolve."""
     if dis.size == 0:
         return []
     change, ratio, corr = dis[..., 0], dis[..., 1], dis[..., 2]  # [n, len(halves)]
+    n = len(change)
+    # Contrast dip: the middle of a blend of two unrelated pictures has ~0.7 of their contrast
+    # and fine detail; a moving camera keeps its own. It lets a looser blend test through
+    # (camera motion inside the shots spoils the strict one).
+    ci = np.arange(n)[:, None]
+    lo = np.clip(ci - np.asarray(halves)[None, :], 0, n - 1)
+    hi = np.clip(ci + np.asarray(halves)[None, :], 0, n - 1)
+    std_dip = std[ci] / np.maximum(0.5 * (std[lo] + std[hi]), 1e-3)      # [n, len(halves)]
+    grad_dip = grad[ci] / np.maximum(0.5 * (grad[lo] + grad[hi]), 1e-3)
     with np.errstate(invalid="ignore"):
-        good = (1.0 - ratio / _DISSOLVE_MAX_RESIDUAL) * np.minimum(1.0, change / (3 * _DISSOLVE_MIN_CHANGE))
-        good = np.where((change >= _DISSOLVE_MIN_CHANGE) & (ratio <= _DISSOLVE_MAX_RESIDUAL)
-                        & (corr <= _DISSOLVE_MAX_CORR), good, 0.0)
+        strict = (1.0 - ratio / _DISSOLVE_MAX_RESIDUAL) * np.minimum(1.0, change / (3 * _DISSOLVE_MIN_CHANGE))
+        strict = np.where((change >= _DISSOLVE_MIN_CHANGE) & (ratio <= _DISSOLVE_MAX_RESIDUAL)
+                          & (corr <= _DISSOLVE_MAX_CORR), strict, 0.0)
+        loose = 0.7 * (1.0 - ratio / _DISSOLVE_LOOSE_RESIDUAL) * np.minimum(1.0, change / (3 * _DISSOLVE_MIN_CHANGE))
+        loose = np.where((change >= _DISSOLVE_LOOSE_CHANGE) & (ratio <= _DISSOLVE_LOOSE_RESIDUAL)
+                         & (corr <= _DISSOLVE_LOOSE_CORR) & (std_dip <= _DISSOLVE_DIP) & (grad_dip <= _DISSOLVE_DIP),
+                         loose, 0.0)
+        good = np.maximum(strict, loose)
     good = np.nan_to_num(good, nan=0.0)
     valid = good > 0
     best = good.max(axis=1)  # [n]
-    n = len(best)
     cut_arr = np.asarray(cuts, np.int64)
     out: list[tuple[int, int, float]] = []
     for a, b in _runs(best > 0):
