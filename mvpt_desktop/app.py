@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             controller.weights[name] = max(-1.0, min(1.0, float(weight)))
         except ValueError:
             print(f"ignoring --attribute {spec!r}: use NAME:WEIGHT, e.g. drums:0.5", file=sys.stderr)
-    window = MainWindow(controller)
+    window = MainWindow(controller, reopen_last=bool(gui.reopen_last and not args.file and not args.screenshot))
     w, _, h = args.size.partition("x")
     window.resize(int(w), int(h))
     window.show()

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine.mix.cuesheet import Cue, CueSheet, scene_cue
+from engine.project import Project, load_project, save_project
 from engine.session import EngineSession
 from engine.settings import EngineSettings
 
 from . import tasks
-from .export import Soundtrack, export_job, spec_for
+from .export import export_sheet_job, settings_for
 from .settings import GuiSettings
 from .workers import JobHandle, Workers
 
@@ -32,13 +34,18 @@ class Controller(QObject):
     """(what is running, in words; its :class:`JobHandle`) for the progress bar."""
     opened = Signal(object)
     """:class:`tasks.Opened`: a new file was analysed."""
+    provisionalChanged = Signal(object)
+    """:class:`tasks.Opened` (``provisional``): the first (then more) scenes of the file being read
+    are in, with provisional suggestions; ``opened`` follows when the whole file is read."""
     resultsChanged = Signal(object)
     """:class:`tasks.Results`"""
     segmentChanged = Signal(int)
     attributesChanged = Signal(object)
     """tuple of :class:`tasks.AttributeInfo`"""
     choiceChanged = Signal(object)
-    """:class:`export.Soundtrack` or None"""
+    """The :class:`CueSheet` now (possibly empty): what preview and export play."""
+    weightsRestored = Signal(object)
+    """{name: weight}: the sliders of a reopened video (or the last session)."""
     previewReady = Signal(str)
     exported = Signal(object)
     """:class:`export.ExportResult`"""
@@ -61,7 +68,8 @@ class Controller(QObject):
         self.segment = -1
         self.weights: dict[str, float] = {}
         self.attributes: tuple[tasks.AttributeInfo, ...] = ()
-        self.choice: Soundtrack | None = None
+        self.sheet = CueSheet()
+        self._restored: Project | None = None  # the project of the file being opened
         self.analysis_job: JobHandle | None = None
         self.rank_job: JobHandle | None = None
         self.preview_job: JobHandle | None = None
@@ -69,6 +77,8 @@ class Controller(QObject):
         self._rank_latest = 0
         self._rerank_timer = QTimer(self, singleShot=True, interval=RERANK_DELAY_MS)
         self._rerank_timer.timeout.connect(self._rerank_now)
+        self._save_timer = QTimer(self, singleShot=True, interval=500)  # a slider drag saves once
+        self._save_timer.timeout.connect(self._save_weights)
         self.attribute_matrix = None  # the last insights.AttributeMatrix
 
     @property
@@ -114,29 +124,50 @@ class Controller(QObject):
             self.analysis_job.cancel()
         session, k, weights = self.session, self.k, dict(self.weights)
         name = Path(path).name
-        self.analysis_job = self._submit(
+        handle = self._submit(
             "inference", f"Analysing {name}",
             lambda cancel: tasks.open_media(session, path, k, weights, cancel), self._opened,
             what=f"Cannot open {name}")
-        return self.analysis_job
+        handle.progress.connect(lambda ev, h=handle: self._open_progress(h, ev))
+        self.analysis_job = handle
+        return handle
+
+    def _open_progress(self, handle: JobHandle, event) -> None:
+        """Scenes stream in while the file is read: show the provisional :class:`tasks.Opened`
+        (the first one sets the window up, later ones only update the lists and the strip)."""
+        data = getattr(event, "data", None)
+        if not isinstance(data, tasks.Opened) or handle is not self.analysis_job:
+            return
+        first = (self.current is None or not self.current.provisional
+                 or self.current.analysis.path != data.analysis.path)
+        self.current, self.results = data, data.results
+        if first:
+            self.segment = 0
+        self.provisionalChanged.emit(data)
+        self.resultsChanged.emit(self.results)
+        if first:
+            self.segmentChanged.emit(self.segment)
 
     def cancel_analysis(self) -> None:
         if self.analysis_job is not None:
             self.analysis_job.cancel()
 
     def _opened(self, opened: tasks.Opened) -> None:
+        keep = self.current is not None and self.current.provisional and \
+            self.current.analysis.path == opened.analysis.path
         self.current = opened
         self.results = opened.results
         self.attributes = opened.attributes
-        self.choice = None
-        self.segment = 0 if len(opened.analysis) else -1
+        self.sheet = CueSheet()
+        n = len(opened.analysis)
+        self.segment = (min(self.segment, n - 1) if keep and self.segment >= 0 else 0) if n else -1
         self.attributesChanged.emit(self.attributes)
         self.opened.emit(opened)
         self.resultsChanged.emit(self.results)
         self.segmentChanged.emit(self.segment)
-        self.choiceChanged.emit(None)
-        if not opened.is_music and opened.results.whole:
-            self.choose_track(opened.results.whole[0])
+        self.choiceChanged.emit(self.sheet)
+        if not opened.is_music:
+            self._restore_sheet(opened)
 
     # -- selection -----------------------------------------------------------------------------
     def select_segment(self, index: int) -> None:
@@ -171,6 +202,7 @@ class Controller(QObject):
         else:
             self.weights[name] = w
         self._rerank_timer.start()
+        self._save_timer.start()
 
     def rerank(self) -> JobHandle | None:
         self._rerank_timer.stop()
@@ -226,55 +258,137 @@ class Controller(QObject):
         self.attributes = tuple(infos)
         self.attributesChanged.emit(self.attributes)
 
-    # -- the soundtrack: choice, preview, export -------------------------------------------------
-    def choose_suggestion(self, row: tasks.SuggestionRow) -> Soundtrack:
-        """Use this track so that its suggested segment plays under the selected scene."""
+    # -- the soundtrack: the cue sheet, preview, export ------------------------------------------
+    @property
+    def choice(self) -> CueSheet | None:
+        """The cue sheet when it has cues (what preview and export play), else None."""
+        return self.sheet if self.sheet.cues else None
+
+    def scene_bounds(self) -> list[float]:
+        """The scene boundaries of the open video: [starts..., last end] (seconds)."""
+        if self.current is None or not len(self.current.analysis):
+            return []
+        a = self.current.analysis
+        return [float(x) for x in a.starts] + [float(a.ends[-1])]
+
+    def choose_suggestion(self, row: tasks.SuggestionRow) -> Cue:
+        """Add a cue: this track under the selected scene, from the segment the model matched
+        to it (cues already there are cut around it)."""
         s = row.suggestion
-        scene = self.segment_start()
-        offset = s.start - scene
-        note = f"its {s.start:.1f} s plays under the scene at {scene:.1f} s"
-        if offset < 0:
-            note = f"starts at the track's beginning (the scene at {scene:.1f} s gets its {scene:.1f} s)"
-        return self._choose(Soundtrack(s.path, row.name, max(0.0, offset), s.item_id, note))
+        i = max(0, self.segment)
+        a = self.current.analysis
+        start, end = float(a.starts[i]), float(a.ends[i])
+        cue = scene_cue(s.path, row.name, start, end, s.start, s.item_id,
+                        note=f"suggested for scene {i + 1}")
+        self.set_sheet(self.sheet.placed(cue))
+        return cue
 
-    def choose_track(self, row: tasks.TrackRow) -> Soundtrack:
+    def choose_track(self, row: tasks.TrackRow) -> Cue:
+        """The whole-video pick: one cue over everything, from the fitted start."""
         t = row.track
-        return self._choose(Soundtrack(t.path, row.name, float(t.offset or 0.0), t.item_id,
-                                       "best fit for the whole video"))
+        duration = float(self.current.analysis.duration)
+        sheet = CueSheet.whole(t.path, row.name, duration, float(t.offset or 0.0), t.item_id,
+                               note="best fit for the whole video", crossfade=self.sheet.crossfade)
+        self.set_sheet(sheet)
+        return sheet.cues[0]
 
-    def _choose(self, choice: Soundtrack) -> Soundtrack:
-        self.choice = choice
-        self.choiceChanged.emit(choice)
-        return choice
+    def set_sheet(self, sheet: CueSheet) -> None:
+        self.sheet = sheet
+        self.choiceChanged.emit(sheet)
+        self.save_project()
 
-    def _spec(self):
-        g = self.gui
-        return spec_for(self.choice, g.fade_in, g.fade_out, g.original_level)
+    def edit_cue(self, op: str, index: int, amount: int = 1) -> bool:
+        """One edit of cue ``index``: "extend"/"shorten" (its end, by scenes), "earlier"
+        (its start, ``amount`` scenes earlier; negative: later), "up"/"down" (reorder),
+        "remove". False (and ``info`` says why) when the edit is not possible."""
+        sheet, b = self.sheet, self.scene_bounds()
+        try:
+            if op == "extend":
+                new = sheet.resized(index, b, end_by=amount)
+            elif op == "shorten":
+                new = sheet.resized(index, b, end_by=-amount)
+            elif op == "earlier":
+                new = sheet.resized(index, b, start_by=-amount)
+            elif op in ("up", "down"):
+                new = sheet.moved(index, -1 if op == "up" else +1)
+            elif op == "remove":
+                new = sheet.removed(index)
+            else:
+                raise ValueError(f"unknown edit {op!r}")
+        except (ValueError, IndexError) as e:
+            self.info.emit(str(e))
+            return False
+        self.set_sheet(new)
+        return True
+
+    def _restore_sheet(self, opened: tasks.Opened) -> None:
+        """The reopened video's cues (their music files still there), else the best whole-video track."""
+        project = self._restored if self._restored is not None else load_project(opened.analysis.path,
+                                                                                 self.session.data_dir)
+        self._restored = None
+        cues = tuple(c for c in project.sheet.cues if Path(c.music_path).is_file())
+        if cues:
+            if len(cues) < len(project.sheet.cues):
+                self.info.emit(f"{len(project.sheet.cues) - len(cues)} cue(s) left out: their music files are gone")
+            self.sheet = CueSheet(cues, project.sheet.crossfade, project.sheet.fade_in, project.sheet.fade_out)
+            self.choiceChanged.emit(self.sheet)
+        elif opened.results.whole:
+            self.choose_track(opened.results.whole[0])
+
+    def restore_project(self, path: str) -> Project:
+        """Before opening ``path``: its stored sliders become the current ones (so the first
+        ranking already uses them); its cues come back once it is analysed."""
+        project = load_project(path, self.session.data_dir)
+        self._restored = project
+        if project.weights:
+            self.weights = project.weight_map
+            self.weightsRestored.emit(dict(self.weights))
+        return project
+
+    def save_project(self) -> None:
+        if not self.gui.persist or self.current is None or self.current.is_music:
+            return
+        try:
+            save_project(Project(self.current.analysis.path, self.sheet, tuple(sorted(self.weights.items()))),
+                         self.session.data_dir)
+        except OSError as e:
+            self.info.emit(f"the project could not be saved: {e}")
 
     def make_preview(self) -> JobHandle | None:
-        """Mux the footage with the chosen music into the cache; ``previewReady`` gives the file."""
+        """Mux the footage with the cue sheet into the cache; ``previewReady`` gives the file."""
         if self.current is None or self.current.is_music or self.choice is None:
             return None
         if self.preview_job is not None and not self.preview_job.done:
             self.preview_job.cancel()
-        video, spec = self.current.analysis.path, self._spec()
-        out = tasks.preview_path(video, spec.music_path, spec.music_offset, spec.original_level,
-                                 spec.fade_in, spec.fade_out)
+        video, sheet, mix = self.current.analysis.path, self._sheet_for_mix(), self._mix_settings()
         self.preview_job = self._submit("io", "Preparing the preview",
-                                        lambda cancel: tasks.make_preview(video, spec, out, cancel),
+                                        lambda cancel: tasks.make_sheet_preview(video, sheet, mix, cancel),
                                         lambda p: self.previewReady.emit(str(p)), what="Cannot preview")
         return self.preview_job
+
+    def _mix_settings(self):
+        """The mix of preview and export: the footage's own sound at the chosen level; with it
+        off there is no dialogue to keep audible, so the music is not ducked either."""
+        from dataclasses import replace
+
+        mix = settings_for(self.gui.original_level)
+        return replace(mix, duck=False) if mix.original == "off" else mix
+
+    def _sheet_for_mix(self) -> CueSheet:
+        from dataclasses import replace
+
+        return replace(self.sheet, fade_in=self.gui.fade_in, fade_out=self.gui.fade_out)
 
     def export(self, mp4: str | None, otio_path: str | None) -> JobHandle | None:
         if self.current is None or self.current.is_music or self.choice is None:
             self.failed.emit("Nothing to export", "open footage and choose music for it first")
             return None
-        video, choice, g = self.current.analysis.path, self.choice, self.gui
-        return self._submit("io", "Exporting",
-                            lambda cancel: export_job(video, choice, mp4, otio_path, fade_in=g.fade_in,
-                                                      fade_out=g.fade_out, original_level=g.original_level,
-                                                      cancel=cancel),
-                            self.exported.emit, what="Export failed")
+        video, sheet, mix = self.current.analysis.path, self._sheet_for_mix(), self._mix_settings()
+
+        def factory(cancel):
+            return export_sheet_job(video, sheet, mix, mp4=mp4, otio=otio_path, cancel=cancel)
+
+        return self._submit("io", "Exporting", factory, self.exported.emit, what="Export failed")
 
     # -- the library ------------------------------------------------------------------------
     def add_library_folder(self, folder: str, kind: str) -> JobHandle:
@@ -323,8 +437,17 @@ class Controller(QObject):
         return self._submit("inference", "Attribute matrix", lambda cancel: attribute_matrix_job(session, images, cancel),
                             done, what="Cannot make the attribute matrix")
 
+    def _save_weights(self) -> None:
+        self.save_project()
+        if self.gui.persist:
+            self.gui = self.gui.with_(weights=dict(self.weights))
+            self.gui.save()
+
     def shutdown(self, timeout: float = 5.0) -> bool:
         self._rerank_timer.stop()
+        if self._save_timer.isActive():
+            self._save_timer.stop()
+            self._save_weights()
         ok = self.workers.shutdown(timeout)
         if ok and self._owns_session:
             self.session.close()

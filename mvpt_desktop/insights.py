@@ -179,6 +179,12 @@ class InsightsView(QWidget):
         elif controller.gui.labelled_image_set and Path(controller.gui.labelled_image_set).is_dir():
             self.compute(controller.gui.labelled_image_set)  # the set chosen in an earlier session
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+        else:
+            super().keyPressEvent(event)
+
     # -- the open video ---------------------------------------------------------------------
     def _opened(self, opened) -> None:
         a = opened.analysis

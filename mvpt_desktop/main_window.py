@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -26,21 +26,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import player as player_module
 from . import tasks
 from .attributes_panel import AttributesPanel, NewAttributeDialog
 from .controller import Controller
+from .cues import CuePanel
 from .models import fmt_time
 from .player import Player, VideoView
 from .suggestions import SuggestionsPanel
 from .timeline import Timeline
 
-FIRST_RUN = ("No trained model yet.\n{reason}\n\nThe library and export work without one; suggestions need "
-             "a model: choose its folder in File → Settings…")
+FIRST_RUN = ("No trained model yet.\n{reason}\n\nYou can open footage, watch it and export it, and the library "
+             "works without one; suggestions need a model: choose its folder in File → Settings…")
+DROP_HERE = "Drop footage (or a song) here"
+MODEL_LABEL_PX = 360
+"""The model line in the status bar is elided to this width: job progress gets the rest."""
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: Controller | None = None) -> None:
+    def __init__(self, controller: Controller | None = None, reopen_last: bool = False) -> None:
         super().__init__()
+        self.reopen_last = reopen_last
+        """Open the video opened last (its cues and sliders) once the engine is ready."""
         self._title_file: str | None = None
         self._demo = False
         self._update_title()
@@ -51,6 +58,9 @@ class MainWindow(QMainWindow):
         self.audition = Player(self, video=False)
         self._preview_for = None  # the Soundtrack the loaded preview file plays
         self.insights = None  # the Insights window, made when first shown
+        self.export_box = None  # the last "Exported" message
+        self.open_url = QDesktopServices.openUrl  # "Show in folder" (tests replace it)
+        self._started = False
         self._build()
         self._menus()
         self._connect()
@@ -67,6 +77,10 @@ class MainWindow(QMainWindow):
         self.preview_button = QPushButton("Preview with music")
         self.choice_label = QLabel("No music chosen")
         self.choice_label.setWordWrap(True)
+        self.audio_notice = QLabel(player_module.NO_AUDIO_DEVICE)
+        self.audio_notice.setWordWrap(True)
+        self.audio_notice.setStyleSheet("color: #f0a040;")
+        self.audio_notice.setVisible(False)
         transport = QHBoxLayout()
         for w in (self.play_button, self.position, self.time_label, self.preview_button):
             transport.addWidget(w, 1 if w is self.position else 0)
@@ -75,13 +89,18 @@ class MainWindow(QMainWindow):
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(self.video, 1)
         lv.addLayout(transport)
+        lv.addWidget(self.audio_notice)
         lv.addWidget(self.choice_label)
         self.suggestions = SuggestionsPanel()
+        self.cues = CuePanel()
         self.attributes = AttributesPanel()
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.suggestions)
+        right.addWidget(self.cues)
         right.addWidget(self.attributes)
         right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        right.setStretchFactor(2, 1)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
         top.addWidget(right)
@@ -137,10 +156,14 @@ class MainWindow(QMainWindow):
         c.statusChanged.connect(self._status)
         c.jobStarted.connect(self._job_started)
         c.opened.connect(self._opened)
+        c.provisionalChanged.connect(self._provisional)
         c.resultsChanged.connect(self._results)
         c.segmentChanged.connect(self._segment)
         c.attributesChanged.connect(lambda infos: self.attributes.set_attributes(infos, c.weights))
         c.choiceChanged.connect(self._choice)
+        c.weightsRestored.connect(lambda weights: self.attributes.set_attributes(c.attributes, weights))
+        self.cues.editRequested.connect(self._edit_cue)
+        self.cues.cueSelected.connect(self._cue_selected)
         c.previewReady.connect(self._preview_ready)
         c.exported.connect(self._exported)
         c.failed.connect(self.show_error)
@@ -161,6 +184,7 @@ class MainWindow(QMainWindow):
         self.player.playingChanged.connect(lambda on: self.play_button.setText("❚❚" if on else "▶"))
         self.player.frameChanged.connect(self.video.show_image)
         self.player.errorOccurred.connect(lambda msg: self.show_error("Playback", msg))
+        self.player.playingChanged.connect(self._check_audio)
         if not self.player.available:
             self.video.set_message(self.player.unavailable_reason or "")
 
@@ -174,11 +198,32 @@ class MainWindow(QMainWindow):
         self._demo = st.demo
         self._update_title()
         full = f"{st.model} · {st.extractors}"
-        self.model_label.setText(self.model_label.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle, 820))
+        self.model_label.setText(self.model_label.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle,
+                                                                           MODEL_LABEL_PX))
         self.model_label.setToolTip(f"{st.model}\n{st.extractors}")
         self.attributes.new_button.setEnabled(st.has_model)
         if not st.has_model:
             self.video.set_message(FIRST_RUN.format(reason=st.model.removeprefix("no model: ")))
+        elif self.player.available:
+            self.video.set_message(DROP_HERE)  # a model now: the first-run note goes
+        if not self._started:
+            self._started = True
+            self._first_start()
+
+    def _first_start(self) -> None:
+        """Once the engine says what it has: the sliders as last left, and (when asked) the
+        video opened last, with its cues and sliders."""
+        c = self.controller
+        if c.gui.weights and not c.weights:
+            c.weights = {n: float(w) for n, w in c.gui.weights.items()}
+            self.attributes.set_attributes(c.attributes, c.weights)
+        if self.reopen_last and c.current is None and (c.analysis_job is None or c.analysis_job.done):
+            from engine.project import last_video
+
+            last = last_video(c.session.data_dir)
+            if last:
+                self.statusBar().showMessage(f"Reopening {Path(last).name}, the video you had open last", 5000)
+                self.open_file(last)
 
     def _job_started(self, label: str, handle) -> None:
         if handle.done:
@@ -216,13 +261,33 @@ class MainWindow(QMainWindow):
 
     # -- media -------------------------------------------------------------------------------
     def open_file(self, path: str):
-        self.controller.gui = self.controller.gui.with_(last_folder=str(Path(path).parent))
+        c = self.controller
+        c.gui = c.gui.with_(last_folder=str(Path(path).parent))
         self.player.stop()
         self._preview_for = None
-        return self.controller.open_file(path)
+        c.restore_project(path)
+        return c.open_file(path)
+
+    def _provisional(self, opened: tasks.Opened) -> None:
+        """Scenes of the file being read: the first time the window is set up for it, then the
+        strip and the lists grow; nothing reloads."""
+        a = opened.analysis
+        if self.player.source != a.path and not opened.is_music:
+            self._opened(opened)
+            return
+        self.timeline.set_media(a.starts, a.ends, a.attention, a.thumbnails, a.duration, strip=opened.strip)
+        self.timeline.select(self.controller.segment)
+        self._say_provisional(opened)
+
+    def _say_provisional(self, opened: tasks.Opened) -> None:
+        if opened.provisional:
+            self.statusBar().showMessage(
+                f"Reading {Path(opened.analysis.path).name}: scenes 1–{len(opened.analysis)} of {opened.total} in; "
+                "their suggestions are provisional until the whole video is read", 4000)
 
     def _opened(self, opened: tasks.Opened) -> None:
         a = opened.analysis
+        same_file = self.player.source == a.path
         self.timeline.set_media(a.starts, a.ends, a.attention, a.thumbnails, a.duration, strip=opened.strip)
         self.suggestions.set_music_mode(opened.is_music)
         self._title_file = Path(a.path).name
@@ -233,13 +298,26 @@ class MainWindow(QMainWindow):
             t = a.thumbnails[0]
             self.video.show_image(QImage(t.data, t.shape[1], t.shape[0], 3 * t.shape[1], QImage.Format.Format_RGB888).copy())
         if not opened.is_music:
-            self.player.load(a.path)
-        else:
+            if not same_file:  # the final analysis of a file shown provisionally keeps the player
+                self.player.load(a.path)
+        else:  # a song: the video opened before is gone from the transport too
+            self.player.unload()
+            self.position.setRange(0, 0)
+            self.time_label.setText("0:00.0 / 0:00.0")
             self.video.clear()
             self.video.set_message(f"{Path(a.path).name}: footage from your library for each part of the song "
                                    "(Audition shows a clip here)")
+        self._say_provisional(opened)
         self.preview_button.setEnabled(not opened.is_music)
         self.export_action.setEnabled(not opened.is_music)
+        self.cues.setVisible(not opened.is_music)
+        st = self.controller.status
+        if st is not None and not st.has_model:
+            note = (f"{Path(a.path).name} is open without suggestions: they need a trained model (choose its "
+                    "folder in File → Settings…)")
+            QTimer.singleShot(0, lambda: self.statusBar().showMessage(note, 15000))  # after "Analysing: done"
+        if not opened.is_music:
+            self.attributes.set_attributes(self.controller.attributes, self.controller.weights)
 
     def _results(self, results: tasks.Results) -> None:
         self.suggestions.show_tracks(results.whole)
@@ -255,9 +333,20 @@ class MainWindow(QMainWindow):
         if self.timeline.segment_at(self.player.position / 1000.0) != index:  # not while playing through it
             self.timeline.set_playhead(start)
             self.player.seek(int(start * 1000))
-        what = "Footage" if c.current.is_music else "Music"
-        self.suggestions.show_scene(c.segment_rows(index), f"{what} for scene {index + 1} of {len(a)} "
-                                    f"({fmt_time(a.starts[index])}–{fmt_time(a.ends[index])})")
+        music = c.current.is_music
+        what = "Footage" if music else "Music"
+        part = "part" if music else "scene"
+        heading = (f"{what} for {part} {index + 1} of {len(a)} "
+                   f"({fmt_time(a.starts[index])}–{fmt_time(a.ends[index])})")
+        fits = c.results.fits_well(index) if c.results is not None else None
+        if c.status is not None and not c.status.has_model:
+            heading += " — no suggestions without a model (File → Settings…)"
+        elif fits is False:
+            heading += (" — no track fits this scene well: the best are not far above the rest of the library "
+                        "(score it by hand, or extend a neighbouring cue over it)")
+        whole = (f"{'Footage' if music else 'Music'} for the whole {'song' if music else 'video'} "
+                 f"({fmt_time(0)}–{fmt_time(a.duration)}), with where to start and how much it covers")
+        self.suggestions.show_scene(c.segment_rows(index), heading, whole)
 
     def _timeline_clicked(self, index: int) -> None:
         self.controller.select_segment(index)
@@ -281,9 +370,41 @@ class MainWindow(QMainWindow):
         elif isinstance(row, tasks.TrackRow):
             self.controller.choose_track(row)
 
-    def _choice(self, choice) -> None:
-        self.choice_label.setText("No music chosen" if choice is None else
-                                  f"Music: <b>{choice.title}</b> from {fmt_time(choice.offset)} ({choice.note})")
+    def _choice(self, sheet) -> None:
+        cues = sheet.cues if sheet is not None else ()
+        self.cues.set_cues(cues)
+        self.timeline.set_cues(cues)
+        if not cues:
+            self.choice_label.setText("No music chosen")
+        elif len(cues) == 1:
+            c = cues[0]
+            self.choice_label.setText(f"Music: <b>{c.title}</b> from {fmt_time(c.in_point)} of the track, "
+                                      f"under {fmt_time(c.start)}–{fmt_time(c.end)} ({c.note})")
+        else:
+            self.choice_label.setText(f"Music: {len(cues)} cues ({len({c.music_path for c in cues})} tracks), "
+                                      f"crossfaded where they meet")
+
+    def _edit_cue(self, op: str, index: int) -> None:
+        if not self.controller.edit_cue(op, index):
+            return
+        if op in ("up", "down"):
+            self.cues.select(index - 1 if op == "up" else index + 1)
+
+    def _cue_selected(self, index: int) -> None:
+        """Selecting a cue goes to its first scene."""
+        sheet = self.controller.sheet
+        if 0 <= index < len(sheet.cues) and self.controller.current is not None:
+            scene = self.timeline.segment_at(sheet.cues[index].start + 1e-3)
+            self.controller.select_segment(scene)
+
+    def _check_audio(self, playing: bool) -> None:
+        """Playing with no audio device: say the preview is silent (once per start of playback)."""
+        silent = playing and not player_module.audio_outputs()
+        if silent:
+            self.audio_notice.setVisible(True)
+            self.statusBar().showMessage(player_module.NO_AUDIO_DEVICE, 10000)
+        elif playing:
+            self.audio_notice.setVisible(False)
 
     def audition_row(self, row) -> None:
         if row is None:
@@ -338,7 +459,20 @@ class MainWindow(QMainWindow):
         return self.controller.export(mp4, otio_path)
 
     def _exported(self, result) -> None:
-        self.statusBar().showMessage(f"Exported {result.mp4} and {result.otio}", 8000)
+        """Say where the files went, with "Show in folder" (the platform's file manager)."""
+        files = [str(f) for f in (result.mp4, result.otio) if f]
+        if not files:
+            return
+        folder = str(Path(files[0]).parent)
+        text = "Exported:\n" + "\n".join(files)
+        QTimer.singleShot(0, lambda: self.statusBar().showMessage(f"Exported {' and '.join(files)}", 15000))
+        box = QMessageBox(QMessageBox.Icon.Information, "Export finished", text, QMessageBox.StandardButton.Close, self)
+        show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+        show.clicked.connect(lambda: self.open_url(QUrl.fromLocalFile(folder)))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.export_box = box
+        box.open()
 
     def show_library(self):
         from .library_dialog import LibraryDialog

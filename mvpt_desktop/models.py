@@ -18,6 +18,8 @@ ObjectRole = Qt.ItemDataRole.UserRole + 1
 """The row's Python object (a frozen dataclass)."""
 ScoreRole = Qt.ItemDataRole.UserRole + 2
 """float −1…1 for the score delegate."""
+ConfidenceRole = Qt.ItemDataRole.UserRole + 3
+"""float: standard deviations above the library's spread (None: not known)."""
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -67,6 +69,8 @@ class ObjectTableModel(QAbstractTableModel):
             return obj
         if role == ScoreRole:
             return self.score(obj)
+        if role == ConfidenceRole:
+            return self.confidence(obj)
         if role == Qt.ItemDataRole.DisplayRole:
             return self.columns[index.column()][1](obj)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -76,6 +80,9 @@ class ObjectTableModel(QAbstractTableModel):
         return None
 
     def score(self, obj: Any) -> float | None:
+        return None
+
+    def confidence(self, obj: Any) -> float | None:
         return None
 
     def tooltip(self, obj: Any) -> str | None:
@@ -88,7 +95,7 @@ class SuggestionModel(ObjectTableModel):
     columns = (
         ("Music", lambda r: r.name),
         ("Start at", lambda r: fmt_time(r.suggestion.start)),
-        ("Score", lambda r: f"{r.suggestion.score:.2f}"),
+        ("Fit", lambda r: r.verdict or f"{r.suggestion.score:.2f}"),
         ("Tags", lambda r: ", ".join(r.tags)),
     )
     score_column = 2
@@ -106,9 +113,15 @@ class SuggestionModel(ObjectTableModel):
     def score(self, obj: SuggestionRow) -> float:
         return obj.suggestion.score
 
+    def confidence(self, obj: SuggestionRow) -> float | None:
+        return obj.confidence
+
     def tooltip(self, obj: SuggestionRow) -> str:
         s = obj.suggestion
-        return f"{s.path}\nsegment {s.segment}, from {fmt_time(s.start)} · score {s.score:.3f}"
+        z = "" if obj.confidence is None else (
+            f"\n{obj.confidence:+.1f} standard deviations from the library's mean for this scene; chance alone "
+            f"reaches {obj.bar:.1f} with this many tracks ({obj.verdict})")
+        return f"{s.path}\nsegment {s.segment}, from {fmt_time(s.start)} · score {s.score:.3f}{z}"
 
 
 class TrackModel(ObjectTableModel):
@@ -122,6 +135,16 @@ class TrackModel(ObjectTableModel):
         ("Tags", lambda r: ", ".join(r.tags)),
     )
     score_column = 3
+
+    def __init__(self, parent=None, footage: bool = False) -> None:
+        super().__init__(parent)
+        self.set_footage(footage)
+
+    def set_footage(self, footage: bool) -> None:
+        """Footage for a whole song: the first column names the clip file."""
+        first = ("Footage", lambda r: Path(r.track.path).name) if footage else TrackModel.columns[0]
+        self.columns = (first, *TrackModel.columns[1:])
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 0)
 
     def score(self, obj: TrackRow) -> float:
         return obj.track.score

@@ -21,13 +21,24 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 log = logging.getLogger(__name__)
 
 try:  # QtMultimedia is in PySide6-Addons and needs libpulse on Linux
-    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
+    from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer, QVideoFrame, QVideoSink
 
     UNAVAILABLE: str | None = None
 except Exception as e:  # noqa: BLE001 - any failure here only disables playback
-    QAudioOutput = QMediaPlayer = QVideoFrame = QVideoSink = None  # type: ignore[assignment,misc]
+    QAudioOutput = QMediaDevices = QMediaPlayer = QVideoFrame = QVideoSink = None  # type: ignore[assignment,misc]
     UNAVAILABLE = (f"playback is off: Qt Multimedia could not be loaded ({e}); install the PySide6-Addons "
                    "package (and libpulse0 on Linux) to preview in the app — export still works")
+
+
+NO_AUDIO_DEVICE = ("No audio output device: the preview plays silently. Connect speakers or headphones "
+                   "(or check the system's sound settings); export is not affected.")
+
+
+def audio_outputs() -> list:
+    """The system's audio output devices (empty without QtMultimedia or without a device)."""
+    if QMediaDevices is None:
+        return []
+    return list(QMediaDevices.audioOutputs())
 
 
 class Player(QObject):
@@ -51,6 +62,7 @@ class Player(QObject):
         self._autoplay = False
         self._loaded = False
         self._mp = None
+        self._sink = None
         if not self.available:
             return
         self._mp = QMediaPlayer(self)
@@ -80,6 +92,17 @@ class Player(QObject):
         if self._mp is None:
             return
         self._queued("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path))))
+
+    def unload(self) -> None:
+        """Forget the file: nothing to play, duration and position 0."""
+        self.source = None
+        self._stop_at = self._pending_seek = self._settling = None
+        self._autoplay = self._loaded = False
+        if self._mp is not None:
+            self._queued("stop")
+            self._queued("setSource", Q_ARG(QUrl, QUrl()))
+        self.durationChanged.emit(0)
+        self.positionChanged.emit(0)
 
     def play(self) -> None:
         if self._mp is not None and self.source:
@@ -156,6 +179,10 @@ class Player(QObject):
             if self._autoplay:
                 self._autoplay = False
                 self._mp.play()
+            elif self._sink is not None:
+                # paused, not stopped: a stopped player does not render seeks, so the viewer
+                # would keep the first frame until playback had started once
+                self._mp.pause()
         elif status == QMediaPlayer.MediaStatus.InvalidMedia:
             self.errorOccurred.emit(f"cannot play {self.source}: the file is not playable here")
 

@@ -8,20 +8,19 @@ the developer's own). A damaged file never stops the app: defaults are used.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from engine.settings import SettingsFile
 
 log = logging.getLogger(__name__)
 GUI_FILE = "desktop.json"
 
 
 @dataclass(frozen=True)
-class GuiSettings:
+class GuiSettings(SettingsFile):
     original_level: float = 0.0
     """Level of the footage's own sound under the music in preview and export (0 = muted)."""
     fade_in: float = 0.5
@@ -36,6 +35,10 @@ class GuiSettings:
     """Where the last file dialog was."""
     labelled_image_set: str = ""
     """Folder of class sub-folders for the Insights attribute matrix ("": none chosen)."""
+    weights: dict = field(default_factory=dict)
+    """The attribute sliders as last left ({name: -1..1}); each video's own are in its project."""
+    reopen_last: bool = True
+    """Start with the video opened last (its cues and sliders) when no file is given."""
     persist: bool = True
     """Save changes (False in throw-away sessions such as screenshots)."""
 
@@ -43,26 +46,8 @@ class GuiSettings:
         return replace(self, **changes)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None) -> GuiSettings:
-        p = Path(path) if path else gui_settings_path()
-        if not p.exists():
-            return cls()
-        try:
-            d = json.loads(p.read_text())
-            known = {f.name: f.type for f in fields(cls)}
-            return cls(**{k: v for k, v in d.items() if k in known})
-        except (ValueError, TypeError, OSError) as e:
-            log.warning("desktop settings %s are damaged (%s); using defaults", p, e)
-            return cls()
-
-    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
-        p = Path(path) if path else gui_settings_path()
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".desktop.", dir=p.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump(asdict(self), f, indent=2)
-        os.replace(tmp, p)
-        return p
+    def default_path(cls) -> Path:
+        return gui_settings_path()
 
 
 def gui_settings_path() -> Path:

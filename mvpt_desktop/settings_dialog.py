@@ -3,6 +3,8 @@ settings, persisted as JSON), and the preview/export sound (desktop settings).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,7 +32,8 @@ class SettingsDialog(QDialog):
         self._engine, self._gui = engine, gui
         self.checkpoint = QLineEdit(engine.checkpoint or "")
         self.checkpoint.setPlaceholderText("folder of a trained model (mvpt train)")
-        browse = QPushButton("Browse…")
+        self.browse = browse = QPushButton("Browse…")
+        browse.setAutoDefault(False)  # Enter presses OK, not the folder picker
         browse.clicked.connect(self._browse)
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
@@ -81,13 +84,28 @@ class SettingsDialog(QDialog):
         form.addRow("Fade in (s)", self.fade_in)
         form.addRow("Fade out (s)", self.fade_out)
         form.addRow(self.hover)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                                  | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setDefault(True)
+        ok.setAutoDefault(True)
         form.addRow(buttons)
 
+    def browse_start(self) -> str:
+        """Where the folder picker opens: the current checkpoint's folder (its parent, where
+        sibling runs are), else the user's home — never the app's working directory."""
+        text = self.checkpoint.text().strip()
+        if text:
+            p = Path(text).expanduser()
+            for candidate in (p.parent, p):
+                if candidate.is_dir() and str(candidate) not in (".", ""):
+                    return str(candidate.resolve())
+        return str(Path.home())
+
     def _browse(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Model checkpoint folder", self.checkpoint.text())
+        d = QFileDialog.getExistingDirectory(self, "Model checkpoint folder", self.browse_start())
         if d:
             self.checkpoint.setText(d)
 

@@ -23,25 +23,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .models import ObjectRole, ScoreRole, SuggestionModel, TrackModel
+from .models import ConfidenceRole, ObjectRole, ScoreRole, SuggestionModel, TrackModel
 
 HOVER_MS = 700
 
 
+CONFIDENCE_FULL = 6.0
+"""Standard deviations above the library's spread at which the bar is full."""
+VERDICT_COLOURS = {"strong": QColor(40, 160, 90), "good": QColor(70, 150, 230), "weak": QColor(120, 120, 128)}
+
+
 class ScoreDelegate(QStyledItemDelegate):
-    """A bar from 0 to the score (cosine −1…1 shown over 0…1), with the number on it."""
+    """The confidence of a suggestion as a bar (how far it stands above the rest of the
+    library for this scene, :func:`tasks.confidence`) with its verdict on it; a raw cosine
+    score (−1…1 over 0…1) only where no confidence is known (the whole-video list)."""
 
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
         score = index.data(ScoreRole)
         if score is None:
             return super().paint(painter, option, index)
+        z = index.data(ConfidenceRole)
         painter.save()
         r: QRect = option.rect.adjusted(3, 4, -3, -4)
-        frac = max(0.0, min(1.0, (float(score) + 1.0) / 2.0))
+        if z is None:
+            frac, colour, text = max(0.0, min(1.0, (float(score) + 1.0) / 2.0)), QColor(70, 150, 230), f"{score:.2f}"
+        else:
+            text = str(index.data())
+            frac = max(0.0, min(1.0, float(z) / CONFIDENCE_FULL))  # half a bar: about the chance level
+            colour = VERDICT_COLOURS.get(text, QColor(70, 150, 230))
         painter.fillRect(r, QColor(60, 60, 66))
-        painter.fillRect(QRect(r.left(), r.top(), int(r.width() * frac), r.height()), QColor(70, 150, 230))
+        painter.fillRect(QRect(r.left(), r.top(), int(r.width() * frac), r.height()), colour)
         painter.setPen(QColor(250, 250, 250))
-        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, f"{float(score):.2f}")
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
 
@@ -97,6 +110,8 @@ class SuggestionsPanel(QWidget):
         lay.addWidget(self.heading)
         lay.addWidget(self.tabs, 1)
         lay.addLayout(buttons)
+        self._headings = ["Open footage to see music for each scene", "Open footage to see music for the whole video"]
+        self.tabs.currentChanged.connect(self._show_heading)
         self.hover_enabled = True
         self._hovered: QModelIndex | None = None
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_MS)
@@ -110,13 +125,22 @@ class SuggestionsPanel(QWidget):
     def set_music_mode(self, footage_for_song: bool) -> None:
         """A song was opened: the lists show footage, and there is no soundtrack to choose."""
         self.scene_model.set_footage(footage_for_song)
+        self.track_model.set_footage(footage_for_song)
         self.tabs.setTabText(1, "Whole song" if footage_for_song else "Whole video")
         self.use_button.setEnabled(not footage_for_song)
 
-    def show_scene(self, rows, heading: str) -> None:
+    def set_headings(self, scene: str, whole: str) -> None:
+        """What each tab lists, said above the lists (the shown tab's heading)."""
+        self._headings = [scene, whole]
+        self._show_heading(self.tabs.currentIndex())
+
+    def _show_heading(self, tab: int) -> None:
+        self.heading.setText(self._headings[1 if tab == 1 else 0])
+
+    def show_scene(self, rows, heading: str, whole_heading: str | None = None) -> None:
         self.scene_model.set_rows(rows)
         self.scene_view.setColumnHidden(3, not any(r.tags for r in rows))  # no tagger: no column
-        self.heading.setText(heading)
+        self.set_headings(heading, whole_heading or self._headings[1])
         if rows:
             self.scene_view.selectRow(0)
 

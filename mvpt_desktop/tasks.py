@@ -19,16 +19,31 @@ from engine.media.probe import probe
 from engine.recommend import (
     Conditioning,
     MediaAnalysis,
+    PartialAnalysis,
     SegmentSuggestion,
     TrackSuggestion,
-    analyse_music,
-    analyse_video,
+    analyse_media,
     best_soundtracks,
     recommend_segments,
 )
 from engine.session import EngineSession
 
 TAGS_SHOWN = 3
+COHORT = 100
+"""Per scene, the best segment of up to this many tracks of the library: the spread that a
+suggestion's score is judged against (its confidence)."""
+MIN_COHORT = 8
+"""Fewer tracks than this: too few to say whether one stands out (no verdict)."""
+STRONG_MARGIN = 1.5
+"""Standard deviations beyond the "stands out" bar for "strong"."""
+
+
+def stands_out_z(n: int) -> float:
+    """How many standard deviations above the mean of ``n`` tracks' scores the best of them
+    reaches by chance alone, with a margin: ≈ the 99th percentile of the best of ``n`` normal
+    scores (√(2 ln n) + 0.6: 2.8 for 10 tracks, 3.3 for 40, 3.6 for 100). A suggestion above
+    it stands out from the library; below it, it is one of many alike."""
+    return float(np.sqrt(2.0 * np.log(max(2, n)))) + 0.6
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,18 @@ class SuggestionRow:
     suggestion: SegmentSuggestion
     tags: tuple[str, ...] = ()
     """The track's top musicnn tags (empty without musicnn, or for footage)."""
+    confidence: float | None = None
+    """How far the score stands above the library's scores for this scene, in standard
+    deviations (see :func:`confidence`); None when the library is too small to say."""
+    bar: float | None = None
+    """The z that chance alone reaches with this many tracks (:func:`stands_out_z`)."""
+
+    @property
+    def verdict(self) -> str:
+        z, bar = self.confidence, self.bar
+        if z is None or bar is None:
+            return ""
+        return "strong" if z >= bar + STRONG_MARGIN else "good" if z >= bar else "weak"
 
     @property
     def name(self) -> str:
@@ -69,6 +96,12 @@ class Results:
     whole: tuple[TrackRow, ...]
     weights: tuple[tuple[str, float], ...] = ()
 
+    def fits_well(self, scene: int) -> bool | None:
+        """Whether some track stands out for ``scene`` (None: the library is too small to say)."""
+        rows = self.per_segment[scene] if 0 <= scene < len(self.per_segment) else ()
+        verdicts = [r.verdict for r in rows if r.verdict]
+        return None if not verdicts else any(v != "weak" for v in verdicts)
+
 
 @dataclass(frozen=True)
 class AttributeInfo:
@@ -85,6 +118,11 @@ class Opened:
     attributes: tuple[AttributeInfo, ...] = ()
     strip: np.ndarray | None = None
     """The timeline's picture (:func:`thumbnail_strip`), made in the worker."""
+    provisional: bool = False
+    """True while the file is still being read: only the first scenes are in, embedded with
+    the context read so far; the final :class:`Opened` replaces it."""
+    total: int = 0
+    """Scenes the whole file will have (for a provisional one)."""
 
     @property
     def is_music(self) -> bool:
@@ -125,34 +163,95 @@ def attribute_infos(session: EngineSession) -> tuple[AttributeInfo, ...]:
     return tuple(out)
 
 
+PROVISIONAL_EVERY = 1.0
+"""Seconds between provisional updates of the window while a file is read (the first at once)."""
+
+
 def open_media(session: EngineSession, path: str, k: int, weights: dict[str, float],
                cancel: CancelCheck | None = None) -> Job[Opened]:
-    """Probe ``path``; analyse it as footage (or as a song when it has no picture); rank."""
+    """Analyse ``path`` as footage (or as a song when it has no picture) and rank.
+
+    While the file is read, progress events carry a provisional :class:`Opened` (``data``):
+    the scenes read so far with their suggestions, embedded with the context read so far.
+    Without a model the file is read and shown (scenes, thumbnails, cuts), with no suggestions."""
+    import time
+
     p = Path(path)
     if not p.is_file():
         raise NotMediaError(p, "is not a file; drop a video or a song")
     info = probe(p)
-    session.model  # noqa: B018 - a missing model is said before any decoding
-    if info.video is not None:
-        analysis = yield from analyse_video(session, p, thumbnails=True, cancel=cancel)
-    else:
-        analysis = yield from analyse_music(session, p, cancel=cancel)
+    has_model = session.has_model
+    attrs = attribute_infos(session) if has_model else ()
+    known = {a.name for a in attrs}
+    weights = {n: w for n, w in weights.items() if n in known}
+    job = analyse_media(session, p, info=info, cancel=cancel)
+    last = -1.0
+    while True:
+        try:
+            ev = next(job)
+        except StopIteration as stop:
+            analysis = stop.value
+            break
+        data = None
+        if isinstance(ev.data, PartialAnalysis) and time.monotonic() - last >= PROVISIONAL_EVERY:
+            last = time.monotonic()
+            data = _provisional(session, ev.data, info.duration, k, weights, attrs)
+        yield Progress(ev.stage, ev.done, ev.total, ev.message, data)
     check_cancel(cancel)
     yield Progress("rank", 0, 1, "finding suggestions")
-    attrs = attribute_infos(session)
-    known = {a.name for a in attrs}
-    results = rank(session, analysis, k, {n: w for n, w in weights.items() if n in known})
+    results = rank(session, analysis, k, weights) if analysis.has_model else _no_results(len(analysis))
     strip = thumbnail_strip(analysis.thumbnails, analysis.starts, analysis.ends, analysis.duration)
     return Opened(analysis, results, attrs, strip)
 
 
-def rank(session: EngineSession, analysis: MediaAnalysis, k: int, weights: dict[str, float]) -> Results:
-    """Per-segment and whole-video suggestions under the given attribute weights."""
+def _no_results(n: int) -> Results:
+    return Results(tuple(() for _ in range(n)), ())
+
+
+def _provisional(session: EngineSession, part, duration: float, k: int, weights: dict[str, float],
+                 attrs) -> Opened:
+    """The scenes read so far as an :class:`Opened` (``provisional``): per-scene lists only; the
+    whole-video list needs the whole video."""
+    n = part.done
+    analysis = MediaAnalysis(part.path, part.modality, part.checkpoint_id, duration, float(session.segment_seconds),
+                             part.starts, part.ends, part.embeddings, np.zeros(part.embeddings.shape[1], np.float32),
+                             np.full(n, 1.0 / max(1, n), np.float32), list(part.thumbnails))
+    results = rank(session, analysis, k, weights, whole=False)
+    strip = thumbnail_strip(analysis.thumbnails, analysis.starts, analysis.ends, duration)
+    return Opened(analysis, results, attrs, strip, provisional=True, total=part.total)
+
+
+def confidence(scores: np.ndarray) -> np.ndarray | None:
+    """z-scores of one scene's best-per-track scores (up to :data:`COHORT` tracks) against
+    their own mean and spread: cosine scores of one model bunch in a narrow band (0.33–0.46
+    was seen), so a raw score says little; how far a track stands above what the library
+    offers for this scene does, judged against :func:`stands_out_z`. None for fewer than
+    :data:`MIN_COHORT` tracks.
+
+    With more than ``COHORT`` tracks the cohort is the best ``COHORT`` of them, whose spread
+    is narrower than the library's: the z-scores then run high (an optimistic verdict)."""
+    x = np.asarray(scores, dtype=np.float64)
+    if x.size < MIN_COHORT:
+        return None
+    spread = max(float(x.std()), 1e-4)
+    return (x - float(x.mean())) / spread
+
+
+def rank(session: EngineSession, analysis: MediaAnalysis, k: int, weights: dict[str, float], *,
+         whole: bool = True) -> Results:
+    """Per-segment and whole-video suggestions under the given attribute weights, each scene's
+    with its confidence against the library's spread (:func:`confidence`)."""
     cond = Conditioning(dict(weights))
-    per_seg = recommend_segments(session, analysis, k, cond)
-    whole = best_soundtracks(session, analysis, k, cond)
+    per_seg = recommend_segments(session, analysis, max(k, COHORT), cond)
+    whole = best_soundtracks(session, analysis, k, cond) if whole else []
     tags = _TagCache(session, enabled=analysis.modality == "visual")
-    rows = tuple(tuple(SuggestionRow(s, tags(s.item_id)) for s in row) for row in per_seg)
+    rows = []
+    for row in per_seg:
+        z = confidence(np.array([s.score for s in row]))
+        bar = stands_out_z(len(row))
+        rows.append(tuple(SuggestionRow(s, tags(s.item_id), None if z is None else float(z[i]),
+                                        None if z is None else bar) for i, s in enumerate(row[:k])))
+    rows = tuple(rows)
     tracks = tuple(TrackRow(t, tags(t.item_id)) for t in whole)
     return Results(rows, tracks, tuple(sorted(cond.active.items())))
 
@@ -192,6 +291,33 @@ def make_preview(video: str, spec, out: Path, cancel: CancelCheck | None = None)
         yield Progress("done", 1, 1, "preview ready")
         return out
     return (yield from write_with_soundtrack(video, spec, out, cancel=cancel))
+
+
+# -- the cue sheet's preview ------------------------------------------------------------------------
+
+def sheet_preview_path(video: str, sheet, settings) -> Path:
+    """Where the preview of this cue sheet under these mix settings lives (rebuildable cache)."""
+    from dataclasses import asdict
+
+    from engine.paths import cache_dir
+
+    st = os.stat(video)
+    key = f"{video}|{st.st_size}|{st.st_mtime_ns}|{sheet.to_json()}|{sorted(asdict(settings).items())}"
+    d = cache_dir() / "previews"
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{Path(video).stem[:40]}-sheet-{hashlib.sha256(key.encode()).hexdigest()[:16]}.mp4"
+
+
+def make_sheet_preview(video: str, sheet, settings, cancel: CancelCheck | None = None) -> Job[Path]:
+    """The footage with the cue sheet mixed as it will be exported (the engine's preview job),
+    kept in the cache when it exists already."""
+    from .export import preview_sheet_job
+
+    out = sheet_preview_path(video, sheet, settings)
+    if out.exists() and out.stat().st_size > 0:
+        yield Progress("done", 1, 1, "preview ready")
+        return out
+    return (yield from preview_sheet_job(video, sheet, settings, out=out, cancel=cancel))
 
 
 # -- the library -------------------------------------------------------------------------------

@@ -1,24 +1,146 @@
-"""The timeline: one thumbnail per segment with its time range, and under it the attention
-heatmap along the video (pyqtgraph), both on one time axis so they line up exactly.
+"""The timeline: one thumbnail per segment with its time range, the cues of the cue sheet as
+coloured bands under them, and under those the attention heatmap along the video
+(pyqtgraph), all on one time axis so they line up exactly.
 
 Click a segment to select it (``segmentClicked``); the selection is a frame around the
 segment in both rows and the playhead a vertical line through both.
+
+The heatmap shows how far each scene's attention is from uniform (weight × number of scenes,
+on a log scale from half to twice uniform, a diverging map grey at uniform): a model that
+looks everywhere alike paints grey, not a rainbow of tiny differences. Axis labels are laid
+out for the axis's width in pixels, so they never collide, and every time reads m:ss.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QSizePolicy
 
-from .models import fmt_time
+from .cues import cue_colour
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 THUMB_ROW = 1.0
-HEAT_CMAP = "inferno"
+PICTURE = 0.74
+"""The thumbnails fill [0, PICTURE] of the top row; the cue bands sit under them."""
+CUE_BAND = (0.79, 0.98)
+HEAT_CMAP = "CET-D8"
+"""Diverging blue–grey–red: below uniform blue, uniform grey, above red."""
+HEAT_RANGE = 1.0
+"""log2(weight / uniform) shown from −1 (half of uniform) to +1 (twice); beyond is clipped."""
+LABEL_GAP = 14
+"""Pixels between two axis labels."""
+
+
+def mmss(seconds: float, tenths: bool = False) -> str:
+    """"m:ss" (or "m:ss.s"): the times of the axes."""
+    s = max(0.0, float(seconds))
+    if tenths:
+        return f"{int(s // 60)}:{s % 60:04.1f}"
+    s = int(round(s))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def attention_ratio(attention) -> np.ndarray:
+    """log2(weight / uniform) per scene, clipped to ±``HEAT_RANGE``; 0 is uniform."""
+    a = np.asarray(attention, dtype=np.float64)
+    if not a.size:
+        return a
+    ratio = np.maximum(a, 1e-9) * a.size / max(float(a.sum()), 1e-9)
+    return np.clip(np.log2(ratio), -HEAT_RANGE, HEAT_RANGE)
+
+
+class FittedAxis(pg.AxisItem):
+    """A bottom axis whose labels are chosen for its width in pixels: never overlapping, the
+    first one always there (moved inside the axis rather than dropped at the edge)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__("bottom", *args, **kwargs)
+        self._labels: dict[float, str] = {}
+
+    def candidates(self, vmin: float, vmax: float, pixels: float, char_px: float) -> list[tuple[float, str]]:
+        raise NotImplementedError
+
+    def _metrics(self) -> QFontMetricsF:
+        return QFontMetricsF(self.style["tickFont"] or self.font())
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph naming
+        labels = self.candidates(minVal, maxVal, size, self._metrics().horizontalAdvance("0"))
+        self._labels = dict(labels)
+        return [(1.0, [v for v, _ in labels])]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        return [self._labels.get(v, "") for v in values]
+
+    def generateDrawSpecs(self, p):  # noqa: N802
+        axis_spec, tick_specs, _ = super().generateDrawSpecs(p)
+        return axis_spec, tick_specs, self.text_specs()
+
+    def text_specs(self) -> list[tuple[QRectF, int, str]]:
+        """Label rectangles (item coordinates), left to right, none overlapping."""
+        view = self.linkedView()
+        if view is None or not self._labels:
+            return []
+        fm = self._metrics()
+        bounds = self.boundingRect()
+        y = max(0, self.style["tickLength"]) + self.style["tickTextOffset"][1]
+        flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextDontClip)
+        out, right = [], -math.inf
+        for v in sorted(self._labels):
+            text = self._labels[v]
+            x = self.mapFromScene(view.mapViewToScene(QPointF(v, 0.0))).x()
+            w, h = fm.horizontalAdvance(text) + 2, fm.height()
+            left = min(max(x - w / 2, bounds.left()), bounds.right() - w)
+            if left < right + LABEL_GAP or left < bounds.left() - 0.5:
+                continue
+            out.append((QRectF(left, y, w, h), flags, text))
+            right = left + w
+        return out
+
+
+class SceneAxis(FittedAxis):
+    """Each scene's time range under its picture, every n-th scene when they are narrow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.starts = np.zeros(0)
+        self.ends = np.zeros(0)
+
+    def set_scenes(self, starts, ends) -> None:
+        self.starts, self.ends = np.asarray(starts, float), np.asarray(ends, float)
+        self.picture = None
+        self.update()
+
+    def candidates(self, vmin, vmax, pixels, char_px):
+        n = len(self.starts)
+        if n == 0 or vmax <= vmin or pixels <= 0:
+            return []
+        texts = [f"{mmss(a)}–{mmss(b)}" for a, b in zip(self.starts, self.ends)]
+        need = max(len(t) for t in texts) * char_px * 1.15 + LABEL_GAP
+        per_scene = pixels * float(np.median(self.ends - self.starts)) / (vmax - vmin)
+        step = max(1, math.ceil(need / max(per_scene, 1e-6)))
+        return [((a + b) / 2, t) for i, (a, b, t) in enumerate(zip(self.starts, self.ends, texts)) if i % step == 0]
+
+
+class TimeAxis(FittedAxis):
+    """m:ss at round times (1, 2, 5, 10, 15, 30 s, minutes…), as many as fit."""
+
+    STEPS = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+    def candidates(self, vmin, vmax, pixels, char_px):
+        if vmax <= vmin or pixels <= 0:
+            return []
+        px_per_s = pixels / (vmax - vmin)
+        need = 6 * char_px * 1.15 + LABEL_GAP
+        step = next((s for s in self.STEPS if s * px_per_s >= need), self.STEPS[-1])
+        first = math.ceil(max(0.0, vmin) / step - 1e-9) * step
+        values = np.arange(first, vmax + 1e-9, step)
+        return [(float(v), mmss(v, tenths=step < 1)) for v in values]
 
 
 class Timeline(pg.GraphicsLayoutWidget):
@@ -33,8 +155,10 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(190)
         self.ci.setSpacing(0)
-        self.thumbs = self.addPlot(row=0, col=0)
-        self.heat = self.addPlot(row=1, col=0)
+        self.scene_axis = SceneAxis()
+        self.time_axis = TimeAxis()
+        self.thumbs = self.addPlot(row=0, col=0, axisItems={"bottom": self.scene_axis})
+        self.heat = self.addPlot(row=1, col=0, axisItems={"bottom": self.time_axis})
         self.ci.layout.setRowStretchFactor(0, 3)
         self.ci.layout.setRowStretchFactor(1, 1)
         for p in (self.thumbs, self.heat):
@@ -43,15 +167,17 @@ class Timeline(pg.GraphicsLayoutWidget):
             p.hideButtons()
             p.setMenuEnabled(False)
             p.getAxis("left").setWidth(64)
-        self.thumbs.getAxis("bottom").setTicks([[], []])
         self.thumbs.getAxis("bottom").setTextPen(pg.mkPen(220, 220, 220))
         self.thumbs.invertY(True)
         self.thumbs.getAxis("left").setTicks([[]])
         self.thumbs.setLabel("left", "scenes")
         self.heat.setLabel("left", "attention")
         self.heat.getAxis("left").setTicks([[]])
+        self.heat.getAxis("left").setToolTip("grey: as much as every scene would get if attention were uniform; "
+                                             "red: more (up to twice), blue: less (down to half)")
         self.heat.setXLink(self.thumbs)
-        self.heat.getAxis("bottom").setTickSpacing()
+        self._cue_items: list = []
+        self.cues: tuple = ()
         self.starts = np.zeros(0)
         self.ends = np.zeros(0)
         self.attention = np.zeros(0)
@@ -80,6 +206,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.starts = self.ends = self.attention = np.zeros(0)
         self.duration = 0.0
         self.selected = -1
+        self.heat_levels = np.zeros(0)
         for box in self._sel:
             box.setVisible(False)
         for line in getattr(self, "_heads", ()):
@@ -103,25 +230,28 @@ class Timeline(pg.GraphicsLayoutWidget):
             strip = thumbnail_strip(thumbnails, self.starts, self.ends, self.duration)
         if strip is not None:
             img = pg.ImageItem(np.ascontiguousarray(strip), levels=(0, 255))  # true colours, no auto-levels
-            img.setRect(QRectF(0.0, 0.0, self.duration, THUMB_ROW * 0.78))
+            img.setRect(QRectF(0.0, 0.0, self.duration, THUMB_ROW * PICTURE))
             self._add(self.thumbs, img)
         else:
             boxes = pg.BarGraphItem(x0=self.starts, x1=self.ends, y0=np.zeros(len(self.starts)),
-                                    height=np.full(len(self.starts), THUMB_ROW * 0.78), brush=pg.mkBrush(60, 62, 70),
+                                    height=np.full(len(self.starts), THUMB_ROW * PICTURE), brush=pg.mkBrush(60, 62, 70),
                                     pen=pg.mkPen(32, 33, 36, width=2))
             self._add(self.thumbs, boxes)
         self._label_segments()
         if len(self.attention):
-            lo, hi = float(self.attention.min()), float(self.attention.max())
-            # contrast over this video: the least attended scene dark, the most bright
-            w = (self.attention - lo) / (hi - lo) if hi - lo > 1e-9 else np.full(len(self.attention), 0.5)
-            lut = pg.colormap.get(HEAT_CMAP).getLookupTable(0.15, 1.0, 256)
+            # how far from uniform: 0.5 is uniform, 0 half of it or less, 1 twice or more
+            w = 0.5 + 0.5 * attention_ratio(self.attention) / HEAT_RANGE
+            self.heat_levels = w
+            lut = pg.colormap.get(HEAT_CMAP).getLookupTable(0.0, 1.0, 256)
             brushes = [pg.mkBrush(*lut[int(round(v * 255))]) for v in w]
             bars = pg.BarGraphItem(x0=self.starts, x1=self.ends, y0=np.zeros(len(w)), height=np.ones(len(w)),
                                    brushes=brushes, pen=pg.mkPen(None))
             self._add(self.heat, bars)
+            uniform = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen(255, 255, 255, 110, width=1,
+                                                                style=Qt.PenStyle.DashLine))
+            self._add(self.heat, uniform)
             xs = np.stack([self.starts, self.ends], 1).ravel()  # a step line over the cells
-            curve = pg.PlotCurveItem(xs, np.repeat(0.1 + 0.8 * w, 2), pen=pg.mkPen(255, 255, 255, 150, width=1))
+            curve = pg.PlotCurveItem(xs, np.repeat(0.1 + 0.8 * w, 2), pen=pg.mkPen(255, 255, 255, 170, width=1))
             self._add(self.heat, curve)
         end = self.duration or 1.0
         for p in (self.thumbs, self.heat):
@@ -133,12 +263,42 @@ class Timeline(pg.GraphicsLayoutWidget):
             line.setVisible(True)
 
     def _label_segments(self) -> None:
-        """Time ranges under the pictures, as ticks of one axis (every n-th when there are many)."""
-        n = len(self.starts)
-        step = max(1, int(np.ceil(n / 16)))
-        ticks = [((a + b) / 2, f"{fmt_time(a)}–{fmt_time(b)}")
-                 for i, (a, b) in enumerate(zip(self.starts, self.ends)) if i % step == 0]
-        self.thumbs.getAxis("bottom").setTicks([ticks, []])
+        """Time ranges under the pictures (the axis picks every n-th for its width)."""
+        self.scene_axis.set_scenes(self.starts, self.ends)
+
+    def set_cues(self, cues) -> None:
+        """The cue sheet's cues as coloured bands under the pictures, titled where room allows."""
+        for plot_item, item in self._cue_items:
+            plot_item.removeItem(item)
+        self._cue_items = []
+        self.cues = tuple(cues)
+        if not self.cues:
+            return
+        y0, y1 = CUE_BAND
+        brushes = [pg.mkBrush(cue_colour(c.music_path)) for c in self.cues]
+        bands = pg.BarGraphItem(x0=[c.start for c in self.cues], x1=[c.end for c in self.cues],
+                                y0=np.full(len(self.cues), y0), height=np.full(len(self.cues), y1 - y0),
+                                brushes=brushes, pen=pg.mkPen(32, 33, 36, width=2))
+        bands.setZValue(5)
+        self.thumbs.addItem(bands)
+        self._cue_items.append((self.thumbs, bands))
+        px_per_s = self.thumbs.vb.width() / max(1e-6, self.duration or 1.0)
+        fm = QFontMetricsF(self.font())
+        for c in self.cues:
+            room = (c.end - c.start) * px_per_s - 6
+            text = fm.elidedText(c.title, Qt.TextElideMode.ElideRight, room) if room > 20 else ""
+            if not text:
+                continue
+            label = pg.TextItem(text, color=(20, 20, 20), anchor=(0, 0.5))
+            label.setPos(c.start, (y0 + y1) / 2)
+            label.setZValue(6)
+            self.thumbs.addItem(label)
+            self._cue_items.append((self.thumbs, label))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if getattr(self, "cues", ()):
+            self.set_cues(self.cues)  # titles elided for the new width
 
     def _add(self, plot, item) -> None:
         plot.addItem(item)

@@ -175,15 +175,22 @@ class Executor(QObject):
 
     # -- the worker thread ------------------------------------------------------------------
     def _loop(self) -> None:
-        if self._init is not None:
-            try:
-                self._init()
-            except Exception:  # noqa: BLE001 - a tuning step, never fatal
-                log.warning("initialising the %s thread failed", self.name, exc_info=True)
+        init = self._init
         while True:
             task = self._queue.get()
             if task is None:
                 return
+            if init is not None:
+                # at the first job, not at thread start: the init imports torch, whose dlopen
+                # of its CUDA libraries holds the GIL; the window's first QMediaPlayer, made
+                # on the GUI thread meanwhile, dlopens Qt's FFmpeg plugin, which logs through
+                # a Python message handler (pytest-qt's) and waits for the GIL inside dlopen:
+                # a deadlock seen here. The first job comes after the window is built.
+                init_now, init = init, None  # once per thread (niceness is per thread)
+                try:
+                    init_now()
+                except Exception:  # noqa: BLE001 - a tuning step, never fatal
+                    log.warning("initialising the %s thread failed", self.name, exc_info=True)
             handle, factory = task
             try:
                 self._run(handle, factory)

@@ -13,12 +13,16 @@ from mvpt_desktop.models import ObjectRole
 
 
 def _choose_offset_suggestion(c, lo: float = 2.0, hi: float = 10.0):
-    """A per-scene suggestion whose music starts a few seconds after the footage's first frame."""
+    """The track of a per-scene suggestion whose music starts a few seconds after the footage's
+    first frame, as the whole-video pick (one cue over everything) from that offset."""
+    from engine.mix.cuesheet import CueSheet
+
     for i, row in enumerate(c.results.per_segment):
         for r in row:
-            if lo <= r.suggestion.start - c.segment_start(i) <= hi:
-                c.select_segment(i)
-                return c.choose_suggestion(r), r
+            offset = r.suggestion.start - c.segment_start(i)
+            if lo <= offset <= hi:
+                c.set_sheet(CueSheet.whole(r.suggestion.path, r.name, c.current.analysis.duration, offset))
+                return c.sheet.cues[0], r
     raise AssertionError("no suggestion with an offset")
 
 
@@ -73,12 +77,12 @@ def test_export_writes_an_mp4_with_the_music_and_an_otio_timeline(qtbot, world, 
     # the exported sound is the chosen music from its offset (between the fades)
     sr = 16000
     got = decode_audio(mp4, sr)
-    want = decode_audio(choice.music_path, sr, start=choice.offset, duration=vin.duration)
+    want = decode_audio(choice.music_path, sr, start=choice.in_point, duration=vin.duration)
     a, b = int(1.0 * sr), int((min(vin.duration, want.size / sr) - 1.5) * sr)
     assert b - a > 5 * sr
     corr = np.corrcoef(got[a:b], want[a:b])[0, 1]
     assert corr > 0.9, corr
-    shifted = decode_audio(choice.music_path, sr, start=choice.offset + 1.0, duration=vin.duration + 1.0)
+    shifted = decode_audio(choice.music_path, sr, start=choice.in_point + 1.0, duration=vin.duration + 1.0)
     assert np.corrcoef(got[a:b], shifted[a:b])[0, 1] < corr - 0.2  # the offset matters
     # the timeline, read back
     tl = otio.adapters.read_from_file(str(result.otio))
@@ -89,7 +93,7 @@ def test_export_writes_an_mp4_with_the_music_and_an_otio_timeline(qtbot, world, 
     assert vclip.source_range.start_time.to_seconds() == 0
     assert abs(vclip.source_range.duration.to_seconds() - vin.duration) < 0.05
     assert aclip.media_reference.target_url.endswith(row.suggestion.path.rsplit("/", 1)[-1])
-    assert abs(aclip.source_range.start_time.to_seconds() - choice.offset) < 1e-3
+    assert abs(aclip.source_range.start_time.to_seconds() - choice.in_point) < 1e-3
     assert abs(aclip.source_range.duration.to_seconds()
-               - min(vin.duration, probe(choice.music_path).duration - choice.offset)) < 0.05
+               - min(vin.duration, probe(choice.music_path).duration - choice.in_point)) < 0.05
     assert abs(tl.duration().to_seconds() - vin.duration) < 0.05

@@ -1,0 +1,139 @@
+"""The cue list: the music of the video, cue by cue (what plays where, from where in the
+track), with the edits an editor makes scene by scene: start earlier, make longer or
+shorter, move before/after its neighbour, remove. The same colours as the timeline's bands.
+
+The panel only shows and asks: ``editRequested(op, index)`` goes to the controller, which
+edits the (frozen) cue sheet and sends the new one back.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .models import fmt_time
+
+PALETTE = ((230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (204, 121, 167), (213, 94, 0),
+           (0, 114, 178), (160, 160, 255))
+"""Okabe–Ito colours (told apart with colour-blindness) and a lilac."""
+
+
+def cue_colour(music_path: str) -> QColor:
+    """One colour per track: the same song is the same colour wherever it plays."""
+    return QColor(*PALETTE[zlib.crc32(music_path.encode()) % len(PALETTE)])
+
+
+def cue_text(cue) -> str:
+    """Where on the video first (what an editor scans), then the track and where in it."""
+    return f"{fmt_time(cue.start)}–{fmt_time(cue.end)}   {cue.title}   (from {fmt_time(cue.in_point)} of the track)"
+
+
+EDITS = (
+    ("earlier", "◀+", "Start one scene earlier"),
+    ("extend", "+▶", "Longer: one more scene at the end"),
+    ("shorten", "−", "Shorter: one scene less at the end"),
+    ("up", "▲", "Move before the previous cue"),
+    ("down", "▼", "Move after the next cue"),
+    ("remove", "✕", "Remove this cue (silence there)"),
+)
+
+
+class CuePanel(QGroupBox):
+    editRequested = Signal(str, int)
+    """(op, cue index): "earlier", "extend", "shorten", "up", "down", "remove"."""
+    cueSelected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Cues (the music of the video, in order)", parent)
+        self.list = QListWidget()
+        self.list.setAlternatingRowColors(True)
+        self.list.setWordWrap(True)  # long titles wrap instead of scrolling sideways
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.empty = QLabel("No music yet: “Use this music” on a scene adds a cue for that scene; on the "
+                            "Whole video tab it scores everything with one track.")
+        self.empty.setWordWrap(True)
+        self.buttons: dict[str, QToolButton] = {}
+        row = QHBoxLayout()
+        for op, text, tip in EDITS:
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _=False, op=op: self._edit(op))
+            row.addWidget(b)
+            self.buttons[op] = b
+        row.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.empty)
+        lay.addWidget(self.list, 1)
+        lay.addLayout(row)
+        self.list.currentRowChanged.connect(self._selected)
+        self.list.currentRowChanged.connect(lambda _r: self._enable())
+        self._count = 0
+        self.set_cues(())
+
+    def set_cues(self, cues) -> None:
+        """Show ``cues`` (a cue sheet's), keeping the selected row where it can."""
+        keep = self.list.currentRow()
+        self.list.blockSignals(True)
+        self.list.clear()
+        for cue in cues:
+            pix = QPixmap(14, 14)
+            pix.fill(cue_colour(cue.music_path))
+            item = QListWidgetItem(QIcon(pix), cue_text(cue))
+            item.setToolTip(f"{cue.music_path}\n{cue.note}".strip())
+            self.list.addItem(item)
+        self._count = len(cues)
+        if self._count:
+            self.list.setCurrentRow(max(0, min(keep, self._count - 1)))
+        self.list.blockSignals(False)
+        self.empty.setVisible(not self._count)
+        self.list.setVisible(bool(self._count))
+        self._enable()
+
+    def select(self, index: int) -> None:
+        if 0 <= index < self._count:
+            self.list.setCurrentRow(index)
+
+    @property
+    def current(self) -> int:
+        return self.list.currentRow()
+
+    def texts(self) -> list[str]:
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def _enable(self) -> None:
+        i = self.list.currentRow()
+        ok = 0 <= i < self._count
+        for op, b in self.buttons.items():
+            b.setEnabled(ok and not (op == "up" and i == 0) and not (op == "down" and i == self._count - 1))
+
+    def _selected(self, row: int) -> None:
+        if 0 <= row < self._count:
+            self.cueSelected.emit(row)
+
+    def _edit(self, op: str) -> None:
+        i = self.list.currentRow()
+        if 0 <= i < self._count:
+            target = i - 1 if op == "up" else i + 1 if op == "down" else i
+            self.editRequested.emit(op, i)
+            if op in ("up", "down"):
+                self.select(target)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self._edit("remove")
+        else:
+            super().keyPressEvent(event)
