@@ -206,6 +206,9 @@ HALVE_IF_ALTERNATE = 0.15
 """Take the slower octave when every other beat is this much weaker (hats alone between the
 kicks and snares). On generated music a wrong fast reading measures 0.01-0.07 and a right
 one 0.28-1.0 (the beat without a kick, against the snares): set between, with room."""
+DOWNBEAT_WEIGHTS = (1.0, 1.0, 0.5)
+"""Weights of a beat's low onset (kick, bass), harmonic change and loudness accent (each
+z-scored over the track) in the evidence that it starts a bar."""
 SWITCH_PENALTY = 3.0
 """Cost (in standard deviations of the downbeat evidence) of a bar-phase jump in the
 downbeat path: a missed or doubled beat may shift the bar, noise should not."""
@@ -535,7 +538,8 @@ def _bar_positions(f: _Frames, beats: np.ndarray) -> tuple[int, np.ndarray]:
     chroma = chroma / (np.linalg.norm(chroma, axis=0, keepdims=True) + 1e-9)
     change = np.zeros(n)
     change[1:] = 1.0 - np.sum(chroma[:, 1:] * chroma[:, :-1], axis=0)
-    evidence = _zscore(low) + _zscore(change) + 0.5 * _zscore(acc)  # [n]
+    w_low, w_change, w_acc = DOWNBEAT_WEIGHTS
+    evidence = w_low * _zscore(low) + w_change * _zscore(change) + w_acc * _zscore(acc)  # [n]
     best: tuple[float, int, np.ndarray] | None = None
     for meter in (4, 3):
         pos, score = _viterbi_positions(evidence, meter)
