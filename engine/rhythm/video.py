@@ -397,7 +397,7 @@ def _decide(col: dict[str, np.ndarray], dis: np.ndarray, halves: list[int], fps:
     fades = _find_fades(t, mean, std, col["sig"], score, fps)
     in_fade = np.zeros(n, bool)
     for a, b, _, _ in fades:
-        in_fade[max(0, a - 1):b + 2] = True
+        in_fade[max(0, a - 1):b + 1] = True
 
     # --- hard cuts and flashes ---
     half = max(3, int(round(_CUT_NEIGHBOURHOOD * fps)))
@@ -468,11 +468,12 @@ def _find_fades(t: np.ndarray, mean: np.ndarray, std: np.ndarray, sig: np.ndarra
     out: list[tuple[int, int, str, float]] = []
     for mono, through in ((black, "black"), (white, "white")):
         level = mean + std if through == "black" else (255.0 - mean) + std  # 0 at the flat colour
+        other = white if through == "black" else black  # a ramp starts from a picture, not the other colour
         runs = _runs(mono)
         pieces = []
         for a, b in runs:  # frames [a, b) uniform
-            ramp_out = _ramp(level, score, a, -1, max_ramp)
-            ramp_in = _ramp(level, score, b - 1, +1, max_ramp)
+            ramp_out = _ramp(level, other, a, -1, max_ramp)
+            ramp_in = _ramp(level, other, b - 1, +1, max_ramp)
             s, e = a - ramp_out, b + ramp_in
             if max(ramp_out, ramp_in) < _FADE_MIN_RAMP:
                 continue  # a cut to (or from) a uniform frame, or a blink
@@ -490,7 +491,7 @@ def _find_fades(t: np.ndarray, mean: np.ndarray, std: np.ndarray, sig: np.ndarra
     return out
 
 
-def _ramp(level: np.ndarray, score: np.ndarray, edge: int, step: int, max_ramp: int) -> int:
+def _ramp(level: np.ndarray, other: np.ndarray, edge: int, step: int, max_ramp: int) -> int:
     """Frames of a fade ramp leading to the uniform frame ``edge`` from the side ``step``
     (-1: before it, a fade-out; +1: after it, a fade-in); 0 when there is none.
 
@@ -503,14 +504,14 @@ def _ramp(level: np.ndarray, score: np.ndarray, edge: int, step: int, max_ramp: 
     steps: list[float] = []
     while k < max_ramp:
         i = edge + step * (k + 1)
-        if not 0 <= i < n:
+        if not 0 <= i < n or other[i]:
             break
         d = level[i] - level[i - step]
         if d <= 0.2:
             break
         if len(steps) >= 2 and d > 4.0 * float(np.median(steps)) and d > 8.0:
             break  # a jump in the middle of a ramp: the ramp ended and something else began
-        if len(steps) >= 3 and d < 0.25 * float(np.median(steps)):
+        if steps and d < 0.25 * float(np.median(steps)):
             break  # flattened out: the shot itself
         steps.append(d)
         k += 1
