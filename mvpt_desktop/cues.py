@@ -82,6 +82,7 @@ class CuePanel(QGroupBox):
         self.list.currentRowChanged.connect(self._selected)
         self.list.currentRowChanged.connect(lambda _r: self._enable())
         self._count = 0
+        self.setMinimumHeight(130)  # the note (or two cues) and the buttons, however the splitter goes
         self.set_cues(())
 
     def set_cues(self, cues) -> None:

@@ -32,6 +32,7 @@ class SettingsDialog(QDialog):
         self._engine, self._gui = engine, gui
         self.checkpoint = QLineEdit(engine.checkpoint or "")
         self.checkpoint.setPlaceholderText("folder of a trained model (mvpt train)")
+        self.checkpoint.setMinimumWidth(380)  # a path, readable
         self.browse = browse = QPushButton("Browse…")
         browse.setAutoDefault(False)  # Enter presses OK, not the folder picker
         browse.clicked.connect(self._browse)

@@ -62,6 +62,8 @@ class FittedAxis(pg.AxisItem):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__("bottom", *args, **kwargs)
         self._labels: dict[float, str] = {}
+        self.active = False
+        """No media: no labels (an empty timeline has no times to show)."""
 
     def candidates(self, vmin: float, vmax: float, pixels: float, char_px: float) -> list[tuple[float, str]]:
         raise NotImplementedError
@@ -70,7 +72,7 @@ class FittedAxis(pg.AxisItem):
         return QFontMetricsF(self.style["tickFont"] or self.font())
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph naming
-        labels = self.candidates(minVal, maxVal, size, self._metrics().horizontalAdvance("0"))
+        labels = self.candidates(minVal, maxVal, size, self._metrics().horizontalAdvance("0")) if self.active else []
         self._labels = dict(labels)
         return [(1.0, [v for v, _ in labels])]
 
@@ -213,6 +215,9 @@ class Timeline(pg.GraphicsLayoutWidget):
             line.setVisible(False)
         for p in (self.thumbs, self.heat):
             p.setXRange(0, 10, padding=0)
+        for axis in (getattr(self, "scene_axis", None), getattr(self, "time_axis", None)):
+            if axis is not None:
+                axis.active = False
 
     def set_media(self, starts, ends, attention, thumbnails=(), duration: float | None = None,
                   strip=None) -> None:
@@ -254,6 +259,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             curve = pg.PlotCurveItem(xs, np.repeat(0.1 + 0.8 * w, 2), pen=pg.mkPen(255, 255, 255, 170, width=1))
             self._add(self.heat, curve)
         end = self.duration or 1.0
+        self.scene_axis.active = self.time_axis.active = True
         for p in (self.thumbs, self.heat):
             p.setXRange(0, end, padding=0.005)
         self.thumbs.setYRange(0, THUMB_ROW, padding=0.02)
