@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,48 @@ log = logging.getLogger(__name__)
 SETTINGS_FILE = "settings.json"
 
 
+class SettingsFile:
+    """Load and save for a settings dataclass kept as one JSON file (the engine's and the
+    desktop app's): unknown keys are ignored, a damaged file is kept aside as ``.bad`` and
+    defaults are used, and saving is atomic (:mod:`engine.atomic`)."""
+
+    @classmethod
+    def default_path(cls) -> Path:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None):
+        p = Path(path) if path else cls.default_path()
+        if not p.exists():
+            return cls()
+        try:
+            return cls.from_dict(json.loads(p.read_text()))
+        except (ValueError, TypeError, OSError) as e:
+            bad = p.with_suffix(p.suffix + ".bad")
+            log.warning("settings file %s is damaged (%s); using defaults, kept it as %s", p, e, bad)
+            try:
+                os.replace(p, bad)
+            except OSError:
+                pass
+            return cls()
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write atomically: a crash or a full disk never leaves half a file."""
+        from engine.atomic import atomic_write_text
+
+        return atomic_write_text(Path(path) if path else self.default_path(), json.dumps(self.to_dict(), indent=2))
+
+
 @dataclass(frozen=True)
-class EngineSettings:
+class EngineSettings(SettingsFile):
     checkpoint: str | None = None
     """Folder (or model.safetensors) of the trained MVPt model; None: none configured."""
     device: str = "auto"
@@ -61,32 +100,8 @@ class EngineSettings:
         return cls(**clean)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None) -> EngineSettings:
-        p = Path(path) if path else settings_path()
-        if not p.exists():
-            return cls()
-        try:
-            return cls.from_dict(json.loads(p.read_text()))
-        except (ValueError, TypeError, OSError) as e:
-            bad = p.with_suffix(p.suffix + ".bad")
-            log.warning("settings file %s is damaged (%s); using defaults, kept it as %s", p, e, bad)
-            try:
-                os.replace(p, bad)
-            except OSError:
-                pass
-            return cls()
-
-    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
-        """Write atomically (temporary file + rename): a crash never leaves half a file."""
-        p = Path(path) if path else settings_path()
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=p.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.to_dict(), f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-        return p
+    def default_path(cls) -> Path:
+        return settings_path()
 
 
 def settings_path() -> Path:
