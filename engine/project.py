@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,15 +52,9 @@ def project_file(video: str | os.PathLike[str], data_dir: str | os.PathLike[str]
 
 
 def _write_json(path: Path, obj: dict) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from engine.atomic import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(obj, indent=1))
 
 
 def save_project(project: Project, data_dir: str | os.PathLike[str] | None = None) -> Path:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_path, atomic_write_text
 from engine.jobs import CancelCheck, Cancelled, Job, Progress, run
 from engine.media.grid import SegmentGrid
 
@@ -157,9 +158,8 @@ def build_dataset(cfg: BuildConfig, cancel: CancelCheck | None = None) -> Job[Bu
     def work(path: Path, iid: str) -> str:
         vx, mx = extractors()
         v, m = extract_item(path, vx, mx, cfg.segment_seconds)
-        tmp = items / f".{iid}.tmp.npz"
-        np.savez(tmp, visual=v, music=m)
-        os.replace(tmp, items / f"{iid}.npz")
+        with atomic_path(items / f"{iid}.npz", suffix=".npz", fsync=False) as tmp, open(tmp, "wb") as f:
+            np.savez(f, visual=v, music=m)
         return iid
 
     done_ids: list[str] = []
@@ -206,7 +206,5 @@ def build_dataset(cfg: BuildConfig, cancel: CancelCheck | None = None) -> Job[Bu
     manifest = {"format": "mvpt-features", "version": 1, "segment_seconds": cfg.segment_seconds,
                 "splits": splits, "extractors": ids_info,
                 "source": {"builder": "mvpt dataset build", "folder": str(folder), "seed": cfg.seed}}
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
-    os.replace(tmp, out / "manifest.json")
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     return report

@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_path, atomic_write_text
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 
 SYNTH_VISUAL_ID = "synth:visual:v1"
@@ -168,10 +169,9 @@ def generate(out: str | os.PathLike[str], cfg: SynthConfig = SynthConfig(),
     for i, vid in enumerate(ids):
         check_cancel(cancel)
         v = world.video(np.random.default_rng([cfg.seed, 2, i]))
-        tmp = root / "items" / f".{vid}.tmp.npz"
-        np.savez(tmp, visual=v.visual, music=v.music, genre=np.int16(v.genre),
-                 sections=v.sections, boundaries=v.boundaries)
-        os.replace(tmp, root / "items" / f"{vid}.npz")
+        with atomic_path(root / "items" / f"{vid}.npz", suffix=".npz", fsync=False) as tmp, open(tmp, "wb") as f:
+            np.savez(f, visual=v.visual, music=v.music, genre=np.int16(v.genre),
+                     sections=v.sections, boundaries=v.boundaries)
         if i % 50 == 0 or i == len(ids) - 1:
             yield Progress("synth", i + 1, len(ids), f"video {i + 1}/{len(ids)}")
     manifest = {
@@ -181,9 +181,7 @@ def generate(out: str | os.PathLike[str], cfg: SynthConfig = SynthConfig(),
                        "music": {"id": SYNTH_MUSIC_ID, "dim": cfg.music_dim}},
         "source": {"generator": "training.synth", "config": asdict(cfg)},
     }
-    tmp = root / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
-    os.replace(tmp, root / "manifest.json")
+    atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     return root
 
 

@@ -26,13 +26,13 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_path
 from engine.features.base import FeatureExtractor
 from engine.jobs import CancelCheck, Job, Progress
 from engine.media.grid import SegmentGrid
@@ -153,15 +153,10 @@ class FeatureCache:
         meta = {"extractor_id": key.extractor_id, "content": key.content, "version": FORMAT_VERSION,
                 "key": asdict(key), "created": time.time()}
         target = self.entry_path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
+        # a cache entry is worth no fsync: losing it in a power cut only costs time
+        with atomic_path(target, suffix=".npz", fsync=False) as tmp:
+            with open(tmp, "wb") as f:
                 np.savez(f, features=stored, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
-            _replace(tmp, target)
-        except BaseException:
-            _unlink(Path(tmp))
-            raise
         return target
 
     def clear(self, extractor_id: str | None = None) -> int:
@@ -194,18 +189,6 @@ def cached_extract(extractor: FeatureExtractor, path: str | os.PathLike[str], gr
     else:
         log.warning("%s changed while it was analysed; its features were not cached", path)
     return feats
-
-
-def _replace(src: str, dst: Path, attempts: int = 20) -> None:
-    """``os.replace`` with retries: on Windows it fails while another process reads ``dst``."""
-    for i in range(attempts):
-        try:
-            os.replace(src, dst)
-            return
-        except PermissionError:
-            if i == attempts - 1:
-                raise
-            time.sleep(0.05)
 
 
 def _unlink(p: Path) -> int:

@@ -30,7 +30,6 @@ import logging
 import math
 import os
 import struct
-import tempfile
 import time
 from pathlib import Path
 
@@ -173,23 +172,13 @@ class VectorIndex:
 
     def save(self, path: str | os.PathLike[str]) -> str:
         """Write atomically (temporary file, fsync, rename, fsync folder); returns the checksum."""
+        from engine.atomic import atomic_path
+
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         parts = self._parts()
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                for part in parts:
-                    f.write(part)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        with atomic_path(target) as tmp, open(tmp, "wb") as f:
+            for part in parts:
+                f.write(part)
         _fsync_dir(target.parent)
         return self.checksum
 
