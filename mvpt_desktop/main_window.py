@@ -365,8 +365,12 @@ class MainWindow(QMainWindow):
         self.time_label.setText(f"{fmt_time(self.timeline.playhead)} / {fmt_time(ms / 1000)}")
 
     def _choose_row(self, row) -> None:
+        c = self.controller
         if isinstance(row, tasks.SuggestionRow):
-            self.controller.choose_suggestion(row)
+            cue = c.choose_suggestion(row)
+            i = c.sheet.index_at(cue.start + 1e-3)
+            if i is not None:
+                self.cues.select(i)  # the new cue is the one the editor edits next
         elif isinstance(row, tasks.TrackRow):
             self.controller.choose_track(row)
 

@@ -49,8 +49,8 @@ def test_use_this_music_adds_a_cue_and_the_cue_list_edits_it(qtbot, world):
     assert _bands(w) == [(x.start, x.end, x.music_path) for x in c.sheet.cues]
     bands = [it for _, it in w.timeline._cue_items if type(it).__name__ == "BarGraphItem"][0]
     assert [b.color().name() for b in bands.opts["brushes"]][1] == cue_colour(mid.music_path).name()
+    assert w.cues.current == 1  # the new cue is selected in the list
     # +▶ makes the middle cue one scene longer, − one shorter again, ◀+ starts it a scene earlier
-    w.cues.select(1)
     qtbot.mouseClick(w.cues.buttons["extend"], Qt.MouseButton.LeftButton)
     assert (c.sheet.cues[1].start, c.sheet.cues[1].end) == (a.starts[4], a.ends[5])
     assert c.sheet.cues[2].start == a.ends[5]
