@@ -354,6 +354,23 @@ class Controller(QObject):
         except OSError as e:
             self.info.emit(f"the project could not be saved: {e}")
 
+    def save_sheet(self, path: str) -> Path:
+        """Write the cue sheet as JSON (atomically), the file ``mvpt export VIDEO --cues FILE`` reads."""
+        import os
+        import tempfile
+
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(self.sheet.to_json())
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return out
+
     def make_preview(self) -> JobHandle | None:
         """Mux the footage with the cue sheet into the cache; ``previewReady`` gives the file."""
         if self.current is None or self.current.is_music or self.choice is None:

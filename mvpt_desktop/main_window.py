@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         f = self.menuBar().addMenu("&File")
         action(f, "&Open…", self._choose_file, QKeySequence.StandardKey.Open)
         self.export_action = action(f, "&Export…", self._choose_export, "Ctrl+E")
+        self.save_sheet_action = action(f, "Save cue &sheet…", self._choose_sheet_file, "Ctrl+Shift+S")
         f.addSeparator()
         action(f, "&Library…", self.show_library, "Ctrl+L")
         action(f, "&Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
@@ -310,6 +311,7 @@ class MainWindow(QMainWindow):
         self._say_provisional(opened)
         self.preview_button.setEnabled(not opened.is_music)
         self.export_action.setEnabled(not opened.is_music)
+        self.save_sheet_action.setEnabled(not opened.is_music)
         self.cues.setVisible(not opened.is_music)
         st = self.controller.status
         if st is not None and not st.has_model:
@@ -457,6 +459,29 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export MP4 and timeline", default, "MP4 video (*.mp4)")
         if path:
             self.export(path)
+
+    def _choose_sheet_file(self) -> None:
+        c = self.controller
+        if c.current is None or c.choice is None:
+            self.show_error("No cue sheet", "open footage and choose music for it first")
+            return
+        default = str(Path(c.gui.last_folder or Path(c.current.analysis.path).parent)
+                      / f"{Path(c.current.analysis.path).stem}.cues.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save the cue sheet", default, "Cue sheet (*.json)")
+        if path:
+            self.save_sheet(path)
+
+    def save_sheet(self, path: str) -> Path | None:
+        """The cue sheet as JSON, for ``mvpt export VIDEO --cues FILE`` (said in the status bar)."""
+        c = self.controller
+        try:
+            out = c.save_sheet(path)
+        except OSError as e:
+            self.show_error("Cannot save the cue sheet", str(e))
+            return None
+        self.statusBar().showMessage(f"Cue sheet saved to {out}; export it from the command line with: mvpt export "
+                                     f"\"{c.current.analysis.path}\" --cues \"{out}\" --out OUT.mp4", 15000)
+        return out
 
     def export(self, mp4: str, otio_path: str | None = None):
         otio_path = otio_path or str(Path(mp4).with_suffix(".otio"))

@@ -100,6 +100,11 @@ def test_a_three_cue_sheet_previews_and_exports_to_mp4_and_otio(qtbot, world, tm
     assert [x.music_path for x in sheet.cues] == tracks and [(x.start, x.end) for x in sheet.cues] == [
         (0.0, 8.0), (8.0, 16.0), (16.0, a.duration)]
     assert len(sheet.transitions()) == 2
+    # saved for the command line (mvpt export VIDEO --cues FILE)
+    from engine.mix.cuesheet import CueSheet
+
+    saved = w.save_sheet(str(tmp_path / "cues" / "video_0.cues.json"))
+    assert CueSheet.from_json(saved.read_text()) == sheet and "--cues" in w.statusBar().currentMessage()
     # preview: the muxed file the player gets holds the cue sheet
     with qtbot.waitSignal(c.previewReady, timeout=60_000) as blocker:
         w.preview()
