@@ -134,3 +134,34 @@ def test_a_failed_atomic_write_keeps_the_old_file(tmp_path):
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["settings.json"]
     atomic_write_text(target, "new")
     assert target.read_text() == "new"
+
+
+def test_prefetch_keeps_order_passes_errors_and_stops_when_closed():
+    import threading
+
+    from engine.analysis.prefetch import prefetch
+
+    assert list(prefetch(iter(range(50)), depth=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise ValueError("stream stops decoding")
+
+    it = prefetch(broken())
+    assert next(it) == 1
+    with pytest.raises(ValueError, match="stops decoding"):
+        next(it)
+    made = []
+
+    def endless():
+        i = 0
+        while True:
+            made.append(i)
+            yield i
+            i += 1
+
+    it = prefetch(endless(), depth=2)
+    assert [next(it) for _ in range(5)] == [0, 1, 2, 3, 4]
+    it.close()  # a cancel: the decoder thread stops, having run at most a few items ahead
+    assert not any(t.name == "mvpt-decode" and t.is_alive() for t in threading.enumerate())
+    assert len(made) <= 5 + 2 + 2

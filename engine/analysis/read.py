@@ -31,6 +31,8 @@ from engine.media.grid import SegmentGrid
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import MediaInfo, probe
 
+from .prefetch import prefetch
+
 log = logging.getLogger(__name__)
 
 THUMB_SHORT_SIDE = 90
@@ -118,8 +120,9 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
     yield Progress("read", 0, T, f"reading {T} segments of {path.name}")
     pending: list = []
     done = 0
-    for seg in sample_frames(path, grid, per_segment=k, short_side=int(encoder.frame_short_side), info=info,
-                             limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side):
+    frames = sample_frames(path, grid, per_segment=k, short_side=int(encoder.frame_short_side), info=info,
+                           limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side)
+    for seg in prefetch(frames, depth=max(2, 2 * per_batch)):  # decode the next scenes while these encode
         if want_thumbs:
             thumbs.append(_thumbnail(seg.frames[len(seg.frames) // 2]))
         pending.append(seg)
