@@ -320,3 +320,16 @@ def test_full_disk_keeps_the_earlier_export_and_says_so(video_mp4, songs, tmp_pa
         assert sorted(os.listdir(mnt)) == ["fill", "old.mp4"] and (mnt / "old.mp4").read_bytes() == b"x" * 1000
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_a_track_without_sound_or_cut_short(silent_video, songs, tmp_path):
+    from engine.media import NoAudioStream
+
+    with pytest.raises(NoAudioStream, match="no audio track"):
+        run(prepare_mix(silent_video, CueSheet((Cue(str(silent_video), "a video", 0, 12, 0),)), PLAIN))
+    data = songs[0].read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 3])  # a truncated download: plays what is there
+    x = run(prepare_mix(silent_video, CueSheet((Cue(str(cut), "cut", 0, 12, 0),), fade_in=0, fade_out=0),
+                        PLAIN)).samples()
+    assert np.isfinite(x).all() and np.abs(x[:, SR:2 * SR]).max() > 0.1

@@ -40,6 +40,7 @@ by :class:`Cue`, so it is not applied here.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -49,13 +50,15 @@ import numpy as np
 
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 from engine.media.audio import iter_audio_channels
-from engine.media.errors import MediaError
+from engine.media.errors import CorruptMedia, MediaError
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import probe
 
 from .cuesheet import Cue, CueSheet, MixSettings
 from .envelope import down_regions, duck_amount
 from .loudness import BLOCK, BlockMeter, Master, master_gains
+
+log = logging.getLogger(__name__)
 
 RATE = 48000
 LOWPASS_HZ = 17000.0
@@ -243,6 +246,7 @@ class _Reader:
                                       limits=limits, cancel=cancel) if length > 0 else iter(())
         self.buf = np.zeros((2, 0), np.float32)
         self.done = False
+        self.got = 0
 
     def read(self, n: int) -> np.ndarray:
         out = np.zeros((2, n), np.float32)
@@ -257,7 +261,14 @@ class _Reader:
                     break
                 try:
                     self.buf = next(self.it)
+                    self.got += self.buf.shape[1]
                 except StopIteration:
+                    self.done = True
+                    break
+                except CorruptMedia as e:
+                    if not self.got:
+                        raise
+                    log.warning("%s: silence from there on", e)  # a truncated track: play what is there
                     self.done = True
                     break
             k = min(n - pos, self.buf.shape[1])
@@ -393,8 +404,17 @@ def prepare_mix(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSet
 
 
 def track_lengths(sheet: CueSheet, limits: MediaLimits = DEFAULT_LIMITS) -> dict[str, float]:
-    """Duration (s) of each track of the sheet (probed: headers only)."""
-    return {p: float(probe(p, limits=limits).duration) for p in {c.music_path for c in sheet.cues}}
+    """Duration (s) of each track of the sheet (probed: headers only); a track without sound
+    is refused here, before any rendering."""
+    from engine.media.errors import NoAudioStream
+
+    out = {}
+    for path in sorted({c.music_path for c in sheet.cues}):
+        info = probe(path, limits=limits)
+        if info.audio is None:
+            raise NoAudioStream(path, "has no audio track; choose a music file with sound for this cue")
+        out[path] = float(info.duration)
+    return out
 
 
 def _detect_in(video: str, limits: MediaLimits, cancel: CancelCheck | None) -> np.ndarray:
