@@ -9,7 +9,11 @@ Two detectors run offline from what pip installs, behind one small protocol
   (7 voices/languages/speeds) under music, crowd-like babble and wind at +20/+10/+5/0/-5 dB
   SNR its 10 ms-frame F1 was 0.975/0.976/0.977/0.977/0.970. Cost: about 1.2 s per minute of
   audio on one thread of the busy 2-core machine (it runs single-threaded: two threads were
-  4-20x slower there).
+  4-20x slower there; torch's thread count is process-wide, so other torch work in the process
+  runs on one thread for the seconds a detection takes). The wheel's ONNX files would need
+  onnxruntime (not a dependency); its TorchScript file is loaded with ``torch.jit.load`` from the
+  installed package, never from user input, and nothing is downloaded at run time. Should the
+  installed torch not load it, the WebRTC detector takes over (with a warning).
 - ``"webrtc"``: the WebRTC VAD (``webrtcvad-wheels``), weightless and ~30x faster (0.04 s per
   minute) but it answers "voiced-sounding energy": F1 0.947/0.955/0.866/0.729/0.721 on the
   same data, i.e. from 0 dB on it marks nearly all music and noise as speech (0.72 is the F1
@@ -23,10 +27,14 @@ than ``min_speech`` dropped, gaps shorter than ``min_gap`` merged, each region p
 from __future__ import annotations
 
 import functools
+import logging
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 VAD_RATE = 16000
 
@@ -74,17 +82,22 @@ class SileroDetector:
 
     name = "silero"
     hop = 512 / VAD_RATE
+    _lock = threading.Lock()  # one model (recurrent state inside) shared by every thread
 
     def __init__(self) -> None:
         self.model = _silero_model()
 
     def frame_probs(self, x: np.ndarray) -> np.ndarray:
-        import torch
-
         n = 512
         x = np.ascontiguousarray(x[: x.size // n * n], np.float32)
         if x.size == 0:
             return np.zeros(0, np.float32)
+        with self._lock:
+            return self._probs(x, n)
+
+    def _probs(self, x: np.ndarray, n: int) -> np.ndarray:
+        import torch
+
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # a tiny recurrent net: one thread is 4-20x faster than two on a busy CPU
         try:
@@ -138,7 +151,14 @@ def get_detector(name: str | None = None) -> SpeechDetector:
         if not have:
             raise RuntimeError("no voice-activity detector is installed; pip install silero-vad "
                                "(or webrtcvad-wheels)")
-        name = DEFAULT_DETECTOR if DEFAULT_DETECTOR in have else have[0]
+        for candidate in [DEFAULT_DETECTOR] + [h for h in have if h != DEFAULT_DETECTOR]:
+            if candidate not in have:
+                continue
+            try:
+                return DETECTORS[candidate]()
+            except Exception as e:  # noqa: BLE001 - e.g. a torch without TorchScript loading
+                log.warning("speech detector %s unavailable (%s); trying the next", candidate, e)
+        raise RuntimeError("no voice-activity detector could be loaded; reinstall silero-vad or webrtcvad-wheels")
     if name not in DETECTORS:
         raise ValueError(f"unknown speech detector {name!r}; choose one of {sorted(DETECTORS)}")
     return DETECTORS[name]()
