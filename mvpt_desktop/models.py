@@ -119,7 +119,7 @@ class SuggestionModel(ObjectTableModel):
     def tooltip(self, obj: SuggestionRow) -> str:
         s = obj.suggestion
         z = "" if obj.confidence is None else (
-            f"\n{obj.confidence:+.1f} standard deviations from the library's mean for this scene; chance alone "
+            f"\n{obj.confidence:+.1f} standard deviations from the library's median for this scene; chance alone "
             f"reaches {obj.bar:.1f} with this many tracks ({obj.verdict})")
         return f"{s.path}\nsegment {s.segment}, from {fmt_time(s.start)} · score {s.score:.3f}{z}"
 

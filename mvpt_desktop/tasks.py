@@ -34,16 +34,19 @@ COHORT = 100
 suggestion's score is judged against (its confidence)."""
 MIN_COHORT = 8
 """Fewer tracks than this: too few to say whether one stands out (no verdict)."""
-STRONG_MARGIN = 1.5
-"""Standard deviations beyond the "stands out" bar for "strong"."""
+GOOD_Z = 2.5
+"""A robust z above this is above 99 % of a (normal) library's tracks for the scene: "good".
+Below it for every suggestion, the scene says that no track fits it well."""
 
 
 def stands_out_z(n: int) -> float:
-    """How many standard deviations above the mean of ``n`` tracks' scores the best of them
-    reaches by chance alone, with a margin: ≈ the 99th percentile of the best of ``n`` normal
-    scores (√(2 ln n) + 0.6: 2.8 for 10 tracks, 3.3 for 40, 3.6 for 100). A suggestion above
-    it stands out from the library; below it, it is one of many alike."""
-    return float(np.sqrt(2.0 * np.log(max(2, n)))) + 0.6
+    """The robust z (:func:`confidence`) that the best of ``n`` tracks reaches by chance alone,
+    with a margin: √(2 ln n) + 0.6 + 4/√n, ≈ the 97th–99th percentile of the best of ``n``
+    normal scores (simulated: 4.0 for 10 tracks where the 99th is 5.8, 3.9 for 20 (4.4), 3.9
+    for 40 (4.1), 4.0 for 100 (4.05)). A suggestion above it stands out even from what
+    chance gives the best of ``n`` tracks: "strong"."""
+    n = max(2, n)
+    return float(np.sqrt(2.0 * np.log(n)) + 0.6 + 4.0 / np.sqrt(n))
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class SuggestionRow:
         z, bar = self.confidence, self.bar
         if z is None or bar is None:
             return ""
-        return "strong" if z >= bar + STRONG_MARGIN else "good" if z >= bar else "weak"
+        return "strong" if z >= max(bar, GOOD_Z) else "good" if z >= GOOD_Z else "weak"
 
     @property
     def name(self) -> str:
@@ -222,19 +225,21 @@ def _provisional(session: EngineSession, part, duration: float, k: int, weights:
 
 
 def confidence(scores: np.ndarray) -> np.ndarray | None:
-    """z-scores of one scene's best-per-track scores (up to :data:`COHORT` tracks) against
-    their own mean and spread: cosine scores of one model bunch in a narrow band (0.33–0.46
-    was seen), so a raw score says little; how far a track stands above what the library
-    offers for this scene does, judged against :func:`stands_out_z`. None for fewer than
-    :data:`MIN_COHORT` tracks.
+    """Robust z-scores of one scene's best-per-track scores (up to :data:`COHORT` tracks):
+    (score − median) / (1.4826 · MAD), so a few tracks that fit together (four ambient pieces
+    for an ambient scene) do not widen the spread they are judged by. Cosine scores of one
+    model bunch in a narrow band (0.33–0.46 was seen), so a raw score says little; how far a
+    track stands above what the library offers for this scene does, judged against
+    :func:`stands_out_z`. None for fewer than :data:`MIN_COHORT` tracks.
 
     With more than ``COHORT`` tracks the cohort is the best ``COHORT`` of them, whose spread
     is narrower than the library's: the z-scores then run high (an optimistic verdict)."""
     x = np.asarray(scores, dtype=np.float64)
     if x.size < MIN_COHORT:
         return None
-    spread = max(float(x.std()), 1e-4)
-    return (x - float(x.mean())) / spread
+    med = float(np.median(x))
+    spread = max(1.4826 * float(np.median(np.abs(x - med))), 1e-4)
+    return (x - med) / spread
 
 
 def rank(session: EngineSession, analysis: MediaAnalysis, k: int, weights: dict[str, float], *,
@@ -346,16 +351,7 @@ def library_overview(session: EngineSession) -> LibraryOverview:
 
 def scan_job(session: EngineSession, folder: str, kind: str, cancel: CancelCheck | None = None):
     """Scan a folder with the extractor and segment length the model was trained with."""
-    from engine.library.facade import scan_options_for
-    from engine.session import NoModelError
-
-    try:
-        opts = scan_options_for(session.model, kind)
-    except NoModelError:
-        chosen = session.settings.music_extractor if kind == "music" else session.settings.visual_extractor
-        opts = scan_options_for(None, kind, None if chosen == "auto" else chosen)
-        opts["segment_seconds"] = session.segment_seconds
-    return (yield from session.library.scan(folder, kind, workers=1, cancel=cancel, **opts))
+    return (yield from session.library.scan(folder, kind, workers=1, cancel=cancel, **session.scan_options(kind)))
 
 
 # -- the timeline's picture --------------------------------------------------------------------
