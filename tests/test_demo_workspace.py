@@ -69,7 +69,7 @@ def test_the_proof_comes_with_its_range_over_training_seeds(demo):
     assert all((root / "spread" / f"seed-{s}" / "best" / "config.json").is_file() for s in (1, 2))
     lo, hi = min(p.rate for p in r.spread), max(p.rate for p in r.spread)
     text = format_proof(r)
-    assert f"over 3 training seeds (0–2): {lo:.0%}–{hi:.0%}" in text and "another machine" in text
+    assert f"over 3 training seeds (0–2): {lo:.0%}–{hi:.0%}" in text and "on another CPU" in text
     assert DemoReport.load(root).spread == r.spread
     s = session_for(root, r.checkpoint)
     try:  # the app's model stays the demo model; the others only add their vectors
