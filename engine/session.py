@@ -156,6 +156,21 @@ class EngineSession:
             self._extractors[modality] = ex
             return ex
 
+    def scan_options(self, kind: str, extractor: str | None = None) -> dict:
+        """How to scan a ``kind`` ("music"/"footage") folder so this session's model can read it:
+        the extractor it was trained with and its segment length; without a model, the
+        extractor chosen in the settings (or the default) and the settings' segment length.
+        The one place this policy lives (the app, the CLI and ``Library.add`` ask here)."""
+        from engine.library.facade import scan_options_for
+
+        try:
+            return scan_options_for(self.model, kind, extractor)
+        except NoModelError:
+            chosen = self.settings.music_extractor if kind == "music" else self.settings.visual_extractor
+            opts = scan_options_for(None, kind, extractor or (None if chosen == "auto" else chosen))
+            opts["segment_seconds"] = float(self.settings.segment_seconds)
+            return opts
+
     def status(self) -> SessionStatus:
         from engine.features.registry import describe_active
 
