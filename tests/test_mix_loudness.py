@@ -91,3 +91,19 @@ def test_ducking_envelope_is_smooth_and_holds_through_short_pauses():
     assert np.abs(np.diff(a)).max() < 1e-3
     keys = duck_keyframes(speech, s)
     assert keys[0] == (pytest.approx(1.8), 0.0) and keys[1][1] == s.duck_depth_db and len(keys) == 4
+
+
+def test_block_peaks_stay_in_place_over_a_long_stream():
+    """Blocks are moved out of the running array every ~41 s: a peak at 95 s must land in
+    its own block whether the stream comes in chunks or whole."""
+    x = np.zeros((2, SR * 100), np.float32)
+    x[:, SR * 95 + 123] = 0.9  # one hot sample
+    x[1, SR * 20:SR * 21] = 0.2 * np.sin(2 * np.pi * 500 * np.arange(SR) / SR)
+    m = BlockMeter()
+    for a in range(0, x.shape[1], SR):
+        m.add(x[:, a:a + SR])
+    m.finish()
+    p = m.peaks
+    assert p.size == SR * 100 // BLOCK
+    assert np.argmax(p) == (SR * 95 + 123) // BLOCK and p.max() == pytest.approx(0.9, rel=0.1)
+    assert p[(SR * 20) // BLOCK + 5] == pytest.approx(0.2, rel=0.05) and p[(SR * 50) // BLOCK] == 0.0
