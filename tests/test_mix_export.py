@@ -291,6 +291,8 @@ def test_otio_has_pieces_as_clips_with_transitions_and_speech_markers(silent_vid
     assert [round(c.source_range.start_time.to_seconds(), 3) for c in clips] == [2.0, 15.0]
     total = sum(x.source_range.duration.to_seconds() for x in clips)
     assert total == pytest.approx(12.0, abs=1e-3)
+    orig = video[0].metadata["mvpt"]["volume_keyframes"]
+    assert orig[0][1] == pytest.approx(20 * np.log10(MixSettings().original_level)) and max(k[1] for k in orig) == 0.0
     keys = clips[0].metadata["mvpt"]["volume_keyframes"]
     assert keys and all(db in (0.0, MixSettings().duck_depth_db) for _, db in keys)
 

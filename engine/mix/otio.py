@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,9 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
     for s, e in regs:
         vclip.markers.append(otio.schema.Marker(name="speech", marked_range=span(float(s), float(e - s)),
                                                 color=otio.schema.MarkerColor.GREEN))
+    vclip.metadata["mvpt"] = {"original": settings.original, "original_level": settings.original_level,
+                              "volume_keyframes": _original_keyframes(regs, settings),
+                              "volume_keyframes_note": "the footage's own sound (dB) over clip time (s)"}
     vtrack.append(vclip)
 
     atrack = otio.schema.Track(name="Music", kind=otio.schema.TrackKind.Audio)
@@ -106,6 +110,22 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
     timeline.tracks.append(vtrack)
     timeline.tracks.append(atrack)
     return timeline
+
+
+def _original_keyframes(speech: np.ndarray, s: MixSettings) -> list[list[float]]:
+    """The footage's own level: "speech" mode is ``original_level`` outside speech and full
+    under it (the ducking's corners, mirrored); "full" 0 dB; "off" silent."""
+    if s.original == "off":
+        return [[0.0, -120.0]]
+    if s.original == "full" or not len(speech):
+        return [[0.0, 0.0 if s.original == "full" else _db(s.original_level)]]
+    low = _db(s.original_level)
+    corners = duck_keyframes(speech, replace(s, duck=True))
+    return [[round(t, 4), 0.0 if db != 0.0 else low] for t, db in corners]
+
+
+def _db(level: float) -> float:
+    return float(20 * np.log10(level)) if level > 0 else -120.0
 
 
 def _meets(segs: list[Segment], i: int) -> bool:
