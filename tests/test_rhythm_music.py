@@ -55,8 +55,9 @@ def test_three_four_is_detected():
     assert _near(t.downbeats, r.downbeats).mean() >= 0.8
 
 
-def test_ambient_pads_have_no_steady_beat():
-    t = synth_track("ambient", seed=2, duration=20.0)
+@pytest.mark.parametrize("style", ["ambient", "rubato"])
+def test_ambient_and_rubato_have_no_steady_beat(style):
+    t = synth_track(style, seed=2, duration=20.0)
     r = analyse_rhythm(t.samples, t.rate)
     assert not r.steady and r.tempo is None and r.meter is None
     assert len(r.beats) == 0 and len(r.downbeats) == 0 and r.reason == "no steady beat"

@@ -51,7 +51,7 @@ from engine.rhythm import ENERGY_RATE
 
 log = logging.getLogger(__name__)
 
-RHYTHM_VERSION = 2
+RHYTHM_VERSION = 3
 """Bump when any output of :func:`analyse_rhythm` would change (stored rows are redone)."""
 
 
@@ -202,6 +202,10 @@ SILENCE_DBFS = -60.0
 DOUBLE_IF_MIDPOINTS = 0.55
 """Take the faster tempo octave when the accents half-way between beats are this strong
 relative to the beats themselves (snares on the off-beats of a half-time reading)."""
+DOUBLE_IF_MOST_MIDPOINTS = 0.3
+"""... and when three midpoints in four are at least this strong against the median beat.
+Generated: a half-tempo reading 0.42-0.56, syncopated kicks at the right tempo 0.12-0.21;
+real songs read at half tempo 0.48-0.49 (0.33 for a triplet feel read at x2/3)."""
 HALVE_IF_ALTERNATE = 0.15
 """Take the slower octave when every other beat is this much weaker (hats alone between the
 kicks and snares). On generated music a wrong fast reading measures 0.01-0.07 and a right
@@ -259,8 +263,10 @@ def _analyse(samples: np.ndarray, rate: int) -> MusicRhythm:
     if clarity < MIN_CLARITY or not candidates:
         return MusicRhythm(steady=False, tempo=None, tempo_alternatives=candidates, sections=_sections(f, None),
                            ending=sound_end, reason="no steady beat", pulse_clarity=clarity, **base)
-    bpm, candidates = _choose_level(f, candidates)
-    beat_frames = _track_beats(f.onset, _local_tempo(f.onset, bpm))
+    first = candidates[0].bpm
+    local = _local_tempo(f.onset, first)  # bpm, or bpm per frame when the tempo changes
+    bpm, candidates = _choose_level(f, candidates, local)
+    beat_frames = _track_beats(f.onset, local * (bpm / first))
     salience = float(f.onset[beat_frames].mean() / (f.onset.mean() + 1e-9)) if len(beat_frames) else 0.0
     if len(beat_frames) < 4 or salience < MIN_BEAT_SALIENCE:
         return MusicRhythm(steady=False, tempo=None, tempo_alternatives=candidates, sections=_sections(f, None),
@@ -379,26 +385,30 @@ def _grid_strength(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return x[idx].max(axis=1)
 
 
-def _choose_level(f: _Frames, cands: tuple[TempoCandidate, ...]) -> tuple[float, tuple[TempoCandidate, ...]]:
+def _choose_level(f: _Frames, cands: tuple[TempoCandidate, ...],
+                  local: float | np.ndarray) -> tuple[float, tuple[TempoCandidate, ...]]:
     """The metrical level to call "the beat", from the best periodicity and its octaves.
 
     The autocorrelation cannot tell 80 from 160 bpm well; the accents can. Beats tracked at
     the best reading: if the onsets half-way between them are nearly as loud as the beats
     (snare hits on the off-beats), the beat is twice as fast; if every other beat is much
-    weaker (a hi-hat between the kicks and snares), it is half as fast. The chosen level's
-    confidence is doubled, then all are normalised again.
+    weaker (a hi-hat between the kicks and snares), it is half as fast. "Nearly as loud"
+    holds for most midpoints, not on average: a syncopated kick on some of them is not a
+    faster beat. The chosen level's confidence is doubled, then all are normalised again.
+    ``local``: the tempo (per frame when it changes) of the best reading, tracked with.
     """
     bpm = cands[0].bpm
-    beats = _track_beats(f.onset, bpm)
+    beats = _track_beats(f.onset, local)
     chosen = bpm
     if len(beats) >= 8:
         on = _grid_strength(f.accent, beats)
         mids = (beats[:-1] + beats[1:]) // 2
         off = _grid_strength(f.accent, mids)
         up = float(off.mean() / (on.mean() + 1e-9))
+        up_most = float(np.percentile(off, 25) / (np.median(on) + 1e-9))
         even, odd = on[0::2].mean(), on[1::2].mean()
         alternate = float(min(even, odd) / (max(even, odd) + 1e-9))
-        if up >= DOUBLE_IF_MIDPOINTS:
+        if up >= DOUBLE_IF_MIDPOINTS and up_most >= DOUBLE_IF_MOST_MIDPOINTS:
             chosen = _stronger(cands, bpm, (2.0, 1.5))
         elif alternate <= HALVE_IF_ALTERNATE:
             chosen = _stronger(cands, bpm, (0.5, 2.0 / 3.0))
@@ -669,10 +679,10 @@ def _ending(f: _Frames, beats: np.ndarray, downbeats: np.ndarray, sound_end: flo
     """The last downbeat before the fade-out or the silence.
 
     On the loudness smoothed over 0.4 s, against the track's median level: the music stops
-    where it was last within 6 dB of that level. When it then takes over 2 s more to sink
-    30 dB, it fades (or a final chord rings out): the fade starts where the level averaged
-    over 2 s was last within 2 dB of its median. The ending is the last downbeat at or before
-    that point.
+    where it was last within 6 dB of that level. When 2 s later it is still within 20 dB and
+    beats go on (a final chord ringing out has none; a noise floor is not music), it fades:
+    the fade starts where the level averaged over 2 s was last within 2 dB of its median.
+    The ending is the last downbeat at or before that point.
     """
     from scipy.ndimage import uniform_filter1d
 
@@ -689,7 +699,9 @@ def _ending(f: _Frames, beats: np.ndarray, downbeats: np.ndarray, sound_end: flo
         return float(f.seconds(k[-1])) if len(k) else 0.0
 
     stop = last_at(ref - 6.0)
-    if last_at(ref - 30.0) - stop >= 2.0:
+    later = min(f.n - 1, int(round((stop + 2.0) * ANALYSIS_RATE / HOP)))
+    playing_on = int(np.sum((beats > stop + 0.2) & (beats <= stop + 2.0)))
+    if smooth[later] >= ref - 20.0 and playing_on >= 2:
         # a fade: where the level, averaged over 2 s (a bar or so, so single hits do not
         # count), was last within 2 dB of its median
         slow = uniform_filter1d(f.loud_db, size=125, mode="nearest")

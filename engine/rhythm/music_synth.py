@@ -19,11 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STYLES = ("slow", "straight", "fast", "swing", "waltz", "tempo_change", "fade_out", "ambient", "silence")
+STYLES = ("slow", "straight", "fast", "swing", "waltz", "tempo_change", "fade_out", "syncopated", "ambient",
+          "rubato", "silence")
 """What :func:`synth_track` can make. ``straight``: 110-130 bpm 4/4; ``slow``: 60-90;
 ``fast``: 160-185; ``swing``: 4/4 with swung eighths (2:1); ``waltz``: 3/4; ``tempo_change``:
 4/4 whose tempo moves by 15-25 % in the middle; ``fade_out``: 4/4 that fades to silence over
-its last bars (its ``ending`` is the last downbeat before the fade)."""
+its last bars (its ``ending`` is the last downbeat before the fade); ``syncopated``: 4/4 whose
+kick also falls off the beat (the "and" of 2 and 3), with sixteenth hats and a room reverb;
+``rubato``: piano notes whose pulse wanders freely (no steady beat, though every note is an
+onset)."""
 
 _CHORDS = ((0, 4, 7), (9, 12, 16), (5, 9, 12), (7, 11, 14), (2, 5, 9), (4, 7, 11))
 """Semitone offsets of triads (I, vi, IV, V, ii, iii) above the key's root."""
@@ -119,6 +123,8 @@ def synth_track(style: str, seed: int = 0, duration: float = 30.0, rate: int = 1
     root = 110.0 * 2 ** (rng.integers(0, 12) / 12)  # A2..G#3
     if style == "ambient":
         return _ambient(rng, n, rate, root)
+    if style == "rubato":
+        return _rubato(rng, n, rate, root)
     lo, hi = {"slow": (60, 90), "fast": (160, 185), "waltz": (90, 150), "swing": (100, 140)}.get(style, (105, 132))
     tempo = float(bpm) if bpm is not None else float(rng.uniform(lo, hi))
     meter = 3 if style == "waltz" else 4
@@ -135,6 +141,7 @@ def synth_track(style: str, seed: int = 0, duration: float = 30.0, rate: int = 1
     sections = downbeats[section_bars[section_bars < len(downbeats) - 1]] if n_bars > 1 else np.zeros(1)
     timbres = [(1.0, 0.0, 0.0), (0.6, 0.5, 0.35), (0.8, 0.0, 0.4), (0.5, 0.45, 0.3, 0.2)]
     swing = style == "swing"
+    syncopated = style == "syncopated"
     fade_from = None
     if style == "fade_out" and n_bars > 8:
         fade_bar = n_bars - 4
@@ -149,6 +156,11 @@ def synth_track(style: str, seed: int = 0, duration: float = 30.0, rate: int = 1
         for k in range(meter):
             tb = bar_beats[k]
             span = bar_beats[k + 1] - tb
+            if syncopated:
+                if k in (1, 2):
+                    _add(out, kick, tb + span / 2, rate, 0.7, rng=rng)
+                for q in (0.25, 0.75):
+                    _add(out, hat, tb + span * q, rate, 0.15, rng=rng)
             if meter == 4 and k in (1, 3) or meter == 3 and k in (1, 2):
                 _add(out, snare, tb, rate, 0.45 if meter == 4 else 0.3, rng=rng)
             if meter == 4 and k == 2 and busy:
@@ -176,10 +188,33 @@ def synth_track(style: str, seed: int = 0, duration: float = 30.0, rate: int = 1
         keep = downbeats <= fade_from + 1e-9
         beats = beats[beats <= fade_from + 1e-9]
         downbeats = downbeats[keep]
+    if syncopated:  # a room: exponentially decaying noise as impulse response, 0.4 s
+        m = int(0.4 * rate)
+        ir = rng.standard_normal(m) * np.exp(-np.arange(m) / (0.08 * rate))
+        ir[0] = 8.0
+        out = np.convolve(out, ir / np.abs(ir).sum() * 4.0)[:n]
     out += 0.002 * rng.standard_normal(n)  # a little room noise
     out /= max(1e-9, np.abs(out).max()) / 0.8
     return SynthTrack(style, out.astype(np.float32), rate, tempo, meter, beats, downbeats,
                       np.asarray(sections, float), ending)
+
+
+def _rubato(rng: np.random.Generator, n: int, rate: int, root: float) -> SynthTrack:
+    """Piano-like notes (sharp attack, decaying partials) whose pulse wanders: each gap is the
+    last one times a random factor (sd 20 %), note values of 1/2, 1 or 3/2 of it, 0.25-1.2 s."""
+    out = np.zeros(n)
+    t, gap = 0.0, float(rng.uniform(0.4, 0.8))
+    duration = n / rate
+    while t < duration - 0.5:
+        m = min(int(2.0 * rate), n - int(t * rate))
+        note = _CHORDS[int(rng.integers(0, len(_CHORDS)))][int(rng.integers(0, 3))]
+        tone = _tone(root * 2 * 2 ** (note / 12), m, rate, (1.0, 0.5, 0.25, 0.1)) * _env(m, rate, 0.003, 0.5)
+        _add(out, tone, t, rate, float(rng.uniform(0.3, 1.0)))
+        gap = float(np.clip(gap * np.exp(rng.normal(0.0, 0.2)), 0.25, 1.2))
+        t += gap * float(rng.choice([0.5, 1.0, 1.5]))
+    out += 0.002 * rng.standard_normal(n)
+    out /= max(1e-9, np.abs(out).max()) / 0.7
+    return SynthTrack("rubato", out.astype(np.float32), rate, None, None, steady=False, ending=duration)
 
 
 def _ambient(rng: np.random.Generator, n: int, rate: int, root: float) -> SynthTrack:
