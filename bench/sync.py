@@ -73,7 +73,7 @@ def energy_curve(x: np.ndarray, rate: int) -> np.ndarray:
     return np.clip(0.5 * norm(f) + 0.5 * norm(r), 0, 1).astype(np.float32)
 
 
-def library(n: int, seed: int, analysed: bool) -> tuple[list[MusicRhythm], list[str]]:
+def library(n: int, seed: int, analysed: bool, long_fast: int = 0) -> tuple[list[MusicRhythm], list[str]]:
     from training.demo_music import plan_track, render_track
 
     cache = Path(tempfile.gettempdir()) / "mvpt-bench-sync"
@@ -82,8 +82,9 @@ def library(n: int, seed: int, analysed: bool) -> tuple[list[MusicRhythm], list[
     if analysed:
         from engine.rhythm.music import analyse_rhythm as analyse
     out, styles = [], []
-    for i in range(n):
-        spec = plan_track(i, seed, (90.0, 240.0))
+    for i in range(n + long_fast):
+        spec = (plan_track(i, seed, (90.0, 240.0)) if i < n else  # then long, busy tracks: raw-score bait
+                plan_track(1000 + i, seed, (300.0, 420.0), style=("chiptune", "rock", "techno")[i % 3]))
         key = hashlib.sha1(f"{spec.key_hash(1)}{analysed}".encode()).hexdigest()[:12]
         f = cache / f"{key}.npz"
         if f.exists():
@@ -107,7 +108,7 @@ def library(n: int, seed: int, analysed: bool) -> tuple[list[MusicRhythm], list[
                      downbeats=r.downbeats, sections=r.sections, energy=r.energy, ending=r.ending)
         out.append(r)
         styles.append(spec.style)
-        print(f"\r  track {i + 1}/{n}", end="", file=sys.stderr, flush=True)
+        print(f"\r  track {i + 1}/{n + long_fast}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return out, styles
 
@@ -210,10 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--videos", type=int, default=100)
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--analysed", action="store_true", help="beats/energy from engine.rhythm.music.analyse_rhythm")
+    ap.add_argument("--long-fast", type=int, default=0, metavar="N",
+                    help="add N long (300-420 s) busy tracks that no video is cut to: the bias of raw maxima")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    lib, styles = library(args.tracks, args.seed, args.analysed)
+    lib, styles = library(args.tracks, args.seed, args.analysed, args.long_fast)
     print(f"library: {len(lib)} tracks ({time.perf_counter() - t0:.0f} s to build or load)")
     rng = np.random.default_rng(args.seed + 1)
     style_ids = np.array([hash(s) % 1000 for s in styles])
@@ -222,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     blended: dict[tuple[str, float], list[int]] = {(k, w): [] for k in METRICS for w in WEIGHTS}
     t_sync = []
     for v in range(args.videos):
-        true = int(rng.integers(len(lib)))
+        true = int(rng.integers(args.tracks))
         video, offset = cut_video(lib[true], rng)
         model = rng.normal(0.3, 0.05, len(lib))
         model[style_ids == style_ids[true]] += 0.03

@@ -16,18 +16,32 @@ The score of a (video, track, offset) triple is a weighted sum of four terms
   tempo, or ×½/×2 of it), minus what random intervals would get. It does not depend on the
   offset: it only separates tracks.
 
-Raw scores favour long tracks (more offsets to pick a maximum from) and spiky audio, so
-:func:`best_offset` reports ``z``: the best score against the best scores that a cohort of
-*surrogate* videos reach over the same search range. A surrogate is this video's own cuts
-and energy, time-scaled by 0.8-0.93 or 1.07-1.25 and circularly shifted: same cut rate, same
-regularity, but cut to another tempo, i.e. an unrelated video. ``z`` is therefore comparable
-across tracks and search widths, which is what :func:`rerank` blends with the model.
+Raw scores favour long tracks (more offsets to pick a maximum from) and busy, fast audio
+(any cut is near some beat), so :func:`best_offset` also reports ``chance``: the mean best
+score that a cohort of *surrogate* videos reach on the same track over the same search range,
+and ``z``, the best score against that cohort. A surrogate is this video's own cuts and
+energy, time-scaled by 0.8-0.93 or 1.07-1.25 and circularly shifted: same cut rate, same
+regularity, but cut to another tempo, i.e. an unrelated video. ``score - chance`` is
+comparable across tracks and search widths; it is what :func:`rerank` blends with the model.
 
 A track with no steady beat, or a video with no cuts, carries no sync information: the
 functions say so (``SyncFit.reason``) and contribute nothing; no grid is made up.
 
-Cost (``bench/sync.py``): one candidate over every beat-aligned offset of a 3-minute video and
-a 4-minute track is a few milliseconds; :func:`best_offset` with its surrogate cohort is tens.
+Measured (``bench/sync.py``: generated songs, videos cut to them imperfectly — 20 % of cuts
+off the grid, 25 ms jitter, missed and false cuts, energy that follows the music only
+partly; the model's score a noisy stand-in):
+
+- offset of the true track, whole-track search: the right beat for 69 % (100 videos) and
+  82 % (60 videos) of pairs; the misses are whole bars or whole repeated sections away (the
+  same cuts fit there). Refining a model offset (±4 s around the right 6.7 s segment): 90 and
+  93 %. The 37-55 % of pairs not flagged ``ambiguous`` were right in 95-100 %.
+- ranking a 50-track library: model stand-in MRR 0.30, sync alone 0.84 ("excess" = score
+  over chance), blended at weight 0.5 0.89 (top 1: 15 % → 73 % → 81 %). With 10 long, busy
+  tracks added that no video was cut to, raw maxima fall from 0.89 to 0.84 MRR (top 1 83 →
+  72 %) while the excess over chance holds (0.84 → 0.87); ``z`` (excess / spread of the
+  surrogates) is noisier than the excess alone (0.72-0.81) and is kept for confidence only.
+- CPU: one candidate over every beat of a 397 s track (824 offsets) under a 3-minute video:
+  2.3 ms; :func:`best_offset` over the track in 10 ms steps with 16 surrogates: 31 ms.
 """
 
 from __future__ import annotations
@@ -60,8 +74,9 @@ SURROGATES = 16
 SNAP_TOLERANCE = 0.08
 """Seconds: a best offset this close to a downbeat (else a beat) is snapped onto it."""
 AMBIGUOUS_GAP = 0.25
-"""An alternative offset a beat or a bar away whose score is within this many standard
-deviations (of the score over all offsets) of the best makes the fit ambiguous."""
+"""An alternative offset (a beat or a bar away, or the runner-up peak) whose score is within
+this many standard deviations (of the score over all offsets) of the best makes the fit
+ambiguous. On ``bench/sync.py`` fits with a larger gap had the right beat 95-100 % of the time."""
 DEFAULT_SYNC_WEIGHT = 0.5
 """Blend weight of sync in :func:`rerank` (``bench/sync.py`` sweeps it)."""
 DEFAULT_METRIC = "excess"
