@@ -7,7 +7,7 @@ Music: ``--tracks`` songs of 90-240 s from ``training.demo_music`` (ten styles, 
 sections of 4-8 bars with their own energy), rendered to audio. Beats, downbeats and sections
 are the generator's own (``--analysed``: from ``engine.rhythm.music.analyse_rhythm`` when it
 exists); the energy curve is computed from the rendered audio (spectral flux + loudness at
-10 Hz; ``--analysed``: the analyser's).
+10 Hz; ``--analysed``: the analyser's). Videos are always cut to the true grid.
 
 Videos (``--videos``, 30-180 s), each cut to one track of the library from a true offset (60 %
 on a downbeat, 40 % anywhere), imperfectly, as a detector would report an editor's cut:
@@ -73,44 +73,47 @@ def energy_curve(x: np.ndarray, rate: int) -> np.ndarray:
     return np.clip(0.5 * norm(f) + 0.5 * norm(r), 0, 1).astype(np.float32)
 
 
-def library(n: int, seed: int, analysed: bool, long_fast: int = 0) -> tuple[list[MusicRhythm], list[str]]:
-    from training.demo_music import plan_track, render_track
+def library(n: int, seed: int, analysed: bool, long_fast: int = 0
+            ) -> tuple[list[MusicRhythm], list[MusicRhythm], list[str]]:
+    """(rhythms sync reads, true rhythms the videos are cut to, styles). Without ``analysed``
+    the two lists are the same: the generator's grid with an energy curve from the audio."""
+    from training.demo_music import SR, plan_track, render_track
 
     cache = Path(tempfile.gettempdir()) / "mvpt-bench-sync"
     cache.mkdir(exist_ok=True)
-    analyse = None
-    if analysed:
-        from engine.rhythm.music import analyse_rhythm as analyse
-    out, styles = [], []
+    used, truth, styles = [], [], []
     for i in range(n + long_fast):
         spec = (plan_track(i, seed, (90.0, 240.0)) if i < n else  # then long, busy tracks: raw-score bait
                 plan_track(1000 + i, seed, (300.0, 420.0), style=("chiptune", "rock", "techno")[i % 3]))
-        key = hashlib.sha1(f"{spec.key_hash(1)}{analysed}".encode()).hexdigest()[:12]
-        f = cache / f"{key}.npz"
-        if f.exists():
-            d = np.load(f)
-            r = MusicRhythm(float(d["dur"]), bool(d["steady"]), float(d["tempo"]) if d["tempo"] > 0 else None,
-                            meter=4, beats=d["beats"], downbeats=d["downbeats"], sections=d["sections"],
-                            energy=d["energy"], ending=float(d["ending"]))
-        else:
-            from training.demo_music import SR
-            audio = render_track(spec).mean(0)
-            if analyse is not None:
-                r = analyse(audio, SR)
+        audio = None
+        pair = []
+        for kind in ((False, True) if analysed else (False,)):
+            f = cache / f"{hashlib.sha1(f'{spec.key_hash(1)}{kind}'.encode()).hexdigest()[:12]}.npz"
+            if f.exists():
+                d = np.load(f)
+                r = MusicRhythm(float(d["dur"]), bool(d["steady"]), float(d["tempo"]) if d["tempo"] > 0 else None,
+                                meter=4, beats=d["beats"], downbeats=d["downbeats"], sections=d["sections"],
+                                energy=d["energy"], ending=float(d["ending"]))
             else:
-                beat = spec.beat_seconds
-                nb = spec.bars * spec.beats_per_bar
-                beats = np.arange(nb) * beat
-                r = MusicRhythm(spec.duration, True, spec.bpm, meter=4, beats=beats, downbeats=beats[::4],
-                                sections=np.array([s.start_bar * spec.bar_seconds for s in spec.sections]),
-                                energy=energy_curve(audio, SR), ending=spec.bars * spec.bar_seconds)
-            np.savez(f, dur=r.duration, steady=r.steady, tempo=r.tempo or 0.0, beats=r.beats,
-                     downbeats=r.downbeats, sections=r.sections, energy=r.energy, ending=r.ending)
-        out.append(r)
+                audio = render_track(spec).mean(0) if audio is None else audio
+                if kind:
+                    from engine.rhythm.music import analyse_rhythm
+
+                    r = analyse_rhythm(audio, SR)
+                else:
+                    beats = np.arange(spec.bars * spec.beats_per_bar) * spec.beat_seconds
+                    r = MusicRhythm(spec.duration, True, spec.bpm, meter=4, beats=beats, downbeats=beats[::4],
+                                    sections=np.array([s.start_bar * spec.bar_seconds for s in spec.sections]),
+                                    energy=energy_curve(audio, SR), ending=spec.bars * spec.bar_seconds)
+                np.savez(f, dur=r.duration, steady=r.steady, tempo=r.tempo or 0.0, beats=r.beats,
+                         downbeats=r.downbeats, sections=r.sections, energy=r.energy, ending=r.ending)
+            pair.append(r)
+        truth.append(pair[0])
+        used.append(pair[-1])
         styles.append(spec.style)
         print(f"\r  track {i + 1}/{n + long_fast}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    return out, styles
+    return used, truth, styles
 
 
 # --- the videos --------------------------------------------------------------------------
@@ -216,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    lib, styles = library(args.tracks, args.seed, args.analysed, args.long_fast)
+    lib, truth, styles = library(args.tracks, args.seed, args.analysed, args.long_fast)
     print(f"library: {len(lib)} tracks ({time.perf_counter() - t0:.0f} s to build or load)")
     rng = np.random.default_rng(args.seed + 1)
     style_ids = np.array([hash(s) % 1000 for s in styles])
@@ -226,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     t_sync = []
     for v in range(args.videos):
         true = int(rng.integers(args.tracks))
-        video, offset = cut_video(lib[true], rng)
+        video, offset = cut_video(truth[true], rng)  # cut to the true grid; sync reads `lib`
         model = rng.normal(0.3, 0.05, len(lib))
         model[style_ids == style_ids[true]] += 0.03
         model[true] += 0.03
@@ -234,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         fits = {i: best_offset(video, m) for i, m in enumerate(lib)}
         t_sync.append(time.process_time() - t1)
         fit = fits[true]
-        beat = 60.0 / lib[true].tempo
+        beat = 60.0 / truth[true].tempo
         err = abs(fit.offset - offset) / beat if fit.offset is not None else np.inf
         off_err.append(err)
         ambiguous_ok.append((fit.ambiguous, err <= 0.5, fit.gap))

@@ -26,6 +26,15 @@ the stretch; :func:`render_plan` applies it and pads or trims to the exact lengt
 
 A track with no steady beat is spliced between 2 s blocks with 0.5 s crossfades and says so
 (``FitPlan.note``): no grid is made up.
+
+Measured (``bench/fit_length.py``, 20 generated songs of 60-200 s × targets of 0.25-2 × their
+length, true grid): with stretch the music ends within one frame (30 fps) of the target in
+98 % of fits (the two misses: 16 and 34 s targets of songs with 1.9 and 3.2 s bars, where 3 %
+cannot reach the next bar count; 0.24-0.26 s short, inside the default 0.5 s slack); without
+stretch within a 1 s slack in 77 % (whole bars: songs with 3-3.7 s bars miss by up to half a
+bar). Every splice on a true downbeat; no splice makes a sample step larger than the song's
+own largest (worst 0.90 of it); median seamlessness 0.91 with stretch; 0.47 s CPU per fit
+(bar features of the whole song included), 0.15 s to render with the stretch.
 """
 
 from __future__ import annotations

@@ -112,7 +112,8 @@ class SyncFit:
     """The score against the best scores of surrogate (unrelated) videos: ~0 for a chance
     match, larger for a real one. 0.0 without sync information."""
     confidence: float
-    """0..1, a monotone map of ``z`` (0.5 at z = 2)."""
+    """0..1, a monotone map of ``z`` (0.5 at z = 2): how sure sync is that the video follows
+    this track at all. Whether the *offset* is sure is ``ambiguous`` (and ``gap``)."""
     ambiguous: bool
     """True when an offset a beat or a bar away scores nearly the same."""
     alternatives: tuple[tuple[float, float], ...] = ()
