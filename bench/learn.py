@@ -156,7 +156,8 @@ def hit_rates(model, videos: list[tuple[np.ndarray, np.ndarray]]) -> dict:
     return scene_hits(model, [torch.from_numpy(v) for v, _ in videos], [torch.from_numpy(m) for _, m in videos])
 
 
-def part_creator(edit_counts: list[int], work: Path, threads: int, base_pairs: int = 1000) -> list[dict]:
+def part_creator(edit_counts: list[int], work: Path, threads: int, base_pairs: int = 1000,
+                 finetune_lr: float | None = None) -> list[dict]:
     from training.learn import finetune_features
 
     world = SynthWorld(WORLD)
@@ -180,14 +181,16 @@ def part_creator(edit_counts: list[int], work: Path, threads: int, base_pairs: i
         data = write_dataset(work / f"edits{n}", edits, {"train": list(range(n - n_hold)),
                                                          "test": list(range(n - n_hold, n))})
         t0 = time.perf_counter()
-        ft = finetune_features(data, base_ck, work / f"ft{n}", threads=threads, budget_s=600)
+        ft = finetune_features(data, base_ck, work / f"ft{n}", threads=threads, budget_s=600,
+                               **({"lr": finetune_lr} if finetune_lr else {}))
         ft_s = time.perf_counter() - t0
-        scratch = run(train(TrainConfig(data=str(data), out=str(work / f"scratch{n}"), device="cpu",
-                                        threads=threads)))
+        scratch_dir = work.parent / "creator" / f"scratch{n}"  # the same for every fine-tuning variant
+        if not (scratch_dir / "best" / "config.json").exists():
+            run(train(TrainConfig(data=str(data), out=str(scratch_dir), device="cpu", threads=threads)))
         row = {"edits": n, "held_out_for_choice": n_hold, "finetune_seconds": round(ft_s, 1),
                "chose_new": ft.better, "base": hit_rates(base_model, test),
                "finetuned": hit_rates(load_checkpoint(ft.checkpoint).model, test),
-               "scratch": hit_rates(load_checkpoint(scratch.run / "best").model, test)}
+               "scratch": hit_rates(load_checkpoint(scratch_dir / "best").model, test)}
         row["switched"] = row["finetuned"] if ft.better else row["base"]
         rows.append(row)
         print(f"  {n:4d} edits  top-5 hit base {row['base']['hit@5']:5.1f}  fine-tuned {row['finetuned']['hit@5']:5.1f}"
@@ -267,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default=None, help="comma-separated pair counts")
     ap.add_argument("--edits", default=None, help="comma-separated edit counts")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--base-pairs", type=int, default=1000, help="part 2: base-world pairs the base model learns from")
+    ap.add_argument("--finetune-lr", type=float, default=None, help="part 2: fine-tuning learning rate (default 3e-4)")
     ap.add_argument("--one-segment", action="store_true",
                     help="part 1 with pairs of one segment each (a set of short clips or stills)")
     ap.add_argument("--work", default=None, help="keep the generated data and runs here")
@@ -287,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
             wc = replace(WORLD, min_segments=1, max_segments=1) if a.one_segment else WORLD
             out["sizes"] = part_sizes(sizes, work / ("sizes1" if a.one_segment else "sizes"), a.threads, wc)
         if a.part in ("creator", "both"):
-            print("part 2: a creator's taste (base model on 1,000 pairs of the base world)")
-            out["creator"] = part_creator(edits, work / "creator", a.threads)
+            print(f"part 2: a creator's taste (base model on {a.base_pairs} pairs of the base world)")
+            out["creator"] = part_creator(edits, work / ("creator" if not a.finetune_lr else f"creator_lr{a.finetune_lr:g}"),
+                                          a.threads, base_pairs=a.base_pairs, finetune_lr=a.finetune_lr)
     finally:
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)

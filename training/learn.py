@@ -269,7 +269,8 @@ def judge(model: nn.Module, data: Path) -> HeldOutScore:
 
 def finetune_job(data: str | os.PathLike[str], base: str | os.PathLike[str], out: str | os.PathLike[str], *,
                  budget_s: float | None = None, device: str = "cpu", threads: int | None = None, seed: int = 0,
-                 steps: int | None = None, cancel: CancelCheck | None = None) -> Job[FinetuneResult]:
+                 steps: int | None = None, lr: float = FINETUNE_LR,
+                 cancel: CancelCheck | None = None) -> Job[FinetuneResult]:
     """Fine-tune ``base`` on the ``train`` split of a feature dataset and judge it before and
     after on its ``test`` split (the held-out edits). Writes the run under ``out``."""
     from engine.jobs import relabel
@@ -285,7 +286,7 @@ def finetune_job(data: str | os.PathLike[str], base: str | os.PathLike[str], out
     before = judge(load_checkpoint(base, device="cpu").model, data)
     if out.exists():
         shutil.rmtree(out)  # a fresh run each time: an old one was cancelled or superseded
-    cfg = TrainConfig(data=str(data), out=str(out), init=str(base), lr=FINETUNE_LR, device=str(dev.type),
+    cfg = TrainConfig(data=str(data), out=str(out), init=str(base), lr=lr, device=str(dev.type),
                       threads=threads, seed=seed, time_budget_s=budget_s, steps=steps)
     res = yield from relabel(train(cfg, cancel=cancel), "fine-tune")
     check_cancel(cancel)
