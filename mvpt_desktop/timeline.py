@@ -59,6 +59,9 @@ class FittedAxis(pg.AxisItem):
     """A bottom axis whose labels are chosen for its width in pixels: never overlapping, the
     first one always there (moved inside the axis rather than dropped at the edge)."""
 
+    align_left = False
+    """Labels start at their value (a scene's start) instead of being centred on it."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__("bottom", *args, **kwargs)
         self._labels: dict[float, str] = {}
@@ -97,7 +100,7 @@ class FittedAxis(pg.AxisItem):
             text = self._labels[v]
             x = self.mapFromScene(view.mapViewToScene(QPointF(v, 0.0))).x()
             w, h = fm.horizontalAdvance(text) + 2, fm.height()
-            left = min(max(x - w / 2, bounds.left()), bounds.right() - w)
+            left = min(max(x + 3 if self.align_left else x - w / 2, bounds.left()), bounds.right() - w)
             if left < right + LABEL_GAP or left < bounds.left() - 0.5:
                 continue
             out.append((QRectF(left, y, w, h), flags, text))
@@ -106,7 +109,10 @@ class FittedAxis(pg.AxisItem):
 
 
 class SceneAxis(FittedAxis):
-    """Each scene's time range under its picture, every n-th scene when they are narrow."""
+    """Each scene's time range under its picture, from the scene's start (as an editor's
+    timeline labels clips), every n-th scene when they are narrow."""
+
+    align_left = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -126,7 +132,7 @@ class SceneAxis(FittedAxis):
         need = max(len(t) for t in texts) * char_px * 1.15 + LABEL_GAP
         per_scene = pixels * float(np.median(self.ends - self.starts)) / (vmax - vmin)
         step = max(1, math.ceil(need / max(per_scene, 1e-6)))
-        return [((a + b) / 2, t) for i, (a, b, t) in enumerate(zip(self.starts, self.ends, texts)) if i % step == 0]
+        return [(float(a), t) for i, (a, t) in enumerate(zip(self.starts, texts)) if i % step == 0]
 
 
 class TimeAxis(FittedAxis):
