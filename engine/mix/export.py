@@ -36,6 +36,7 @@ class ExportResult:
     loudness_lufs: float | None = None
     """Integrated loudness of the master as rendered (predicted from the measurement pass)."""
     true_peak_dbtp: float | None = None
+    """True peak of the MP4's decoded sound (as a player hears it), else of the render."""
     gain_db: float | None = None
     """Master gain applied to reach the target."""
     speech: np.ndarray | None = None
@@ -53,8 +54,9 @@ def export_job(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSett
     plan: MixPlan = yield from relabel(prepare_mix(video, sheet, settings, speech=speech, rhythms=rhythms,
                                                    cancel=cancel), "mix")
     written = None
+    post_peak = None
     if mp4:
-        written = yield from relabel(write_with_audio(video, mp4, plan.chunks(cancel), cancel=cancel), "mp4")
+        written, post_peak = yield from _write_checked(video, Path(mp4), plan, settings, cancel)
     timeline = None
     if otio:
         from .otio import build_timeline, write_otio
@@ -64,8 +66,53 @@ def export_job(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSett
     m = plan.master
     yield Progress("done", 1, 1, "exported")
     return ExportResult(written, timeline, float(m.predicted_lufs) if m else None,
-                        float(m.predicted_peak_dbtp) if m else None,
+                        post_peak if post_peak is not None else float(m.predicted_peak_dbtp) if m else None,
                         float(20 * np.log10(m.gain)) if m and m.gain > 0 else None, plan.speech, m.note if m else "")
+
+
+AAC_CHECKS = 3
+"""Encodes at most, to bring the decoded AAC's true peaks under the ceiling."""
+
+
+def _write_checked(video, mp4: Path, plan: MixPlan, settings: MixSettings,
+                   cancel: CancelCheck | None) -> Job[tuple[Path, float]]:
+    """Write the MP4 under a hidden name, decode its sound and measure the true peak as a
+    player will hear it; where the encoder pushed a block over the ceiling (dense, clipped
+    material: the limiter worked on the band-limited mix, the codec's quantisation adds
+    more), lower the limiter there and encode again. Then rename into place: the target is
+    replaced once, complete, and a cancel leaves the earlier file as it was."""
+    from engine.atomic import replace
+
+    from .loudness import tighten
+
+    tmp = mp4.with_name(f".{mp4.stem}.{os.getpid()}.checked.mp4")
+    try:
+        for attempt in range(AAC_CHECKS):
+            yield from relabel(write_with_audio(video, tmp, plan.chunks(cancel), cancel=cancel), "mp4")
+            yield Progress("check", attempt, AAC_CHECKS, "checking the true peak of the encoded sound")
+            peaks = _decoded_peaks(tmp, cancel)
+            post = float(20 * np.log10(peaks.max())) if peaks.size and peaks.max() > 0 else float("-inf")
+            tighter = None if plan.master is None else tighten(plan.master, peaks, settings.true_peak)
+            if tighter is None or attempt == AAC_CHECKS - 1:
+                break
+            plan.master = tighter
+        replace(tmp, mp4)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return mp4, post
+
+
+def _decoded_peaks(path: Path, cancel: CancelCheck | None) -> np.ndarray:
+    from engine.media.audio import iter_audio_channels
+
+    from .loudness import BlockMeter
+
+    meter = BlockMeter()
+    for chunk in iter_audio_channels(path, 48000, cancel=cancel):
+        meter.add(chunk)
+    meter.finish()
+    return meter.peaks
 
 
 def preview_job(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSettings | None = None, *,

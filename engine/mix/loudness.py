@@ -16,7 +16,7 @@ raises the overall gain again for the loudness the limiter took away.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -278,3 +278,19 @@ def _limiter(peaks: np.ndarray, ceiling: float, attack: float, release: float, n
     b[0], b[-1] = g[0], g[-1]
     b[1:-1] = np.minimum(g[:-1], g[1:])
     return b.astype(np.float32)
+
+
+def tighten(master: Master, peaks_after: np.ndarray, ceiling_dbtp: float, *, margin_db: float = 0.3,
+            attack: float = 0.005, release: float = 0.15) -> Master | None:
+    """``master`` with its limiter lowered where ``peaks_after`` (per-block true peaks measured
+    on the encoded and decoded result) went over ``ceiling_dbtp``; None when nothing did."""
+    nb = master.limiter.size - 1
+    p = np.zeros(nb)
+    p[: min(nb, peaks_after.size)] = peaks_after[:nb]
+    if p.size == 0 or p.max() <= 10 ** (ceiling_dbtp / 20):
+        return None
+    extra = _limiter(p, 10 ** ((ceiling_dbtp - margin_db) / 20), attack, release, nb)
+    lim = (master.limiter * extra).astype(np.float32)
+    pk = float(p.max() * extra.min())
+    return replace(master, limiter=lim, predicted_peak_dbtp=min(master.predicted_peak_dbtp,
+                                                                20 * np.log10(pk) if pk > 0 else -np.inf))
