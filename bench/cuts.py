@@ -3,6 +3,7 @@
     .venv/bin/python bench/cuts.py              # everything (first run writes a 60 s 1080p file, ~2-3 min)
     .venv/bin/python bench/cuts.py --no-speed   # accuracy only
     .venv/bin/python bench/cuts.py --no-accuracy
+    .venv/bin/python bench/cuts.py --no-accuracy --no-speed --memory   # peak memory on 2 hours of frames
     .venv/bin/python bench/cuts.py --scenedetect DIR   # and PySceneDetect installed with pip --target DIR
 
 Accuracy, on generated reels with known edits (tests/cuts_world.py: textured shots, moving
@@ -32,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import av  # noqa: E402
-from cuts_world import Footage, random_reel, standard  # noqa: E402
+from cuts_world import WORLD_VERSION, Footage, random_reel, standard  # noqa: E402
 
 from engine.jobs import run  # noqa: E402
 from engine.rhythm.video import CutDetector, VideoRhythm, detect_cuts  # noqa: E402
 
-CACHE = Path(tempfile.gettempdir()) / "mvpt-bench-cuts"
+CACHE = Path(tempfile.gettempdir()) / f"mvpt-bench-cuts-v{WORLD_VERSION}"
 
 
 def match_cuts(truth: np.ndarray, found: np.ndarray, tol: int = 1) -> tuple[int, int, int]:
@@ -237,11 +238,32 @@ def speed(compare: bool) -> None:
     print(f"  detector alone / plain decode      {wd / wp:6.1%} wall  {cd / cp:6.1%} CPU   (target < 15 %)")
 
 
+def memory(hours: float = 2.0, fps: float = 30.0) -> None:
+    """Peak memory the detector allocates (tracemalloc) for ``hours`` of 85x48 frames."""
+    import tracemalloc
+
+    fw = standard(size=(85, 48))
+    pool = [fw.frame(i) for i in range(len(fw))]
+    n = int(hours * 3600 * fps)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    det = CutDetector(fps=fps)
+    for i in range(n):
+        det.push(i / fps, pool[i % len(pool)])
+    mid = tracemalloc.get_traced_memory()[0]
+    r = det.finish(n / fps)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"memory, {hours:g} h at {fps:g} fps ({n} frames of 85x48, {time.perf_counter() - t0:.0f} s): "
+          f"held before finish {mid / 2**20:.1f} MB, peak {peak / 2**20:.1f} MB; {len(r.cuts)} cuts")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reels", type=int, default=30, help="random reels for accuracy (default 30, ~3 min)")
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--memory", action="store_true", help="also the detector's peak memory on 2 hours of frames (~1 min)")
     ap.add_argument("--scenedetect", metavar="DIR", help="also run PySceneDetect (ContentDetector, AdaptiveDetector) "
                     "installed apart, e.g. `pip install --target DIR scenedetect opencv-python-headless` "
                     "(not a dependency of the project)")
@@ -252,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         accuracy(args.reels, bool(args.scenedetect))
     if not args.no_speed:
         speed(bool(args.scenedetect))
+    if args.memory:
+        memory()
     return 0
 
 

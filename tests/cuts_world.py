@@ -1,7 +1,8 @@
 """Footage with known edits, for tests/test_rhythm_video.py and bench/cuts.py.
 
 Shots are crops of a large textured picture (octaves of smooth noise, hard-edged blocks,
-a tint per shot) with a moving camera (the crop pans, ping-ponging inside the picture),
+a tint per shot) with a moving camera (the crop pans steadily over the picture tiled with
+its mirror image),
 film grain, and a libx264 encode. Between shots: hard cuts, fades through black and
 dissolves (linear blends); inside shots: flashes (a few frames washed towards white that
 return to the same shot) and fast pans (no cut). The truth is known to the frame.
@@ -16,6 +17,9 @@ import numpy as np
 from PIL import Image
 
 from training.synthmedia import write_video
+
+WORLD_VERSION = 2
+"""Changes whenever the pictures would (benchmarks cache their files under it)."""
 
 
 @dataclass(frozen=True)
@@ -110,9 +114,9 @@ class Footage:
         tex = self._tex[s]
         w, h = self.size
         vx, vy = self.shots[s].pan
-        x = _pingpong(5 + vx * k, tex.shape[1] - w)
-        y = _pingpong(3 + vy * k, tex.shape[0] - h)
-        return tex[y:y + h, x:x + w].astype(np.float32)
+        rows = _mirrored(3 + vy * k, h, tex.shape[0])
+        cols = _mirrored(5 + vx * k, w, tex.shape[1])
+        return tex[np.ix_(rows, cols)].astype(np.float32)
 
     def frame(self, i: int) -> np.ndarray:
         """uint8 [h, w, 3] picture of output frame ``i``."""
@@ -138,11 +142,11 @@ class Footage:
         return [(a / self.fps, b / self.fps, kind) for a, b, kind in self.transitions]
 
 
-def _pingpong(pos: float, span: int) -> int:
-    if span <= 0:
-        return 0
-    p = int(round(pos)) % (2 * span)
-    return p if p <= span else 2 * span - p
+def _mirrored(pos: float, n: int, size: int) -> np.ndarray:
+    """Indices of ``n`` pixels from ``pos`` in the picture tiled with its mirror image (period
+    2 x size): the camera keeps moving one way however far it pans."""
+    m = (int(round(pos)) + np.arange(n)) % (2 * size)
+    return np.where(m < size, m, 2 * size - 1 - m)
 
 
 def _texture(seed: int, w: int, h: int) -> np.ndarray:

@@ -32,7 +32,10 @@ How it decides (weightless; every threshold is a constant below, tuned on
   Camera motion inside the shots spoils that test too, so a looser one (residual 0.4 of
   the change instead of 0.3, ends less correlated) passes when the middle frame also loses
   contrast and detail (a 50/50 blend of unrelated pictures keeps ~0.7 of them; a pan keeps
-  all). Dissolves between fast pans are still missed half the time (bench/cuts.py).
+  all). At this size a pan over smooth content passes a blend test too, so no blend is
+  taken where a global shift (phase correlation) explains the far end from the middle, or
+  the frame two later from this one, much better than no shift. Dissolves between fast
+  pans are missed more often than between still shots (bench/cuts.py says how often).
 - **Energy** at ``ENERGY_RATE``: motion (mean |Δluma| over mean luma gradient ≈ pixels
   moved per second, a dead zone for noise), brightness change per second, and flashes,
   each squashed to 0..1 on a fixed scale (so a still picture is 0 and videos compare) and
@@ -172,6 +175,7 @@ _DISSOLVE_LOOSE_RESIDUAL = 0.4   # the looser test for moving shots: residual ra
 _DISSOLVE_LOOSE_CHANGE = 10.0    # ... end difference (0..255) ...
 _DISSOLVE_LOOSE_CORR = 0.4       # ... end correlation ...
 _DISSOLVE_DIP = 0.88             # ... and the middle's contrast and detail over the ends' mean
+_DISSOLVE_PAN = 0.8              # no blend where a shift explains frame c+2 this much better than none
 _MOTION_DEADZONE = 0.6      # mean |Δluma| (0..255) below which a frame pair is still
 _MOTION_SCALE = 12.0        # thumbnail px/s of motion that gives 0.63
 _BRIGHT_DEADZONE = 0.5      # mean-luma change (0..255) per frame below which nothing changed (encoder noise)
@@ -201,7 +205,7 @@ class CutDetector:
         self._ring_start = 0
         self._halves: list[int] | None = None
         self._dis_done = 0  # centres evaluated so far
-        self._dis: list[np.ndarray] = []  # float16 [m, len(halves), 3] (change, residual ratio, corr)
+        self._dis: list[np.ndarray] = []  # float16 [m, len(halves), 4] (change, residual ratio, corr, pan)
         self._finished = False
 
     # -- feeding -------------------------------------------------------------------------
@@ -307,7 +311,7 @@ class CutDetector:
         if stop > self._dis_done:
             ring, r0 = self._ring, self._ring_start
             c = np.arange(self._dis_done, stop)
-            out = np.full((len(c), len(halves), 3), np.nan, np.float32)
+            out = np.full((len(c), len(halves), 4), np.nan, np.float32)
             even = c % 2 == 0  # every other centre: a dissolve lasts 9 frames or more
             for j, hw in enumerate(halves):
                 ok = (c - hw >= 0) & (c + hw < n) & even
@@ -329,6 +333,15 @@ class CutDetector:
                 rows = np.flatnonzero(ok)[big]
                 out[rows, j, 1] = np.maximum(resid, resid_q) / np.maximum(change[big], 1e-3)
                 out[rows, j, 2] = _corr(a, z)
+                # Pan check where a blend passed: is the far end the middle moved? (A slow
+                # pan over smooth content passes the blend test at this size.)
+                sel = np.flatnonzero(out[rows, j, 1] <= _DISSOLVE_LOOSE_RESIDUAL)
+                if len(sel):
+                    out[rows[sel], j, 3] = _pan_ratio(m[sel], z[sel])
+            cand = np.flatnonzero(np.any(out[:, :, 1] <= _DISSOLVE_LOOSE_RESIDUAL, axis=1) & (c + 2 < n))
+            if len(cand):  # ... and frame to next-but-one (a fast pan moves too far over the window)
+                cc = c[cand] - r0
+                out[cand, :, 3] = np.fmin(out[cand, :, 3], _pan_ratio(ring[cc], ring[cc + 2])[:, None])
             self._dis.append(out.astype(np.float16))
             self._dis_done = stop
         keep_from = max(0, self._dis_done - wmax)  # oldest frame a future centre can need
@@ -353,7 +366,7 @@ class CutDetector:
         t = col["t"]
         if duration is None or not duration > 0:
             duration = float(t[-1] + 1.0 / fps)
-        dis = np.concatenate(self._dis).astype(np.float32) if self._dis else np.zeros((0, 0, 3), np.float32)
+        dis = np.concatenate(self._dis).astype(np.float32) if self._dis else np.zeros((0, 0, 4), np.float32)
         self._ring = None
         return _decide(col, dis, self._halves or [], fps, float(duration), self._n)
 
@@ -366,6 +379,34 @@ def _grid4(thumb: np.ndarray) -> np.ndarray:
     s = np.add.reduceat(np.add.reduceat(thumb, ys, axis=1), xs, axis=2)  # [B, 4, 4] sums
     counts = np.outer(np.diff(np.append(ys, h)), np.diff(np.append(xs, w)))
     return (s / counts).reshape(b, 16)
+
+
+def _pan_ratio(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """[k]: mean |x - y| after the best global shift (phase correlation) over mean |x - y|
+    without one, for thumbnail pairs [k, h, w]. Well under 1: y is x moved (a pan); 1: no
+    shift explains the change (a still camera, a blend)."""
+    k, h, w = x.shape
+    xm = x - x.mean(axis=(1, 2), keepdims=True)
+    ym = y - y.mean(axis=(1, 2), keepdims=True)
+    spec = np.fft.rfft2(xm) * np.conj(np.fft.rfft2(ym))
+    spec /= np.abs(spec) + 1e-6
+    corr = np.fft.irfft2(spec, s=(h, w))  # [k, h, w]
+    peak = corr.reshape(k, -1).argmax(axis=1)
+    dys, dxs = np.unravel_index(peak, (h, w))
+    out = np.ones(k, np.float32)
+    for i in range(k):
+        dy = int(dys[i]) - h if dys[i] > h // 2 else int(dys[i])
+        dx = int(dxs[i]) - w if dxs[i] > w // 2 else int(dxs[i])
+        if (dy, dx) == (0, 0) or abs(dy) > h // 3 or abs(dx) > w // 3:
+            continue
+        r0 = float(np.abs(x[i] - y[i]).mean())
+        best = r0
+        for sy, sx in ((dy, dx), (-dy, -dx)):  # whichever way the convention points
+            a = x[i, max(0, sy):h + min(0, sy), max(0, sx):w + min(0, sx)]
+            b = y[i, max(0, -sy):h + min(0, -sy), max(0, -sx):w + min(0, -sx)]
+            best = min(best, float(np.abs(a - b).mean()))
+        out[i] = best / max(r0, 1e-3)
+    return out
 
 
 def _corr(a: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -534,7 +575,7 @@ def _find_dissolves(dis: np.ndarray, halves: list[int], std: np.ndarray, grad: n
     """(first frame, last frame, confidence) of each dissolve."""
     if dis.size == 0:
         return []
-    change, ratio, corr = dis[..., 0], dis[..., 1], dis[..., 2]  # [n, len(halves)]
+    change, ratio, corr, pan = dis[..., 0], dis[..., 1], dis[..., 2], dis[..., 3]  # [n, len(halves)]
     n = len(change)
     # Contrast dip: the middle of a blend of two unrelated pictures has ~0.7 of their contrast
     # and fine detail; a moving camera keeps its own. It lets a looser blend test through
@@ -552,7 +593,7 @@ def _find_dissolves(dis: np.ndarray, halves: list[int], std: np.ndarray, grad: n
         loose = np.where((change >= _DISSOLVE_LOOSE_CHANGE) & (ratio <= _DISSOLVE_LOOSE_RESIDUAL)
                          & (corr <= _DISSOLVE_LOOSE_CORR) & (std_dip <= _DISSOLVE_DIP) & (grad_dip <= _DISSOLVE_DIP),
                          loose, 0.0)
-        good = np.maximum(strict, loose)
+        good = np.where(pan < _DISSOLVE_PAN, 0.0, np.maximum(strict, loose))
     good = np.nan_to_num(good, nan=0.0)
     valid = good > 0
     best = good.max(axis=1)  # [n]
