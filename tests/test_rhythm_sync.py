@@ -154,3 +154,17 @@ def test_offsets_stay_inside_the_track():
     assert fit.offset == 0.0 or fit.offset is None or 0.0 <= fit.offset <= 0.1
     fit = best_offset(make_video(music, 10.0, 20.0, 11), music, prior_offset=10.0)
     assert abs(fit.offset - 10.0) <= 60.0 / 128.0
+
+
+def test_tempo_fit_reads_whole_beats_and_octaves():
+    from engine.rhythm.sync import tempo_fit
+
+    music = make_music(120.0, 120.0, 12)  # beat 0.5 s
+    rng = np.random.default_rng(0)
+    on_grid = np.cumsum(rng.choice([2, 4, 8], 40) * 0.5)
+    half_tempo_cuts = np.cumsum(rng.choice([1, 3, 5], 40) * 0.25)  # whole beats of the x2 reading only
+    random = np.cumsum(rng.uniform(0.7, 4.0, 40))
+    assert tempo_fit(on_grid, music) > 0.8
+    assert tempo_fit(half_tempo_cuts, music) > 0.5
+    assert tempo_fit(random, music) < 0.25
+    assert tempo_fit(on_grid, MusicRhythm(120.0, False, None)) == 0.0
