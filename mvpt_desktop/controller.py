@@ -158,7 +158,8 @@ class Controller(QObject):
         self.current = opened
         self.results = opened.results
         self.attributes = opened.attributes
-        self.sheet = CueSheet()
+        if not keep:  # shown provisionally: the sheet restored at the start (and edited since) stays
+            self.sheet = CueSheet()
         n = len(opened.analysis)
         self.segment = (min(self.segment, n - 1) if keep and self.segment >= 0 else 0) if n else -1
         self.attributesChanged.emit(self.attributes)
@@ -167,7 +168,7 @@ class Controller(QObject):
         self.segmentChanged.emit(self.segment)
         self.choiceChanged.emit(self.sheet)
         if not opened.is_music:
-            self._restore_sheet(opened)
+            self._restore_sheet(opened, keep)
 
     # -- selection -----------------------------------------------------------------------------
     def select_segment(self, index: int) -> None:
@@ -321,28 +322,36 @@ class Controller(QObject):
         self.set_sheet(new)
         return True
 
-    def _restore_sheet(self, opened: tasks.Opened) -> None:
-        """The reopened video's cues (their music files still there), else the best whole-video track."""
-        project = self._restored if self._restored is not None else load_project(opened.analysis.path,
-                                                                                 self.session.data_dir)
+    def _restore_sheet(self, opened: tasks.Opened, keep: bool = False) -> None:
+        """The reopened video's cues (``keep``: those restored when it started to stream in,
+        with the edits made since), else the best whole-video track."""
+        if not keep:
+            project = self._restored if self._restored is not None else load_project(opened.analysis.path,
+                                                                                     self.session.data_dir)
+            self.sheet = self._usable(project.sheet)
         self._restored = None
-        cues = tuple(c for c in project.sheet.cues if Path(c.music_path).is_file())
-        if cues:
-            if len(cues) < len(project.sheet.cues):
-                self.info.emit(f"{len(project.sheet.cues) - len(cues)} cue(s) left out: their music files are gone")
-            self.sheet = CueSheet(cues, project.sheet.crossfade, project.sheet.fade_in, project.sheet.fade_out)
+        if self.sheet.cues:
             self.choiceChanged.emit(self.sheet)
         elif opened.results.whole:
             self.choose_track(opened.results.whole[0])
 
+    def _usable(self, sheet: CueSheet) -> CueSheet:
+        """``sheet`` without the cues whose music file is gone (said once)."""
+        cues = tuple(c for c in sheet.cues if Path(c.music_path).is_file())
+        if len(cues) < len(sheet.cues):
+            self.info.emit(f"{len(sheet.cues) - len(cues)} cue(s) left out: their music files are gone")
+        return CueSheet(cues, sheet.crossfade, sheet.fade_in, sheet.fade_out)
+
     def restore_project(self, path: str) -> Project:
         """Before opening ``path``: its stored sliders become the current ones (so the first
-        ranking already uses them); its cues come back once it is analysed."""
+        ranking already uses them) and its cues the current sheet (shown while it streams in)."""
         project = load_project(path, self.session.data_dir)
         self._restored = project
         if project.weights:
             self.weights = project.weight_map
             self.weightsRestored.emit(dict(self.weights))
+        self.sheet = self._usable(project.sheet)
+        self.choiceChanged.emit(self.sheet)
         return project
 
     def save_project(self) -> None:
