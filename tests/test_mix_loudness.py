@@ -107,3 +107,20 @@ def test_block_peaks_stay_in_place_over_a_long_stream():
     assert p.size == SR * 100 // BLOCK
     assert np.argmax(p) == (SR * 95 + 123) // BLOCK and p.max() == pytest.approx(0.9, rel=0.1)
     assert p[(SR * 20) // BLOCK + 5] == pytest.approx(0.2, rel=0.05) and p[(SR * 50) // BLOCK] == 0.0
+
+
+def test_tighten_lowers_the_limiter_only_where_the_encoded_sound_went_over():
+    from engine.mix.loudness import tighten
+
+    rng = np.random.default_rng(1)
+    x = 0.05 * rng.standard_normal((2, SR * 4))
+    meter = BlockMeter()
+    meter.add(x)
+    meter.finish()
+    m = master_gains(meter.energy, meter.peaks, x.shape[1], -14.0, -1.0)
+    after = np.full(m.limiter.size - 1, 10 ** (-3 / 20))
+    assert tighten(m, after, -1.0) is None  # nothing over: nothing to do
+    after[200] = 10 ** (0.5 / 20)  # the codec pushed one block over
+    t = tighten(m, after, -1.0)
+    assert t.limiter[200] <= m.limiter[200] * 10 ** (-1.8 / 20) and t.limiter[100] == m.limiter[100]
+    assert t.gain == m.gain
