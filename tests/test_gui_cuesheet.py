@@ -178,3 +178,18 @@ def test_bug14_cues_sliders_and_the_last_video_come_back(qtbot, world, tmp_path)
     finally:
         session = world["session"]
         session.library.catalog.delete_attribute(name, session.checkpoint_id)
+
+
+def test_cues_chosen_while_the_video_streams_in_are_kept(qtbot, world):
+    from dataclasses import replace
+
+    w = make_window(qtbot, world)
+    c = w.controller
+    open_and_wait(qtbot, w, world["footage"] / "video_4.mp4")
+    final = c.current
+    c.current = replace(final, provisional=True)  # as while the file is still being read
+    picked = _use_row(qtbot, w, 2, 1)
+    sheet = c.sheet
+    assert any(x.music_path == picked.suggestion.path for x in sheet.cues)
+    c._opened(final)  # the whole file is read
+    assert c.sheet == sheet and len(w.timeline.cues) == len(sheet.cues)
