@@ -22,6 +22,12 @@ tempo octave; its cost is one install of numba/scipy (+~430 MB in the venv, 12 s
 and a numba compile on the first call in a process (~1-2 s with numba's disk cache warm,
 ~15 s the very first time after install), paid once per scan worker, not per track.
 
+Measured (``bench/rhythm.py``): on generated music (slow, straight, fast, swing, 3/4, tempo
+change, fade-out, syncopated with reverb) beat F 1.00, downbeat F 0.99-1.00, tempo right
+every time; ambient, rubato and silence say "no steady beat". On four real songs with a
+beat map (Frets on Fire charts, 170-190 bpm) tempo right for all four, beat F 0.94-0.99,
+downbeat F 0.34-0.90 (downbeats are the weak part on dense real mixes).
+
 Alternatives checked: madmom 0.16 does not install on Python 3.11; ``madmom-infer`` (a
 rewrite) downloads madmom's pickled network weights at run time (not allowed here, and those
 weights are CC BY-NC-SA); BeatNet pins numba 0.54 (no Python 3.11 build), needs madmom and
@@ -222,8 +228,8 @@ def analyse_rhythm(samples: np.ndarray, rate: int) -> MusicRhythm:
     """Tempo, beats, downbeats, sections, energy and ending of mono ``samples`` at ``rate``.
 
     Deterministic; never raises on valid audio (silence, noise, a few seconds all give a
-    :class:`MusicRhythm` with ``steady=False`` and a ``reason``). Takes about 1-2 % of
-    real time on one core (``bench/rhythm.py``).
+    :class:`MusicRhythm` with ``steady=False`` and a ``reason``). Costs about 0.3 s of CPU
+    for a 3-minute track, one core (``bench/rhythm.py``), after the first call in a process.
     """
     try:
         return _analyse(samples, rate)
