@@ -387,8 +387,9 @@ class Controller(QObject):
         if self.preview_job is not None and not self.preview_job.done:
             self.preview_job.cancel()
         video, sheet, mix = self.current.analysis.path, self._sheet_for_mix(), self._mix_settings()
+        session = self.session
         self.preview_job = self._submit("io", "Preparing the preview",
-                                        lambda cancel: tasks.make_sheet_preview(video, sheet, mix, cancel),
+                                        lambda cancel: tasks.make_sheet_preview(video, sheet, mix, cancel, session),
                                         lambda p: self.previewReady.emit(str(p)), what="Cannot preview")
         return self.preview_job
 
@@ -410,9 +411,11 @@ class Controller(QObject):
             self.failed.emit("Nothing to export", "open footage and choose music for it first")
             return None
         video, sheet, mix = self.current.analysis.path, self._sheet_for_mix(), self._mix_settings()
+        session = self.session
 
         def factory(cancel):
-            return export_sheet_job(video, sheet, mix, mp4=mp4, otio=otio_path, cancel=cancel)
+            rhythms = tasks.sheet_rhythms(session, sheet) or None  # fades on downbeats where known
+            return export_sheet_job(video, sheet, mix, mp4=mp4, otio=otio_path, rhythms=rhythms, cancel=cancel)
 
         return self._submit("io", "Exporting", factory, self.exported.emit, what="Export failed")
 

@@ -313,16 +313,35 @@ def sheet_preview_path(video: str, sheet, settings) -> Path:
     return d / f"{Path(video).stem[:40]}-sheet-{hashlib.sha256(key.encode()).hexdigest()[:16]}.mp4"
 
 
-def make_sheet_preview(video: str, sheet, settings, cancel: CancelCheck | None = None) -> Job[Path]:
-    """The footage with the cue sheet mixed as it will be exported (the engine's preview job),
-    kept in the cache when it exists already."""
+def sheet_rhythms(session: EngineSession, sheet) -> dict:
+    """{music path: its stored MusicRhythm} for the sheet's tracks that the library analysed,
+    so the mix puts crossfades and fades on downbeats (plain ones for the others)."""
+    out: dict = {}
+    for cue in sheet.cues:
+        if cue.item_id is None or cue.music_path in out:
+            continue
+        try:
+            r = session.library.catalog.rhythm(int(cue.item_id))
+        except Exception:  # noqa: BLE001 - no rhythm: plain fades, never a failed preview
+            r = None
+        if r is not None:
+            out[cue.music_path] = r
+    return out
+
+
+def make_sheet_preview(video: str, sheet, settings, cancel: CancelCheck | None = None,
+                       session: EngineSession | None = None) -> Job[Path]:
+    """The footage with the cue sheet mixed as it will be exported (the engine's preview job,
+    fades on the stored downbeats when ``session``'s library has them), kept in the cache
+    when it exists already."""
     from .export import preview_sheet_job
 
     out = sheet_preview_path(video, sheet, settings)
     if out.exists() and out.stat().st_size > 0:
         yield Progress("done", 1, 1, "preview ready")
         return out
-    return (yield from preview_sheet_job(video, sheet, settings, out=out, cancel=cancel))
+    rhythms = sheet_rhythms(session, sheet) if session is not None else None
+    return (yield from preview_sheet_job(video, sheet, settings, out=out, rhythms=rhythms or None, cancel=cancel))
 
 
 # -- the library -------------------------------------------------------------------------------
