@@ -116,7 +116,7 @@ def accuracy(seeds: int, seconds: float) -> None:
     print(f"beat F over all steady styles: {np.mean(steady_rows):.3f} (goal >= 0.9)")
 
 
-def cost(runs: int = 3, seconds: float = 180.0) -> None:
+def cost(runs: int = 3, seconds: float = 180.0, extractor_name: str | None = None) -> None:
     from engine.features.registry import create_extractor
     from engine.jobs import run
     from engine.library.scan import default_extractor_name
@@ -129,7 +129,7 @@ def cost(runs: int = 3, seconds: float = 180.0) -> None:
     path = Path(tempfile.gettempdir()) / f"mvpt-bench-rhythm-{int(seconds)}s.mp3"
     if not path.exists():
         write_audio(path, np.stack([t.samples, t.samples]), sample_rate=44100)
-    name = default_extractor_name("music")
+    name = extractor_name or default_extractor_name("music")
     extractor = create_extractor(name, "cpu")
     clip = synth_track("straight", seed=1, duration=10.0).samples
     t0 = time.perf_counter()
@@ -286,13 +286,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=40.0)
     ap.add_argument("--no-cost", action="store_true", help="skip the cost comparison")
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--extractor", help="music extractor the scan is compared with (default: the scan's default)")
     ap.add_argument("--real", metavar="DIR", help="also analyse the audio files under DIR")
     ap.add_argument("--charts", metavar="DIR", help="also score Frets on Fire songs (with notes.mid) under DIR")
     args = ap.parse_args(argv)
     if not args.no_accuracy:
         accuracy(args.seeds, args.seconds)
     if not args.no_cost:
-        cost()
+        cost(extractor_name=args.extractor)
     if args.real:
         real(args.real)
     if args.charts:
