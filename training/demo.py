@@ -29,7 +29,8 @@ listing is sorted, so two builds on one machine agree bit for bit. Across machin
 not: float sums round differently with another CPU instruction set (AVX-512 or AVX2 kernels
 in torch, oneDNN and numpy), and 400 training steps carry a last-bit difference into other
 rankings. That is why the proof is reported with its range over training seeds: another
-machine's figures move about as much as another seed's (README, "The built-in demo").
+machine's hit rate moves about as much as another seed's, single ranks more (README, "Is the
+demo the same on every machine?").
 """
 
 from __future__ import annotations
@@ -517,5 +518,5 @@ def format_spread(report: DemoReport) -> list[str]:
                          else f"{Path(r.clip).stem} {got[0]}")
     return [f"  over {len(seeds)} training seeds ({seeds[0]}–{seeds[-1]}): {rates[0]:.0%}–{rates[-1]:.0%} "
             f"(median {float(np.median(rates)):.0%}); whole-video ranks {', '.join(ranks)}",
-            f"  (the demo model is seed {seeds[0]}; on another CPU floats round differently and the figures "
-            "move about as much as between seeds: expect a value in this range, not these exact ones)"]
+            f"  (the demo model is seed {seeds[0]}; on another CPU floats round differently: expect the rate "
+            "to move about as much as between seeds, and single whole-video ranks more)"]
