@@ -120,6 +120,10 @@ def test_catalog_stores_rhythm_and_upgrades_old_catalogs(tmp_path, steady120):
         assert cat.rhythm(item_id) == other
         with pytest.raises(KeyError):
             cat.store_rhythm(item_id + 1, other)
+        assert cat.verify() == []
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE rhythm SET data = '{' WHERE item_id = ?", (item_id,))
+        assert cat.rhythm(item_id) is None and any("rhythm damaged" in p for p in cat.verify())
         cat.record_failure(folder.id, "music", f.path, 10, 2, "broken", "x", 6.7)
         assert cat.rhythm(item_id) is None
 

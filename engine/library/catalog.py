@@ -375,6 +375,13 @@ class Catalog(VectorStoreMixin):
                         problems.append(f"{path}: {eid} features damaged ({e})")
                     if rows != n_seg:
                         problems.append(f"{path}: {eid} has {rows} rows for {n_seg} segments")
+            from engine.rhythm.music import MusicRhythm
+
+            for item_id, data in c.execute("SELECT item_id, data FROM rhythm").fetchall():
+                try:
+                    MusicRhythm.from_json(data)
+                except ValueError as e:
+                    problems.append(f"item {item_id}: stored rhythm damaged ({e})")
         return problems
 
 
