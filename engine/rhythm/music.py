@@ -295,6 +295,27 @@ def _analyse(samples: np.ndarray, rate: int) -> MusicRhythm:
                        pulse_clarity=clarity, **base)
 
 
+STFT_CHUNK_FRAMES = 4096
+"""Spectrogram frames computed at a time (about a minute): memory stays flat in duration,
+so a two-hour mix is analysed like a song (a whole 4096-point STFT of it would take GBs)."""
+
+
+def _stft_reduce(y: np.ndarray, n_fft: int, hop: int, reduce) -> np.ndarray:
+    """``reduce(power [1 + n_fft // 2, F]) -> [k, F]`` over the centred STFT of ``y`` (the
+    frames of ``librosa.stft(center=True)``), chunk by chunk; returns [k, 1 + len(y) // hop]."""
+    import librosa
+
+    padded = np.pad(y, n_fft // 2)
+    n_frames = 1 + len(y) // hop
+    out = []
+    for f0 in range(0, n_frames, STFT_CHUNK_FRAMES):
+        f1 = min(n_frames, f0 + STFT_CHUNK_FRAMES)
+        seg = padded[f0 * hop:(f1 - 1) * hop + n_fft]
+        power = np.abs(librosa.stft(seg, n_fft=n_fft, hop_length=hop, center=False)) ** 2  # [bins, f1 - f0]
+        out.append(reduce(power[:, : f1 - f0]))
+    return np.concatenate(out, axis=1)
+
+
 class _Frames:
     """Frame-level signals of a whole track at 16 kHz, hop 16 ms (T frames)."""
 
@@ -302,9 +323,10 @@ class _Frames:
         import librosa
 
         sr = ANALYSIS_RATE
-        power = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2  # [513, T]
-        self.n = power.shape[1]
-        mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=N_MELS, fmax=sr / 2)  # [64, T]
+        mel_fb = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmax=sr / 2)  # [64, 513]
+        both = _stft_reduce(y, N_FFT, HOP, lambda p: np.vstack([mel_fb @ p, p.sum(axis=0, keepdims=True)]))
+        mel, total = both[:N_MELS], both[N_MELS]  # [64, T] mel power, [T] total power
+        self.n = mel.shape[1]
         log_mel = librosa.power_to_db(mel, ref=1.0, top_db=None)
         log_mel = np.maximum(log_mel, log_mel.max() - 80.0)
         self.log_mel = log_mel
@@ -314,14 +336,13 @@ class _Frames:
         self.low_onset = librosa.onset.onset_strength(S=log_mel[: max(low, 2)], sr=sr, hop_length=HOP,
                                                       center=False)  # [T] kick and bass
         # frame loudness (dBFS of a full-scale sine = 0): Parseval with the Hann window's 3/8
-        total = power.sum(axis=0)
         self.loud_db = 10 * np.log10(2 * total / (N_FFT * N_FFT * 0.375) + 1e-10) + 3.0  # [T]
         self.peak_dbfs = float(np.percentile(self.loud_db, 99)) if self.n else -100.0
         # loudness rise: what makes a hit sound strong (kicks, snares), little for soft hats
         self.accent = np.maximum(0.0, np.diff(self.loud_db, prepend=self.loud_db[:1]))  # [T]
         self.mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=13)[1:]  # [12, T] timbre, no loudness
-        cpow = np.abs(librosa.stft(y, n_fft=CHROMA_FFT, hop_length=CHROMA_HOP)) ** 2
-        chroma = librosa.feature.chroma_stft(S=cpow, sr=sr, n_fft=CHROMA_FFT, norm=None, tuning=0.0)  # [12, Tc]
+        chroma = _stft_reduce(y, CHROMA_FFT, CHROMA_HOP, lambda p: librosa.feature.chroma_stft(
+            S=p, sr=sr, n_fft=CHROMA_FFT, norm=None, tuning=0.0))  # [12, Tc]
         idx = np.minimum(np.arange(self.n) * HOP // CHROMA_HOP, chroma.shape[1] - 1)
         self.chroma = chroma[:, idx]  # [12, T] on the onset grid
 
