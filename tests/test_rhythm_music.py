@@ -77,6 +77,7 @@ def test_other_rates_and_tiny_input():
     t = synth_track("straight", seed=5, duration=10.0, rate=22050, bpm=100.0)
     r = analyse_rhythm(t.samples, t.rate)
     assert r.steady and r.tempo == pytest.approx(100.0, rel=0.03)
+    assert analyse_rhythm(np.stack([t.samples, t.samples]), t.rate) == r  # stereo is mixed down
     assert not analyse_rhythm(np.zeros(10, np.float32), 16000).steady
     assert not analyse_rhythm(np.zeros(0, np.float32), 16000).steady
 

@@ -233,18 +233,22 @@ def analyse_rhythm(samples: np.ndarray, rate: int) -> MusicRhythm:
     """
     try:
         return _analyse(samples, rate)
-    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as e:
-        # A numeric corner case must not cost the track its place in the library: it gets
-        # no grid, and says why.
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError, MemoryError) as e:
+        # A numeric corner case (or a file too long for the worker's memory) must not cost the
+        # track its place in the library: it gets no grid, and says why.
         log.warning("rhythm analysis failed: %s: %s", type(e).__name__, e)
-        duration = len(np.asarray(samples).reshape(-1)) / float(rate) if rate > 0 else 0.0
+        shape = np.shape(samples)
+        duration = (max(shape) if shape else 0) / float(rate) if rate > 0 else 0.0
         return MusicRhythm(round(duration, 4), False, None,
                            energy=np.zeros(int(np.ceil(duration * ENERGY_RATE - 1e-9)), np.float32),
                            reason=f"rhythm analysis failed ({type(e).__name__})")
 
 
 def _analyse(samples: np.ndarray, rate: int) -> MusicRhythm:
-    y = np.asarray(samples, dtype=np.float32).reshape(-1)
+    y = np.asarray(samples, dtype=np.float32)
+    if y.ndim == 2:  # [channels, n] or [n, channels]: mix down
+        y = y.mean(axis=0 if y.shape[0] <= y.shape[1] else 1)
+    y = y.reshape(-1)
     if not np.isfinite(y).all():
         y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
     duration = len(y) / float(rate) if rate > 0 else 0.0
