@@ -180,3 +180,17 @@ def test_cli_beats_json(tmp_path, capsys):
     assert main(["beats", str(path)]) == 0 and "bpm" in capsys.readouterr().out
     assert main(["beats", str(tmp_path / "missing.mp3")]) == 1
     assert "file not found" in capsys.readouterr().err
+
+
+def test_fade_out_ending_sections_and_energy():
+    t = synth_track("fade_out", seed=3, duration=30.0, bpm=120.0)
+    r = analyse_rhythm(t.samples, t.rate)
+    assert r.steady and r.ending == pytest.approx(t.ending, abs=0.07)  # the last downbeat before the fade
+    assert r.sound_end > r.ending
+    tail = r.energy[int((t.ending + 2) * ENERGY_RATE):int((t.duration - 1) * ENERGY_RATE)]
+    assert tail.mean() < 0.6 * r.energy[: int(t.ending * ENERGY_RATE)].mean()
+    s = synth_track("straight", seed=3, duration=40.0, bpm=120.0)
+    rs = analyse_rhythm(s.samples, s.rate)
+    assert rs.sections[0] == 0.0 and len(rs.sections) >= 2
+    assert _near(s.sections[1:], rs.sections[1:], tol=1.0).all()  # every true boundary within 1 s
+    assert set(np.round(rs.sections[1:], 4)) <= set(np.round(rs.downbeats, 4))  # on downbeats
