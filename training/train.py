@@ -149,7 +149,8 @@ def auto_recipe(n_videos: int, lengths: np.ndarray) -> dict[str, Any]:
 
     From ``LARGE_SET`` videos on, the fixed recipe. Below, a step budget instead of epochs (a
     set of 160 pairs got ~60 optimiser steps from 30 epochs), a smaller and more regularised
-    model (the 5.6 M-parameter one memorises a few hundred pairs), L from the clips' own
+    model (the 5.6 M-parameter one memorises a few hundred pairs; width 64 under 5,000
+    training segments, 128 above), L from the clips' own
     lengths (no crop longer than most clips), a batch of ~1,000 segments (InfoNCE's
     negatives), validation ~25 times over the budget with early stopping; measured in
     ``bench/learn.py`` (docs/training.md, "Small sets")."""
@@ -163,7 +164,9 @@ def auto_recipe(n_videos: int, lengths: np.ndarray) -> dict[str, Any]:
     steps = int(np.clip(3 * n_videos, 400, 3000))
     spe = max(1, n_videos // batch)
     epochs = max(1, math.ceil(steps / spe))
-    small = n_videos < 300
+    # capacity by what the set holds in segments, not videos: 240 videos of ~30 segments did
+    # better at width 128 than 64 (docs/training.md, "Small sets"); 255 of ~15 well at 64
+    small = float(lengths.sum()) < 5000 if len(lengths) else True
     return dict(epochs=epochs, steps=steps, batch_size=batch, lr=1e-3, weight_decay=0.1,
                 warmup_epochs=max(1.0, 0.05 * epochs), tau=0.05, seq_len=L,
                 d_model=64 if small else 128, n_layers=2, n_heads=4, ff_dim=128 if small else 256,
