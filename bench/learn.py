@@ -1,6 +1,7 @@
 """Small sets and learning from a creator's edits, side by side, on generated features.
 
-    python bench/learn.py --quick               # 100 and 300 pairs, 10 and 25 edits (≲ 15 min, 2 cores)
+    python bench/learn.py --quick               # 100 and 300 pairs, 10 and 25 edits on a 300-pair base
+                                                # (~10 min on an idle 2-core CPU; an hour at load 20)
     python bench/learn.py                       # 100/300/1,000/3,000 pairs; 10/25/50/100 edits
     python bench/learn.py --part sizes|creator  # one half only
     python bench/learn.py --json out.json
@@ -270,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default=None, help="comma-separated pair counts")
     ap.add_argument("--edits", default=None, help="comma-separated edit counts")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--base-pairs", type=int, default=1000, help="part 2: base-world pairs the base model learns from")
+    ap.add_argument("--base-pairs", type=int, default=None,
+                    help="part 2: base-world pairs the base model learns from (default 1000; --quick: 300)")
     ap.add_argument("--finetune-lr", type=float, default=None, help="part 2: fine-tuning learning rate (default 3e-4)")
     ap.add_argument("--one-segment", action="store_true",
                     help="part 1 with pairs of one segment each (a set of short clips or stills)")
@@ -280,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     sizes = [int(x) for x in (a.sizes or ("100,300" if a.quick else "100,300,1000,3000")).split(",")]
     edits = [int(x) for x in (a.edits or ("10,25" if a.quick else "10,25,50,100")).split(",")]
+    if a.base_pairs is None:
+        a.base_pairs = 300 if a.quick else 1000
     work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="mvpt-bench-learn-"))
     out: dict = {"world": {k: v for k, v in WORLD.__dict__.items()}, "threads": a.threads}
     t0 = time.perf_counter()
