@@ -1,7 +1,8 @@
 """Small sets and learning from a creator's edits, side by side, on generated features.
 
-    python bench/learn.py --quick               # 100 and 300 pairs, 10 and 25 edits on a 300-pair base
-                                                # (~10 min on an idle 2-core CPU; an hour at load 20)
+    python bench/learn.py --quick               # 100 and 300 pairs (no fixed-recipe column), 10 and 25
+                                                # edits on a 300-pair base: ~12 min from the per-run
+                                                # times measured at load 4-10 on 2 cores
     python bench/learn.py                       # 100/300/1,000/3,000 pairs; 10/25/50/100 edits
     python bench/learn.py --part sizes|creator  # one half only
     python bench/learn.py --json out.json
@@ -89,7 +90,8 @@ def _summ(res: dict) -> dict:
                  "R@10": 0.5 * (res[lv]["v2m"]["R@10"] + res[lv]["m2v"]["R@10"])} for lv in ("segment", "track")}
 
 
-def part_sizes(sizes: list[int], work: Path, threads: int, world_cfg: SynthConfig = WORLD) -> list[dict]:
+def part_sizes(sizes: list[int], work: Path, threads: int, world_cfg: SynthConfig = WORLD,
+               with_fixed: bool = True) -> list[dict]:
     world = SynthWorld(world_cfg)
     test = base_videos(world, TEST_VIDEOS, seed=9001)
     rows = []
@@ -100,7 +102,7 @@ def part_sizes(sizes: list[int], work: Path, threads: int, world_cfg: SynthConfi
         row = {"pairs": n}
         models = [("mvpt", {}), ("mlp_infonce", dict(model="baseline", loss="infonce")),
                   ("track_mean", dict(model="baseline", loss="infonce", baseline_level="track"))]
-        if n < 1000:  # below LARGE_SET the defaults differ from the fixed recipe they replaced
+        if n < 1000 and with_fixed:  # below LARGE_SET the defaults differ from the fixed recipe they replaced
             models.append(("mvpt_fixed_30_epochs", dict(epochs=30)))
         for name, extra in models:
             t0 = time.perf_counter()
@@ -294,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.part in ("sizes", "both"):
             print(f"part 1: defaults vs baselines, held-out test of {TEST_VIDEOS} videos")
             wc = replace(WORLD, min_segments=1, max_segments=1) if a.one_segment else WORLD
-            out["sizes"] = part_sizes(sizes, work / ("sizes1" if a.one_segment else "sizes"), a.threads, wc)
+            out["sizes"] = part_sizes(sizes, work / ("sizes1" if a.one_segment else "sizes"), a.threads, wc,
+                                      with_fixed=not a.quick)
         if a.part in ("creator", "both"):
             print(f"part 2: a creator's taste (base model on {a.base_pairs} pairs of the base world)")
             out["creator"] = part_creator(edits, work / ("creator" if not a.finetune_lr else f"creator_lr{a.finetune_lr:g}"),
