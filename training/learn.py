@@ -333,6 +333,7 @@ def learn(folder: str | os.PathLike[str], base_checkpoint: str | os.PathLike[str
     (at least a minute, with a warning). Raises :class:`LearnError` (nothing written) when
     the folder has too few usable edits (``steps``: a step budget instead of the set's own), the base model cannot be read, or the disk is full;
     :class:`engine.jobs.Cancelled` on cancel (nothing written either)."""
+    from engine.features.base import FeatureError
     from engine.features.cache import content_key
     from engine.features.registry import extractor_for_id
     from engine.model.checkpoint import CheckpointError, load_checkpoint, read_config, save_checkpoint
@@ -392,7 +393,11 @@ def learn(folder: str | os.PathLike[str], base_checkpoint: str | os.PathLike[str
         else:
             if extractors is None:
                 yield Progress("features", i, len(files), "loading the feature extractors")
-                extractors = (extractor_for_id(base_cfg.visual_id, device), extractor_for_id(base_cfg.music_id, device))
+                try:
+                    extractors = (extractor_for_id(base_cfg.visual_id, device),
+                                  extractor_for_id(base_cfg.music_id, device))
+                except FeatureError as e:
+                    raise LearnError(f"the current model reads features this installation cannot make: {e}") from e
             yield Progress("features", i, len(files), name)
             try:
                 v, m = screen_and_extract(path, extractors[0], extractors[1], seg)
