@@ -362,11 +362,13 @@ class CutDetector:
             return VideoRhythm(duration=d, energy=np.zeros(_energy_len(d), np.float32))
         self._dissolve_tests(final=True)
         col = {k: np.concatenate(v).astype(np.float64 if k == "t" else np.float32) for k, v in self._cols.items()}
+        self._cols = {}
         fps = self.fps or 25.0
         t = col["t"]
         if duration is None or not duration > 0:
             duration = float(t[-1] + 1.0 / fps)
-        dis = np.concatenate(self._dis).astype(np.float32) if self._dis else np.zeros((0, 0, 4), np.float32)
+        dis = np.concatenate(self._dis) if self._dis else np.zeros((0, 0, 4), np.float16)  # [n, len(halves), 4]
+        self._dis = []
         self._ring = None
         return _decide(col, dis, self._halves or [], fps, float(duration), self._n)
 
@@ -575,26 +577,32 @@ def _find_dissolves(dis: np.ndarray, halves: list[int], std: np.ndarray, grad: n
     """(first frame, last frame, confidence) of each dissolve."""
     if dis.size == 0:
         return []
-    change, ratio, corr, pan = dis[..., 0], dis[..., 1], dis[..., 2], dis[..., 3]  # [n, len(halves)]
-    n = len(change)
+    n = len(dis)
+    change = dis[..., 0]  # [n, len(halves)], half precision
+    # Only centres where some blend test passed (few) are looked at further.
+    with np.errstate(invalid="ignore"):
+        rows = np.flatnonzero(np.any(dis[..., 1] <= max(_DISSOLVE_MAX_RESIDUAL, _DISSOLVE_LOOSE_RESIDUAL), axis=1))
+    sub = dis[rows].astype(np.float32)
+    ch, ratio, corr, pan = sub[..., 0], sub[..., 1], sub[..., 2], sub[..., 3]  # [r, len(halves)]
     # Contrast dip: the middle of a blend of two unrelated pictures has ~0.7 of their contrast
     # and fine detail; a moving camera keeps its own. It lets a looser blend test through
     # (camera motion inside the shots spoils the strict one).
-    ci = np.arange(n)[:, None]
+    ci = rows[:, None]
     lo = np.clip(ci - np.asarray(halves)[None, :], 0, n - 1)
     hi = np.clip(ci + np.asarray(halves)[None, :], 0, n - 1)
-    std_dip = std[ci] / np.maximum(0.5 * (std[lo] + std[hi]), 1e-3)      # [n, len(halves)]
+    std_dip = std[ci] / np.maximum(0.5 * (std[lo] + std[hi]), 1e-3)      # [r, len(halves)]
     grad_dip = grad[ci] / np.maximum(0.5 * (grad[lo] + grad[hi]), 1e-3)
     with np.errstate(invalid="ignore"):
-        strict = (1.0 - ratio / _DISSOLVE_MAX_RESIDUAL) * np.minimum(1.0, change / (3 * _DISSOLVE_MIN_CHANGE))
-        strict = np.where((change >= _DISSOLVE_MIN_CHANGE) & (ratio <= _DISSOLVE_MAX_RESIDUAL)
+        strict = (1.0 - ratio / _DISSOLVE_MAX_RESIDUAL) * np.minimum(1.0, ch / (3 * _DISSOLVE_MIN_CHANGE))
+        strict = np.where((ch >= _DISSOLVE_MIN_CHANGE) & (ratio <= _DISSOLVE_MAX_RESIDUAL)
                           & (corr <= _DISSOLVE_MAX_CORR), strict, 0.0)
-        loose = 0.7 * (1.0 - ratio / _DISSOLVE_LOOSE_RESIDUAL) * np.minimum(1.0, change / (3 * _DISSOLVE_MIN_CHANGE))
-        loose = np.where((change >= _DISSOLVE_LOOSE_CHANGE) & (ratio <= _DISSOLVE_LOOSE_RESIDUAL)
+        loose = 0.7 * (1.0 - ratio / _DISSOLVE_LOOSE_RESIDUAL) * np.minimum(1.0, ch / (3 * _DISSOLVE_MIN_CHANGE))
+        loose = np.where((ch >= _DISSOLVE_LOOSE_CHANGE) & (ratio <= _DISSOLVE_LOOSE_RESIDUAL)
                          & (corr <= _DISSOLVE_LOOSE_CORR) & (std_dip <= _DISSOLVE_DIP) & (grad_dip <= _DISSOLVE_DIP),
                          loose, 0.0)
-        good = np.where(pan < _DISSOLVE_PAN, 0.0, np.maximum(strict, loose))
-    good = np.nan_to_num(good, nan=0.0)
+        good_sub = np.where(pan < _DISSOLVE_PAN, 0.0, np.maximum(strict, loose))
+    good = np.zeros(change.shape, np.float32)  # [n, len(halves)]
+    good[rows] = np.nan_to_num(good_sub, nan=0.0)
     valid = good > 0
     best = good.max(axis=1)  # [n]
     cut_arr = np.asarray(cuts, np.int64)
@@ -602,8 +610,8 @@ def _find_dissolves(dis: np.ndarray, halves: list[int], std: np.ndarray, grad: n
     for a, b in _runs(best > 0):
         c = a + int(np.argmax(best[a:b]))
         ok = np.flatnonzero(valid[c])
-        ch = change[c, ok]
-        j = ok[np.flatnonzero(ch >= 0.85 * ch.max())[0]]  # smallest half-width that saturates
+        chc = change[c, ok].astype(np.float32)
+        j = ok[np.flatnonzero(chc >= 0.85 * chc.max())[0]]  # smallest half-width that saturates
         hw = halves[j]
         s, e = max(0, c - hw), min(n - 1, c + hw)
         if in_fade[s:e + 1].any():
