@@ -60,7 +60,9 @@ import numpy as np
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 from engine.rhythm import ENERGY_RATE
 
-CUTS_VERSION = 1
+CUTS_VERSION = 2
+"""Bump when any output of :class:`CutDetector` would change; a stored result with another
+version is stale (the analysis cache does not check it yet)."""
 CUT_FRAME_SHORT_SIDE = 48
 """Short side (px) of the frames the detector reads; the analysis pass makes them."""
 
