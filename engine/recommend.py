@@ -54,6 +54,15 @@ class TrackSuggestion:
     coverage: float | None = None
     """Fraction of the video the track covers from that offset."""
     fit_score: float | None = None
+    model_score: float | None = None
+    """The model's part of ``score`` (CLS and per-segment fit, counted by coverage)."""
+    sync: object | None = None
+    """:class:`engine.rhythm.sync.SyncFit` of the video's cuts and energy on this track, when
+    both have a rhythm analysis (``sync.reason`` says when it carried no information)."""
+    on_downbeat: bool = False
+    """The offset starts the track on a downbeat."""
+    note: str = ""
+    """Why the offset is what it is, in words (shown in the app and the CLI)."""
 
 
 @dataclass(frozen=True)
@@ -255,18 +264,97 @@ def fit_soundtrack(session: EngineSession, analysis: MediaAnalysis, item_id: int
     return SoundtrackFit(item_id, best, offset, float(scores[best]), min(tv, tm - best) / tv, scores)
 
 
+SYNC_GATE = 0.5
+"""Sync re-orders the whole-video list only when at least one candidate's cuts-on-beats match
+is this sure (:attr:`engine.rhythm.sync.SyncFit.confidence`, 0.5 at z = 2 against unrelated
+videos): standardised among the candidates, pure chance would otherwise weigh as much as a
+real match (seen on generated pairs whose pictures follow the music's pitch and loudness,
+not its beat: sync at 0.5 moved the wrong track first)."""
+
+
 def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5,
-                     conditioning: Conditioning | None = None) -> list[TrackSuggestion]:
-    """Tracks for the whole video with their best start offset: the CLS ranking and the
-    per-segment fit combined (mean of the two scores)."""
+                     conditioning: Conditioning | None = None, *, sync: float | None = None) -> list[TrackSuggestion]:
+    """Tracks for the whole video with their best start offset.
+
+    The model's score is the mean of the CLS match and the per-segment fit, each counted
+    only for the share of the video the track covers from its offset (a track that covers
+    12 % of the video cannot outrank one that covers all of it). With ``sync`` > 0 (default:
+    the settings' ``sync_weight``) and a rhythm analysis of both the video (cuts, energy) and
+    the tracks (beats, downbeats), the candidates are re-ranked by how well the cuts land on
+    the beats and the energy follows the music (:func:`engine.rhythm.sync.rerank`), and the
+    offset is the sync's, on a downbeat; without sync information the model's offset is
+    snapped to the nearest downbeat (within a beat)."""
     candidates = recommend_tracks(session, analysis, max(3 * k, 10), conditioning)
-    out = []
+    weight = float(session.settings.sync_weight if sync is None else sync)
+    scored = []
     for c in candidates:
         fit = fit_soundtrack(session, analysis, c.item_id, conditioning)
-        out.append(TrackSuggestion(c.item_id, c.path, c.title, c.artist, 0.5 * (c.score + fit.score),
-                                   fit.offset, fit.coverage, fit.score))
-    out.sort(key=lambda t: -t.score)
-    return out[:k]
+        model = 0.5 * (c.score * fit.coverage + fit.score)
+        scored.append((c, fit, model))
+    video = getattr(analysis, "video_rhythm", None)
+    catalog = session.library.catalog
+    rhythms = {}
+    if video is not None:
+        for c, _, _ in scored:
+            r = _track_rhythm(catalog, c.item_id)
+            if r is not None:
+                rhythms[c.item_id] = r
+    order = sorted(range(len(scored)), key=lambda i: -scored[i][2])  # the model's own order
+    fits: dict[int, object] = {}
+    if weight > 0 and video is not None and rhythms:
+        from engine.rhythm.sync import rerank
+
+        ranked = rerank([(c.item_id, m) for c, _, m in scored], video, rhythms, weight)
+        fits = {r.item_id: r.sync for r in ranked}
+        best = max((f.confidence for f in fits.values() if f is not None and f.informative), default=0.0)
+        if best >= SYNC_GATE:
+            pos = {c.item_id: i for i, (c, _, _) in enumerate(scored)}
+            order = [pos[r.item_id] for r in ranked]
+            blended = {r.item_id: r.score for r in ranked}
+        else:  # no track's beats follow the cuts better than chance: sync would only add noise
+            blended = {c.item_id: m for c, _, m in scored}
+    else:
+        blended = {c.item_id: m for c, _, m in scored}
+    out = []
+    for i in order[:k]:
+        c, fit, model = scored[i]
+        offset, coverage, on_db, note = fit.offset, fit.coverage, False, "best fit of the scenes to the track"
+        sf = fits.get(c.item_id)
+        r = rhythms.get(c.item_id)
+        if sf is not None and getattr(sf, "informative", False) and sf.offset is not None:
+            offset, on_db = float(sf.offset), bool(sf.on_downbeat)
+            note = ("cuts land on its beats from here" + (" (a beat or a bar away fits nearly as well)"
+                                                           if sf.ambiguous else ""))
+            tm = float(getattr(r, "duration", 0.0) or 0.0)
+            if tm > 0:
+                coverage = max(0.0, min(1.0, (tm - offset) / max(analysis.duration, 1e-6)))
+        elif r is not None and getattr(r, "steady", False) and len(r.downbeats):
+            offset, on_db = _snap_downbeat(offset, r)
+            if on_db:
+                note = "best fit of the scenes to the track, started on a downbeat"
+        if coverage < 0.999:
+            note += f"; covers {100 * coverage:.0f} % of the video (fit it to length to cover all)"
+        out.append(TrackSuggestion(c.item_id, c.path, c.title, c.artist, float(blended[c.item_id]), offset, coverage,
+                                   fit.score, model, sf, on_db, note))
+    return out
+
+
+def _track_rhythm(catalog, item_id: int):
+    try:
+        r = catalog.rhythm(item_id)
+    except Exception:  # noqa: BLE001 - a catalog without rhythm rows (older library) has none
+        return None
+    return r
+
+
+def _snap_downbeat(offset: float, rhythm) -> tuple[float, bool]:
+    """The downbeat nearest ``offset`` when it is within one beat of it."""
+    db = np.asarray(rhythm.downbeats, np.float64)
+    j = int(np.argmin(np.abs(db - offset)))
+    beat = 60.0 / float(rhythm.tempo) if rhythm.tempo else 0.5
+    if abs(float(db[j]) - offset) <= beat:
+        return float(max(0.0, db[j])), True
+    return offset, False
 
 
 def find_footage(session: EngineSession, music: str | os.PathLike[str] | int, k: int = 5,

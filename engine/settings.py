@@ -76,6 +76,11 @@ class EngineSettings(SettingsFile):
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     """Segment length when no checkpoint decides it (a checkpoint's own value wins)."""
     top_k: int = 10
+    sync_weight: float = 0.2
+    """0..1: how much "sync to cuts" (cuts on beats, energy following the music) counts against
+    the model's score in the whole-video list (0 = the model alone). 0.2: on generated pairs
+    whose pictures follow their own song, 0.3 already moved a wrong track above the right one
+    the model had first; with a weak model (bench/sync.py's stand-in) 0.5 ranked best."""
     music_folders: tuple[str, ...] = field(default_factory=tuple)
     footage_folders: tuple[str, ...] = field(default_factory=tuple)
     data_dir: str | None = None

@@ -57,7 +57,18 @@ def test_whole_video_ranking_and_fitted_offset(world):
     fit = fit_soundtrack(s, a, own)
     assert fit.offset_segments == 3 and fit.offset == pytest.approx(3 * SEG)
     assert fit.coverage == pytest.approx(1.0)
-    assert best[0].offset == pytest.approx(3 * SEG)
+    # the model's offset, started on the track's nearest downbeat (within a beat) when it has a grid
+    r = s.library.catalog.rhythm(own)
+    sync = best[0].sync
+    if sync is not None and sync.informative:  # cuts on beats: the sync's offset, within a beat of the truth
+        assert abs(best[0].offset - 3 * SEG) <= 60.0 / r.tempo + 1e-6
+    elif best[0].on_downbeat:
+        assert r is not None and np.min(np.abs(np.asarray(r.downbeats) - best[0].offset)) < 1e-6
+        assert abs(best[0].offset - 3 * SEG) <= 60.0 / r.tempo + 1e-6
+    else:
+        assert best[0].offset == pytest.approx(3 * SEG)
+    # the model alone (sync 0) ranks the same track first
+    assert best_soundtracks(s, a, k=3, sync=0.0)[0].item_id == own
 
 
 def test_find_footage_for_a_song(world):

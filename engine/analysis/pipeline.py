@@ -93,8 +93,12 @@ class PartialAnalysis:
 
 def cache_file(session, path: Path, modality: str, checkpoint_id: str) -> Path:
     from engine.features.cache import content_key
+    from engine.rhythm.music import RHYTHM_VERSION
+    from engine.rhythm.video import CUTS_VERSION
 
-    key = f"{content_key(path)}|{checkpoint_id}|{modality}|{session.segment_seconds}|{ANALYSIS_VERSION}"
+    # a new cut detector or beat tracker redoes stored analyses
+    key = (f"{content_key(path)}|{checkpoint_id}|{modality}|{session.segment_seconds}|{ANALYSIS_VERSION}|"
+           f"c{CUTS_VERSION}|r{RHYTHM_VERSION}")
     return session.data_dir / "analyses" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
 
 

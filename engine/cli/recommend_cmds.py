@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("video")
     p.add_argument("--top", type=int, default=5, help="suggestions per list (default 5)")
     p.add_argument("--per-segment", action="store_true", help="also list suggestions for every segment")
+    p.add_argument("--sync", type=float, default=None, metavar="W",
+                   help="0..1: how much cuts-on-beats and energy following the music count in the whole-video "
+                        "list (default: the settings' sync_weight, 0.5; 0 = the model alone)")
     p.add_argument("--attribute", action="append", default=[], metavar="NAME:WEIGHT",
                    help="add (+) or remove (-) an attribute, weight in -1..1; repeatable")
     p.set_defaults(func=_recommend)
@@ -143,7 +146,7 @@ def _recommend(args: argparse.Namespace) -> int:
     bar = _progress(args)
     analysis = run(analyse_video(session, video, thumbnails=False), bar)
     bar.done()
-    whole = best_soundtracks(session, analysis, args.top, cond)
+    whole = best_soundtracks(session, analysis, args.top, cond, sync=args.sync)
     per_seg = recommend_segments(session, analysis, args.top, cond) if args.per_segment or args.json else None
     if args.json:
         print(json.dumps({"video": analysis.path, "checkpoint": analysis.checkpoint_id,
@@ -159,10 +162,17 @@ def _recommend(args: argparse.Namespace) -> int:
               f"`mvpt library add FOLDER --checkpoint DIR{data_dir_arg(args.data_dir)}`")
         return 1
     print("\nWhole video")
-    print(f"  {'#':>2}  {'track':<40} {'start at':>8} {'covers':>7} {'score':>6}")
+    print(f"  {'#':>2}  {'track':<40} {'start at':>8} {'covers':>7} {'score':>6}  sync")
     for i, t in enumerate(whole, 1):
         name = f"{t.artist} – {t.title}" if t.artist else t.title
-        print(f"  {i:>2}  {name[:40]:<40} {clock(t.offset or 0):>8} {100 * (t.coverage or 0):>6.0f}% {t.score:>6.3f}")
+        sync = ("—" if t.sync is None else t.sync.reason if t.sync.reason else
+                f"{100 * t.sync.confidence:.0f} %{' (ambiguous)' if t.sync.ambiguous else ''}")
+        db = " ↓" if t.on_downbeat else ""
+        print(f"  {i:>2}  {name[:40]:<40} {clock(t.offset or 0):>8}{db} {100 * (t.coverage or 0):>6.0f}% "
+              f"{t.score:>6.3f}  {sync}")
+    rhythm = analysis.video_rhythm
+    if rhythm is not None and not len(getattr(rhythm, "cuts", ())):
+        print("  (no cuts found in the video: the list follows the model and the energy only)")
     if per_seg:
         print("\nPer segment")
         for (a, b), row in zip(zip(analysis.starts, analysis.ends), per_seg):
