@@ -23,7 +23,9 @@ import numpy as np
 
 from engine.analysis import MediaAnalysis, PartialAnalysis, analyse
 from engine.jobs import CancelCheck, Job, run
-from engine.media import MediaError
+from engine.media import MediaError, NotMediaError
+from engine.media.grid import clock
+from engine.media.probe import probe
 from engine.session import EngineSession
 
 
@@ -384,4 +386,4 @@ def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalys
 
 __all__ = ["MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
            "analyse_video", "analyse_music", "analyse_media", "recommend_segments", "recommend_tracks", "fit_soundtrack",
-           "best_soundtracks", "find_footage", "condition", "MediaError"]
+           "best_soundtracks", "find_footage", "condition", "MediaError", "NotMediaError", "clock", "probe"]

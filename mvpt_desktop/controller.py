@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.mix.cuesheet import Cue, CueSheet, scene_cue
+from engine.export import Cue, CueSheet, scene_cue
 from engine.project import Project, load_project, save_project
 from engine.session import EngineSession
 from engine.settings import EngineSettings

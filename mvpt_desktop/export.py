@@ -16,11 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.export import CueSheet, ExportResult, MixSettings, whole_video_sheet
+from engine.export import export_job as export_sheet_job
+from engine.export import preview_job as preview_sheet_job
 from engine.jobs import CancelCheck, Job
-from engine.mix.cuesheet import CueSheet, MixSettings
-from engine.mix.export import ExportResult, whole_video_sheet
-from engine.mix.export import export_job as export_sheet_job
-from engine.mix.export import preview_job as preview_sheet_job
 
 __all__ = ["Soundtrack", "ExportResult", "CueSheet", "MixSettings", "spec_for", "sheet_for", "write_otio",
            "export_job", "export_sheet_job", "preview_sheet_job"]
@@ -40,7 +39,7 @@ class Soundtrack:
 
 def spec_for(choice: Soundtrack, fade_in: float, fade_out: float, original_level: float | None):
     """The older single-track writer's spec (kept for the preview path that still uses it)."""
-    from engine.media.writer import SoundtrackSpec
+    from engine.export import SoundtrackSpec
 
     return SoundtrackSpec(choice.music_path, max(0.0, choice.offset), fade_in, fade_out, 0.0,
                           original_level or None)
@@ -64,8 +63,8 @@ def settings_for(original_level: float | None) -> MixSettings:
 def write_otio(video: str | os.PathLike[str], choice: Soundtrack, out: str | os.PathLike[str],
                fade_in: float = 0.0, fade_out: float = 0.0) -> Path:
     """A timeline: the whole footage clip, and the music clip from ``choice.offset``."""
-    from engine.mix.otio import build_timeline
-    from engine.mix.otio import write_otio as write
+    from engine.export import build_timeline
+    from engine.export import write_otio as write
 
     sheet = sheet_for(video, choice, fade_in, fade_out)
     return write(build_timeline(video, sheet, MixSettings(duck=False)), out)

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from engine.media.grid import clock
+from engine.recommend import clock
 
 from .tasks import SuggestionRow, TrackRow
 

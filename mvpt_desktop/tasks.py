@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
-from engine.media import NotMediaError
-from engine.media.probe import probe
 from engine.recommend import (
     Conditioning,
     MediaAnalysis,
+    NotMediaError,
     PartialAnalysis,
     SegmentSuggestion,
     TrackSuggestion,
     analyse_media,
     best_soundtracks,
+    probe,
     recommend_segments,
 )
 from engine.session import EngineSession
@@ -290,7 +290,7 @@ def preview_path(video: str, music: str, offset: float, original_level: float | 
 
 def make_preview(video: str, spec, out: Path, cancel: CancelCheck | None = None) -> Job[Path]:
     """The footage with the chosen music muxed in (kept when it exists already)."""
-    from engine.media.writer import write_with_soundtrack
+    from engine.export import write_with_soundtrack
 
     if out.exists() and out.stat().st_size > 0:
         yield Progress("done", 1, 1, "preview ready")

@@ -47,7 +47,7 @@ JobFactory = Callable[[Callable[[], bool]], Any]
 
 def user_message(e: BaseException) -> str:
     """What to show a creator for an exception raised by engine work (never a traceback)."""
-    from engine.media import MediaError
+    from engine.recommend import MediaError
     from engine.session import NoModelError
 
     if isinstance(e, (MediaError, NoModelError)):
