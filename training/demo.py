@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_path, atomic_write_text
 from engine.jobs import CancelCheck, Job, Progress, check_cancel, relabel
 from engine.media.grid import DEFAULT_SEGMENT_SECONDS
 
@@ -155,9 +156,7 @@ class DemoReport:
 
     def save(self) -> Path:
         p = Path(self.root) / REPORT
-        tmp = p.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
-        os.replace(tmp, p)
+        atomic_write_text(p, json.dumps(asdict(self), indent=1) + "\n")
         return p
 
     @classmethod
@@ -422,9 +421,8 @@ def write_examples(world: DemoWorld, out: Path, n: int, segment_seconds: float,
 def _write_images(folder: Path, images: list[np.ndarray], Image) -> None:  # noqa: N803 - the PIL module
     folder.mkdir(parents=True, exist_ok=True)
     for i, img in enumerate(images):
-        tmp = folder / f".{i:03d}.tmp.png"
-        Image.fromarray(img).save(tmp, format="PNG")
-        os.replace(tmp, folder / f"{i:03d}.png")
+        with atomic_path(folder / f"{i:03d}.png", suffix=".png", fsync=False) as tmp:
+            Image.fromarray(img).save(tmp, format="PNG")
 
 
 def _write_excerpts(folder: Path, tracks: list, n: int, seconds: float, rng: np.random.Generator) -> None:
@@ -440,9 +438,8 @@ def _write_excerpts(folder: Path, tracks: list, n: int, seconds: float, rng: np.
         length = min(info.frames, int(2 * seconds * info.samplerate))
         start = int(rng.integers(0, max(1, info.frames - length)))
         data, sr = sf.read(str(t.path), start=start, frames=length, dtype="float32")
-        tmp = folder / f".{i:03d}.tmp.wav"
-        sf.write(str(tmp), data, sr, format="WAV")
-        os.replace(tmp, folder / f"{i:03d}_{t.style}.wav")
+        with atomic_path(folder / f"{i:03d}_{t.style}.wav", suffix=".wav", fsync=False) as tmp:
+            sf.write(str(tmp), data, sr, format="WAV")
 
 
 # -- the proof -------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_write_text
 from engine.jobs import CancelCheck, Job, Progress, check_cancel, run
 from training.demo_footage import write_clip
 from training.demo_music import SR, STYLE_ORDER, TrackSpec, plan_track, render_track
@@ -109,9 +110,7 @@ def _digest(*parts) -> str:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1), fsync=False)
 
 
 def _partial(final: Path) -> Path:
