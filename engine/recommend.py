@@ -359,6 +359,21 @@ def _snap_downbeat(offset: float, rhythm) -> tuple[float, bool]:
     return offset, False
 
 
+def snap_to_beat(t: float, rhythm, tolerance: float | None = None) -> float:
+    """The beat of ``rhythm`` (a MusicRhythm) nearest track time ``t`` (within ``tolerance``
+    when given); ``t`` unchanged without a steady beat. Re-exported for front ends, which
+    reach the engine through this module (:func:`engine.rhythm.sync.snap_to_beat`)."""
+    from engine.rhythm.sync import snap_to_beat as snap
+
+    return snap(t, rhythm, tolerance)
+
+
+def track_rhythm(session: EngineSession, item_id: int):
+    """The stored MusicRhythm (beats, downbeats, sections) of library item ``item_id``, or
+    None when the library has none for it."""
+    return _track_rhythm(session.library.catalog, int(item_id))
+
+
 def find_footage(session: EngineSession, music: str | os.PathLike[str] | int, k: int = 5,
                  cancel: CancelCheck | None = None) -> list[list[SegmentSuggestion]]:
     """Per music segment, the best footage segments from the footage library (M→V).
@@ -386,4 +401,4 @@ def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalys
 
 __all__ = ["MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
            "analyse_video", "analyse_music", "analyse_media", "recommend_segments", "recommend_tracks", "fit_soundtrack",
-           "best_soundtracks", "find_footage", "condition", "MediaError", "NotMediaError", "clock", "probe"]
+           "best_soundtracks", "find_footage", "snap_to_beat", "track_rhythm", "condition", "MediaError", "NotMediaError", "clock", "probe"]

@@ -53,6 +53,10 @@ class Controller(QObject):
     """(what failed, a message a creator understands)"""
     info = Signal(str)
     attributeMatrixReady = Signal(object)
+    rhythmChanged = Signal(object)
+    """:class:`tasks.CueRhythm` of the chosen cue (its beat grid on the video, the cuts against
+    it), or None when no music is chosen."""
+    syncWeightChanged = Signal(float)
     """:class:`insights.AttributeMatrix` (the Insights view's genre x class matrix)"""
 
     def __init__(self, settings: EngineSettings | None = None, gui: GuiSettings | None = None,
@@ -80,6 +84,11 @@ class Controller(QObject):
         self._save_timer = QTimer(self, singleShot=True, interval=500)  # a slider drag saves once
         self._save_timer.timeout.connect(self._save_weights)
         self.attribute_matrix = None  # the last insights.AttributeMatrix
+        self.rhythm: tasks.CueRhythm | None = None
+        self.rhythm_cue = 0  # the cue whose beat grid is shown
+        self._rhythm_ids = itertools.count(1)
+        self._rhythm_latest = 0
+        self.choiceChanged.connect(lambda _sheet: self.show_rhythm())
 
     @property
     def k(self) -> int:
@@ -229,6 +238,54 @@ class Controller(QObject):
         self.results = results
         self.resultsChanged.emit(results)
 
+    # -- sync ----------------------------------------------------------------------------------
+    @property
+    def sync_weight(self) -> float:
+        return float(self.session.settings.sync_weight)
+
+    def set_sync_weight(self, weight: float) -> None:
+        """How much the whole-video list follows the cuts landing on the beats (0…1): saved
+        with the engine's settings, and the lists re-ranked (the video is not re-analysed)."""
+        w = max(0.0, min(1.0, float(weight)))
+        if abs(w - self.sync_weight) < 1e-9:
+            return
+        self.session.settings = self.session.settings.with_(sync_weight=w)
+        if self.gui.persist:
+            try:
+                self.session.settings.save()
+            except OSError as e:
+                self.info.emit(f"the sync setting could not be saved: {e}")
+        self.syncWeightChanged.emit(w)
+        self._rerank_timer.start()
+
+    # -- the beat grid of the chosen cue -------------------------------------------------------
+    def show_rhythm(self, index: int | None = None) -> JobHandle | None:
+        """Read the track rhythm of cue ``index`` (default: the one shown, else the first) off
+        the GUI thread; ``rhythmChanged`` gives it placed on the video with the cuts."""
+        cues = self.sheet.cues
+        if index is not None:
+            self.rhythm_cue = int(index)
+        if not 0 <= self.rhythm_cue < len(cues):
+            self.rhythm_cue = 0
+        rid = next(self._rhythm_ids)
+        self._rhythm_latest = rid
+        if not cues or self.current is None or self.current.is_music:
+            self.rhythm = None
+            self.rhythmChanged.emit(None)
+            return None
+        session, cue = self.session, cues[self.rhythm_cue]
+        video = getattr(self.current.analysis, "video_rhythm", None)
+        handle = self.workers.io.submit(lambda cancel: tasks.cue_rhythm(session, cue, video), "beat grid")
+        handle.returned.connect(lambda r, rid=rid: self._rhythm_ready(rid, r))
+        handle.errored.connect(lambda msg: self.info.emit(f"the beat grid could not be read: {msg}"))
+        return handle
+
+    def _rhythm_ready(self, rid: int, rhythm: tasks.CueRhythm) -> None:
+        if rid != self._rhythm_latest:
+            return
+        self.rhythm = rhythm
+        self.rhythmChanged.emit(rhythm)
+
     def create_attribute(self, name: str, *, images: str | None = None, audio: str | None = None,
                          text: str | None = None, domain: str | None = None) -> JobHandle:
         from engine.attributes import create_attribute
@@ -279,8 +336,9 @@ class Controller(QObject):
         i = max(0, self.segment)
         a = self.current.analysis
         start, end = float(a.starts[i]), float(a.ends[i])
-        cue = scene_cue(s.path, row.name, start, end, s.start, s.item_id,
-                        note=f"suggested for scene {i + 1}")
+        on_beat = row.beat_start is not None
+        cue = scene_cue(s.path, row.name, start, end, row.track_start, s.item_id,
+                        note=f"suggested for scene {i + 1}" + (", started on a beat" if on_beat else ""))
         self.set_sheet(self.sheet.placed(cue))
         return cue
 

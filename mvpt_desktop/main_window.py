@@ -31,6 +31,7 @@ from . import tasks
 from .attributes_panel import AttributesPanel, NewAttributeDialog
 from .controller import Controller
 from .cues import CuePanel
+from .cuts_panel import CutsPanel
 from .models import fmt_time
 from .player import Player, VideoView
 from .suggestions import SuggestionsPanel
@@ -94,13 +95,17 @@ class MainWindow(QMainWindow):
         self.suggestions = SuggestionsPanel()
         self.cues = CuePanel()
         self.attributes = AttributesPanel()
+        self.rhythm_panel = CutsPanel()
+        """"Sync to cuts" and the video's cuts against the chosen cue's beats."""
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.suggestions)
         right.addWidget(self.cues)
+        right.addWidget(self.rhythm_panel)
         right.addWidget(self.attributes)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
         right.setStretchFactor(2, 1)
+        right.setStretchFactor(3, 1)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
         top.addWidget(right)
@@ -165,6 +170,11 @@ class MainWindow(QMainWindow):
         c.weightsRestored.connect(lambda weights: self.attributes.set_attributes(c.attributes, weights))
         self.cues.editRequested.connect(self._edit_cue)
         self.cues.cueSelected.connect(self._cue_selected)
+        c.rhythmChanged.connect(self._rhythm)
+        self.rhythm_panel.set_sync(c.sync_weight)
+        self.rhythm_panel.syncChanged.connect(c.set_sync_weight)
+        c.syncWeightChanged.connect(self.rhythm_panel.set_sync)
+        c.statusChanged.connect(lambda _st: self.rhythm_panel.set_sync(c.sync_weight))  # new settings
         c.previewReady.connect(self._preview_ready)
         c.exported.connect(self._exported)
         c.failed.connect(self.show_error)
@@ -290,6 +300,9 @@ class MainWindow(QMainWindow):
         a = opened.analysis
         same_file = self.player.source == a.path
         self.timeline.set_media(a.starts, a.ends, a.attention, a.thumbnails, a.duration, strip=opened.strip)
+        video = getattr(a, "video_rhythm", None)
+        self.timeline.set_cuts(tasks.video_cuts(video) if video is not None and not opened.is_music else None)
+        self.timeline.set_rhythm(self.controller.rhythm)
         self.suggestions.set_music_mode(opened.is_music)
         self._title_file = Path(a.path).name
         self._update_title()
@@ -313,6 +326,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(not opened.is_music)
         self.save_sheet_action.setEnabled(not opened.is_music)
         self.cues.setVisible(not opened.is_music)
+        self.rhythm_panel.setVisible(not opened.is_music)
         st = self.controller.status
         if st is not None and not st.has_model:
             note = (f"{Path(a.path).name} is open without suggestions: they need a trained model (choose its "
@@ -400,8 +414,15 @@ class MainWindow(QMainWindow):
         """Selecting a cue goes to its first scene."""
         sheet = self.controller.sheet
         if 0 <= index < len(sheet.cues) and self.controller.current is not None:
+            if index != self.controller.rhythm_cue:
+                self.controller.show_rhythm(index)  # its beat grid in the lane, the cuts against it
             scene = self.timeline.segment_at(sheet.cues[index].start + 1e-3)
             self.controller.select_segment(scene)
+
+    def _rhythm(self, rhythm) -> None:
+        """The chosen cue's beat grid in the timeline's lane and the cuts against it in the panel."""
+        self.timeline.set_rhythm(rhythm)
+        self.rhythm_panel.set_rhythm(rhythm)
 
     def _check_audio(self, playing: bool) -> None:
         """Playing with no audio device: say the preview is silent (once per start of playback)."""
@@ -415,7 +436,7 @@ class MainWindow(QMainWindow):
     def audition_row(self, row) -> None:
         if row is None:
             return
-        start = row.suggestion.start if isinstance(row, tasks.SuggestionRow) else (row.track.offset or 0.0)
+        start = row.track_start if isinstance(row, tasks.SuggestionRow) else (row.track.offset or 0.0)
         path = row.suggestion.path if isinstance(row, tasks.SuggestionRow) else row.track.path
         secs = self.controller.gui.audition_seconds
         if self.controller.current is not None and self.controller.current.is_music:

@@ -94,7 +94,7 @@ class SuggestionModel(ObjectTableModel):
 
     columns = (
         ("Music", lambda r: r.name),
-        ("Start at", lambda r: fmt_time(r.suggestion.start)),
+        ("Start at", lambda r: fmt_time(r.track_start) + (" ♪ on beat" if r.beat_start is not None else "")),
         ("Fit", lambda r: r.verdict or f"{r.suggestion.score:.2f}"),
         ("Tags", lambda r: ", ".join(r.tags)),
     )
@@ -121,7 +121,8 @@ class SuggestionModel(ObjectTableModel):
         z = "" if obj.confidence is None else (
             f"\n{obj.confidence:+.1f} standard deviations from the library's median for this scene; chance alone "
             f"reaches {obj.bar:.1f} with this many tracks ({obj.verdict})")
-        return f"{s.path}\nsegment {s.segment}, from {fmt_time(s.start)} · score {s.score:.3f}{z}"
+        beat = "" if obj.beat_start is None else f" (on the beat: {fmt_time(obj.beat_start)})"
+        return f"{s.path}\nsegment {s.segment}, from {fmt_time(s.start)}{beat} · score {s.score:.3f}{z}"
 
 
 class TrackModel(ObjectTableModel):

@@ -25,6 +25,8 @@ from engine.recommend import (
     best_soundtracks,
     probe,
     recommend_segments,
+    snap_to_beat,
+    track_rhythm,
 )
 from engine.session import EngineSession
 
@@ -60,6 +62,14 @@ class SuggestionRow:
     deviations (see :func:`confidence`); None when the library is too small to say."""
     bar: float | None = None
     """The z that chance alone reaches with this many tracks (:func:`stands_out_z`)."""
+    beat_start: float | None = None
+    """The suggested start snapped to the track's nearest beat (s, track time); None when
+    the track has no steady beat (or no stored rhythm)."""
+
+    @property
+    def track_start(self) -> float:
+        """Where the music starts when this suggestion is used: on the beat when there is one."""
+        return self.suggestion.start if self.beat_start is None else self.beat_start
 
     @property
     def verdict(self) -> str:
@@ -250,12 +260,14 @@ def rank(session: EngineSession, analysis: MediaAnalysis, k: int, weights: dict[
     per_seg = recommend_segments(session, analysis, max(k, COHORT), cond)
     whole = best_soundtracks(session, analysis, k, cond) if whole else []
     tags = _TagCache(session, enabled=analysis.modality == "visual")
+    beats = _BeatCache(session, enabled=analysis.modality == "visual")
     rows = []
     for row in per_seg:
         z = confidence(np.array([s.score for s in row]))
         bar = stands_out_z(len(row))
         rows.append(tuple(SuggestionRow(s, tags(s.item_id), None if z is None else float(z[i]),
-                                        None if z is None else bar) for i, s in enumerate(row[:k])))
+                                        None if z is None else bar, beats(s.item_id, s.start))
+                          for i, s in enumerate(row[:k])))
     rows = tuple(rows)
     tracks = tuple(TrackRow(t, tags(t.item_id)) for t in whole)
     return Results(rows, tracks, tuple(sorted(cond.active.items())))
@@ -274,6 +286,131 @@ class _TagCache:
             t = self.catalog.tags(item_id)
             self.cache[item_id] = tuple(name for name, _ in t.top(TAGS_SHOWN)) if t is not None else ()
         return self.cache[item_id]
+
+
+SNAP_TOLERANCE = 1.0
+"""A per-scene start moves to a beat at most this far (s): past the track's last beat it stays."""
+
+
+class _BeatCache:
+    """Each track's stored rhythm, read once per ranking: the beat-aligned starts."""
+
+    def __init__(self, session: EngineSession, enabled: bool) -> None:
+        self.session = session
+        self.enabled = enabled
+        self.cache: dict[int, object] = {}
+
+    def __call__(self, item_id: int, start: float) -> float | None:
+        if not self.enabled:
+            return None
+        if item_id not in self.cache:
+            self.cache[item_id] = track_rhythm(self.session, item_id)
+        r = self.cache[item_id]
+        if r is None or not getattr(r, "steady", False) or not len(r.beats):
+            return None
+        return float(snap_to_beat(start, r, SNAP_TOLERANCE))
+
+
+# -- the beat grid and the cuts ------------------------------------------------------------------
+
+def mmss(seconds: float) -> str:
+    """"m:ss.s" (the cut list's times; the timeline's axes read the same)."""
+    s = max(0.0, float(seconds))
+    return f"{int(s // 60)}:{s % 60:04.1f}"
+
+
+@dataclass(frozen=True)
+class CutRow:
+    """One cut of the video against the chosen cue's beats (video times, s)."""
+    cut: float
+    beat: float | None = None
+    """The nearest beat of the cue's track, on the video's clock; None outside the cue or
+    without a steady beat."""
+    downbeat: bool = False
+
+    @property
+    def shift(self) -> float | None:
+        """Seconds the music (or the cut) moves to put this cut on the beat (+: the beat is later)."""
+        return None if self.beat is None else self.beat - self.cut
+
+    def text(self) -> str:
+        """"0:12.4 → beat at 0:12.5, +0.1 s"."""
+        if self.beat is None:
+            return f"{mmss(self.cut)} (no beat under it)"
+        kind = "downbeat" if self.downbeat else "beat"
+        return f"{mmss(self.cut)} → {kind} at {mmss(self.beat)}, {self.shift:+.1f} s"
+
+
+@dataclass(frozen=True)
+class CueRhythm:
+    """The chosen cue's beat grid placed on the video's clock, and the video's cuts against it.
+
+    Track time t plays at video time ``start + (t - in_point)``; only what falls inside the
+    cue [start, end] is kept."""
+    title: str
+    start: float
+    end: float
+    in_point: float
+    beats: np.ndarray  # float64 [n] video times
+    downbeats: np.ndarray  # float64 [m] video times
+    sections: np.ndarray  # float64 [s] video times
+    cuts: np.ndarray  # float64 [c] video times (all the video's shot changes)
+    rows: tuple[CutRow, ...] = ()
+    steady: bool = False
+    reason: str = ""
+    """Why there is no grid ("no steady beat", "not in the library", ...); empty when steady."""
+    has_cuts: bool = False
+    tempo: float | None = None
+    music_path: str = ""
+
+
+def video_cuts(video_rhythm) -> np.ndarray:
+    """float64 [c] the video's shot changes (hard cuts and gradual transitions' middles)."""
+    if video_rhythm is None:
+        return np.zeros(0)
+    return np.asarray(video_rhythm.shot_boundaries(), np.float64)
+
+
+def place_rhythm(rhythm, title: str, start: float, end: float, in_point: float, cuts) -> CueRhythm:
+    """``rhythm`` (a MusicRhythm, or None) of a cue's track on the video's clock, with each
+    cut's nearest beat (pure: no catalog, no Qt)."""
+    cuts = np.asarray(cuts, np.float64)
+
+    def on_video(times) -> np.ndarray:
+        v = start + (np.asarray(times, np.float64) - in_point)
+        return v[(v >= start - 1e-6) & (v <= end + 1e-6)]
+
+    if rhythm is None:
+        return CueRhythm(title, start, end, in_point, np.zeros(0), np.zeros(0), np.zeros(0), cuts,
+                         tuple(CutRow(float(c)) for c in cuts), False, "no beat analysis for this track",
+                         bool(len(cuts)))
+    steady = bool(rhythm.steady and len(rhythm.beats))
+    if not steady:
+        return CueRhythm(title, start, end, in_point, np.zeros(0), np.zeros(0), np.zeros(0), cuts,
+                         tuple(CutRow(float(c)) for c in cuts), False, rhythm.reason or "no steady beat",
+                         bool(len(cuts)))
+    beats, downbeats = on_video(rhythm.beats), on_video(rhythm.downbeats)
+    sections = on_video(rhythm.sections)
+    all_beats = start + (np.asarray(rhythm.beats, np.float64) - in_point)  # nearest may lie just outside
+    db = set(np.round(start + (np.asarray(rhythm.downbeats, np.float64) - in_point), 4).tolist())
+    rows = []
+    for c in cuts:
+        if not start - 1e-6 <= c <= end + 1e-6:
+            rows.append(CutRow(float(c)))
+            continue
+        b = float(all_beats[int(np.argmin(np.abs(all_beats - c)))])
+        rows.append(CutRow(float(c), b, round(b, 4) in db))
+    return CueRhythm(title, start, end, in_point, beats, downbeats, sections, cuts, tuple(rows), True, "",
+                     bool(len(cuts)), rhythm.tempo)
+
+
+def cue_rhythm(session: EngineSession, cue, video_rhythm) -> CueRhythm:
+    """The cue's track rhythm read from the library (a catalog read: a worker's job)."""
+    from dataclasses import replace
+
+    r = track_rhythm(session, int(cue.item_id)) if cue.item_id is not None else None
+    placed = place_rhythm(r, cue.title, float(cue.start), float(cue.end), float(cue.in_point), video_cuts(video_rhythm))
+    return replace(placed, music_path=str(cue.music_path))
 
 
 def preview_path(video: str, music: str, offset: float, original_level: float | None,

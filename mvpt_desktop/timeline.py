@@ -23,6 +23,13 @@ from PySide6.QtWidgets import QSizePolicy
 
 from .cues import cue_colour
 
+
+def cue_colour_of(rhythm, alpha: int) -> QColor:
+    """The cue band's colour (faint) behind the cue's stretch of the beat lane."""
+    c = QColor(cue_colour(getattr(rhythm, "music_path", "") or rhythm.title))
+    c.setAlpha(alpha)
+    return c
+
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 THUMB_ROW = 1.0
@@ -35,6 +42,12 @@ HEAT_RANGE = 1.0
 """log2(weight / uniform) shown from −1 (half of uniform) to +1 (twice); beyond is clipped."""
 LABEL_GAP = 14
 """Pixels between two axis labels."""
+CUT_TICK = (0.0, 0.16)
+"""The video's cuts: red ticks over the top of the thumbnail strip (y, the row is inverted)."""
+CUT_COLOUR = QColor(255, 70, 60)
+NO_GRID = "no steady beat"
+NO_CUTS = "no cuts found"
+NO_MUSIC = "choose music to see its beats"
 
 
 def mmss(seconds: float, tenths: bool = False) -> str:
@@ -161,15 +174,19 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.setBackground(QColor(32, 33, 36))
         self.setMinimumHeight(170)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(190)
+        self.setFixedHeight(236)
         self.ci.setSpacing(0)
         self.scene_axis = SceneAxis()
         self.time_axis = TimeAxis()
         self.thumbs = self.addPlot(row=0, col=0, axisItems={"bottom": self.scene_axis})
-        self.heat = self.addPlot(row=1, col=0, axisItems={"bottom": self.time_axis})
+        self.heat = self.addPlot(row=1, col=0)
+        self.heat.hideAxis("bottom")
+        self.lane = self.addPlot(row=2, col=0, axisItems={"bottom": self.time_axis})
+        """The beat lane: the chosen cue's beats, downbeats and sections, and the cuts."""
         self.ci.layout.setRowStretchFactor(0, 3)
         self.ci.layout.setRowStretchFactor(1, 1)
-        for p in (self.thumbs, self.heat):
+        self.ci.layout.setRowStretchFactor(2, 1)
+        for p in (self.thumbs, self.heat, self.lane):
             p.setMouseEnabled(x=False, y=False)
             p.disableAutoRange()
             p.hideButtons()
@@ -184,6 +201,19 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.heat.getAxis("left").setToolTip("grey: as much as every scene would get if attention were uniform; "
                                              "red: more (up to twice), blue: less (down to half)")
         self.heat.setXLink(self.thumbs)
+        self.lane.setLabel("left", "beats")
+        self.lane.getAxis("left").setTicks([[]])
+        self.lane.getAxis("left").setToolTip("the chosen cue's track: beats (thin), downbeats (strong), section "
+                                             "starts (yellow, numbered); the video's cuts in red")
+        self.lane.setXLink(self.thumbs)
+        self.lane.setYRange(0, 1, padding=0.02)
+        self._lane_items: list = []
+        self._cut_items: list = []
+        self.cuts = np.zeros(0)
+        self.cuts_known = False
+        self.rhythm = None  # the tasks.CueRhythm drawn
+        self.lane_message = ""
+        """What the lane says instead of (or beside) a grid: "no steady beat", "no cuts found"."""
         self._cue_items: list = []
         self.cues: tuple = ()
         self.starts = np.zeros(0)
@@ -205,6 +235,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             plot.addItem(line)
         self.scene().sigMouseClicked.connect(self._clicked)
         self.clear_media()
+        self.set_rhythm(None)
 
     # -- data -------------------------------------------------------------------------------
     def clear_media(self) -> None:
@@ -221,6 +252,8 @@ class Timeline(pg.GraphicsLayoutWidget):
             line.setVisible(False)
         for p in (self.thumbs, self.heat):
             p.setXRange(0, 10, padding=0)
+        if hasattr(self, "_cut_items"):
+            self.set_cuts(None)
         for axis in (getattr(self, "scene_axis", None), getattr(self, "time_axis", None)):
             if axis is not None:
                 axis.active = False
@@ -268,6 +301,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.scene_axis.active = self.time_axis.active = True
         for p in (self.thumbs, self.heat):
             p.setXRange(0, end, padding=0.005)
+        self.set_rhythm(self.rhythm)  # its message sits at the new start
         self.thumbs.setYRange(0, THUMB_ROW, padding=0.02)
         self.heat.setYRange(0, 1, padding=0.02)
         self.set_playhead(0.0)
@@ -307,6 +341,80 @@ class Timeline(pg.GraphicsLayoutWidget):
             self.thumbs.addItem(label)
             self._cue_items.append((self.thumbs, label))
 
+    # -- the beat lane and the cuts ---------------------------------------------------------
+    def set_cuts(self, cuts) -> None:
+        """The video's cuts (s) as red ticks on the thumbnail strip and the beat lane; None:
+        not known (yet), an empty array: the video has none ("no cuts found")."""
+        for plot_item, item in self._cut_items:
+            plot_item.removeItem(item)
+        self._cut_items = []
+        self.cuts_known = cuts is not None
+        self.cuts = np.zeros(0) if cuts is None else np.asarray(cuts, float)
+        if len(self.cuts):
+            pen = pg.mkPen(CUT_COLOUR, width=2)
+            xs = np.repeat(self.cuts, 2)  # [2c]: each cut a vertical segment
+            top = pg.PlotCurveItem(xs, np.tile(np.array(CUT_TICK), len(self.cuts)), pen=pen, connect="pairs")
+            top.setZValue(7)
+            self.thumbs.addItem(top)
+            low = pg.PlotCurveItem(xs, np.tile(np.array([0.0, 0.22]), len(self.cuts)), pen=pen, connect="pairs")
+            low.setZValue(7)
+            self.lane.addItem(low)
+            self._cut_items += [(self.thumbs, top), (self.lane, low)]
+        self.set_rhythm(self.rhythm)
+
+    def set_rhythm(self, rhythm) -> None:
+        """The chosen cue's :class:`tasks.CueRhythm` in the beat lane (None: no music chosen).
+        Without a steady beat nothing is drawn and the lane says so; nothing is made up."""
+        for plot_item, item in self._lane_items:
+            plot_item.removeItem(item)
+        self._lane_items = []
+        self.rhythm = rhythm
+        notes = []
+        if rhythm is None:
+            notes.append(NO_MUSIC)
+        elif not rhythm.steady:
+            notes.append(rhythm.reason or NO_GRID)
+        else:
+            self._draw_grid(rhythm)
+        if self.cuts_known and not len(self.cuts):
+            notes.append(NO_CUTS)
+        self.lane_message = " · ".join(notes) if self.duration > 0 else ""
+        if self.lane_message:
+            label = pg.TextItem(self.lane_message, color=(200, 200, 200), anchor=(0, 0.5))
+            label.setPos(0.0, 0.5)
+            label.setZValue(8)
+            self._lane(label)
+
+    def _draw_grid(self, r) -> None:
+        span = pg.LinearRegionItem((r.start, r.end), movable=False, brush=pg.mkBrush(cue_colour_of(r, 40)),
+                                   pen=pg.mkPen(None))
+        span.setZValue(-5)
+        self._lane(span)
+        for times, (y0, y1), pen, z in (
+                (r.beats, (0.3, 0.75), pg.mkPen(170, 170, 180, 160, width=1), 1),
+                (r.downbeats, (0.12, 0.95), pg.mkPen(255, 255, 255, 235, width=2), 2)):
+            if len(times):
+                curve = pg.PlotCurveItem(np.repeat(times, 2), np.tile(np.array([y0, y1]), len(times)), pen=pen,
+                                         connect="pairs")
+                curve.setZValue(z)
+                self._lane(curve)
+        px_per_s = self.lane.vb.width() / max(1e-6, self.duration or 1.0)
+        last = -math.inf
+        for i, t in enumerate(r.sections):
+            line = pg.InfiniteLine(float(t), pen=pg.mkPen(255, 210, 60, width=2))
+            line.setZValue(3)
+            self._lane(line)
+            if (t - last) * px_per_s >= 26:  # labels only where they do not collide
+                label = pg.TextItem(f"§{i + 1}", color=(255, 210, 60), anchor=(0, 0))
+                label.setPos(float(t), 0.0)
+                label.setZValue(4)
+                self._lane(label)
+                last = t
+
+    def _lane(self, item) -> None:
+        self.lane.addItem(item)
+        self._lane_items.append((self.lane, item))
+
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         if getattr(self, "cues", ()):
@@ -344,7 +452,7 @@ class Timeline(pg.GraphicsLayoutWidget):
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or not len(self.starts):
             return
-        for plot in (self.thumbs, self.heat):
+        for plot in (self.thumbs, self.heat, self.lane):
             if plot.sceneBoundingRect().contains(event.scenePos()):
                 x = plot.vb.mapSceneToView(event.scenePos()).x()
                 self.segmentClicked.emit(self.segment_at(x))

@@ -43,7 +43,7 @@ def test_use_this_music_adds_a_cue_and_the_cue_list_edits_it(qtbot, world):
     assert [(x.start, x.end) for x in c.sheet.cues] == [(0.0, a.starts[4]), (a.starts[4], a.ends[4]),
                                                         (a.ends[4], a.duration)]
     mid = c.sheet.cues[1]
-    assert mid.music_path == picked.suggestion.path and mid.in_point == picked.suggestion.start
+    assert mid.music_path == picked.suggestion.path and mid.in_point == picked.track_start  # on the beat when it has one
     # what the editor sees: three rows in the cue list, three bands under the thumbnails
     assert len(w.cues.texts()) == 3 and picked.name in w.cues.texts()[1]
     assert _bands(w) == [(x.start, x.end, x.music_path) for x in c.sheet.cues]

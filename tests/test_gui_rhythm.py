@@ -1,0 +1,94 @@
+"""Issue 12 in the window: the chosen cue's beat grid in the timeline's lane (or "no steady
+beat"), the video's cuts against its beats with the shift to snap each, and the "Sync to
+cuts" control that re-ranks the whole-video list without reading the video again."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from gui_support import make_window, open_and_wait
+
+from engine.rhythm.music import analyse_rhythm
+from engine.rhythm.music_synth import synth_track
+from mvpt_desktop import tasks
+
+
+@cache
+def _steady():
+    """A real analysis of a generated 4/4 track (its beats known to the generator)."""
+    t = synth_track("straight", seed=1, duration=12.0)
+    return analyse_rhythm(t.samples, t.rate)
+
+
+@cache
+def _ambient():
+    t = synth_track("ambient", seed=1, duration=12.0)
+    return analyse_rhythm(t.samples, t.rate)
+
+
+def test_cuts_against_beats_give_the_shift_to_snap():
+    r = _steady()
+    assert r.steady and len(r.beats) > 8
+    b = np.asarray(r.beats)
+    # a cue from 3 s of the video plays the track from 2 s: track time t is video 3 + (t - 2)
+    cuts = [3 + (b[5] - 2) - 0.1, 3 + (b[7] - 2) + 0.05, 0.5]  # the last is before the cue
+    cr = tasks.place_rhythm(r, "Drums", 3.0, 12.0, 2.0, cuts)
+    assert cr.steady and cr.has_cuts and cr.beats.min() >= 3.0 - 1e-6 and cr.beats.max() <= 12.0 + 1e-6
+    assert np.allclose(cr.rows[0].shift, 0.1) and np.allclose(cr.rows[1].shift, -0.05)
+    assert cr.rows[0].text().endswith(", +0.1 s") and " → " in cr.rows[0].text()
+    assert cr.rows[2].beat is None and "no beat" in cr.rows[2].text()
+    assert set(np.round(cr.downbeats, 4)) <= set(np.round(cr.beats, 4))
+    flat = tasks.place_rhythm(_ambient(), "Pads", 0.0, 12.0, 0.0, cuts)
+    assert not flat.steady and not len(flat.beats) and "steady" in flat.reason
+    assert all(row.beat is None for row in flat.rows)
+
+
+def test_lane_draws_the_grid_or_says_no_steady_beat_and_the_cut_list(qtbot, world):
+    w = make_window(qtbot, world)
+    c = w.controller
+    open_and_wait(qtbot, w, world["footage"] / "video_3.mp4")
+    a = c.current.analysis
+    # the real path: the whole-video pick's rhythm read from the library off the GUI thread
+    qtbot.waitUntil(lambda: c.rhythm is not None, timeout=20_000)
+    stored = tasks.track_rhythm(c.session, c.sheet.cues[0].item_id)
+    assert c.rhythm.steady == bool(stored is not None and stored.steady)
+    assert w.timeline.rhythm is c.rhythm and w.timeline.cuts_known == (a.video_rhythm is not None)
+    if not c.rhythm.steady:
+        assert c.rhythm.reason in w.timeline.lane_message
+    # a track with a steady grid: beats, downbeats and sections drawn, no message
+    cuts = [2.2, 5.05, 9.3]
+    w.timeline.set_cuts(np.array(cuts))
+    cr = tasks.place_rhythm(_steady(), "Drums", 0.0, a.duration, 0.0, cuts)
+    w._rhythm(cr)
+    kinds = [type(it).__name__ for _, it in w.timeline._lane_items]
+    assert kinds.count("PlotCurveItem") == 2 and "InfiniteLine" in kinds and w.timeline.lane_message == ""
+    beats = next(it for _, it in w.timeline._lane_items if type(it).__name__ == "PlotCurveItem")
+    xs, _ = beats.getData()
+    assert np.allclose(xs[::2], cr.beats)  # one line per beat, at its video time
+    rows = w.rhythm_panel.texts()
+    assert len(rows) == 3 and all(" → " in t and t.endswith(" s") for t in rows)
+    assert rows[0].startswith("0:02.2 → ")
+    # no steady beat: nothing drawn, the lane says so; a video without cuts says that too
+    w._rhythm(tasks.place_rhythm(_ambient(), "Pads", 0.0, a.duration, 0.0, cuts))
+    assert not any(type(it).__name__ == "PlotCurveItem" for _, it in w.timeline._lane_items)
+    assert "no steady beat" in w.timeline.lane_message
+    w.timeline.set_cuts(np.zeros(0))
+    assert "no cuts found" in w.timeline.lane_message
+
+
+def test_sync_control_sets_the_weight_and_reranks(qtbot, world):
+    w = make_window(qtbot, world)
+    c = w.controller
+    before = c.session.settings.sync_weight
+    try:
+        open_and_wait(qtbot, w, world["footage"] / "video_2.mp4")
+        assert w.rhythm_panel.sync.value() == round(100 * before)
+        target = 0.0 if before > 0.5 else 0.9
+        with qtbot.waitSignal(c.resultsChanged, timeout=20_000):
+            w.rhythm_panel.sync.setValue(round(100 * target))
+        assert abs(c.session.settings.sync_weight - target) < 1e-9
+        assert w.rhythm_panel.sync_label.text() == f"{round(100 * target)} %"
+        assert c.analysis_job.done and c.rank_job is not None  # re-ranked, not re-analysed
+    finally:
+        c.session.settings = c.session.settings.with_(sync_weight=before)  # the world's session is shared
