@@ -338,7 +338,7 @@ class CutRow:
         if self.beat is None:
             return f"{mmss(self.cut)} (no beat under it)"
         kind = "downbeat" if self.downbeat else "beat"
-        return f"{mmss(self.cut)} → {kind} at {mmss(self.beat)}, {self.shift:+.1f} s"
+        return f"{mmss(self.cut)} → {kind} at {mmss(self.beat)}, {round(self.shift, 1) + 0.0:+.1f} s"  # never "-0.0"
 
 
 @dataclass(frozen=True)
