@@ -362,6 +362,8 @@ class CueRhythm:
     has_cuts: bool = False
     tempo: float | None = None
     music_path: str = ""
+    first_section: int = 0
+    """The track's number (0-based) of ``sections[0]``: the lane labels sections as the track counts them."""
 
 
 def video_cuts(video_rhythm) -> np.ndarray:
@@ -391,6 +393,8 @@ def place_rhythm(rhythm, title: str, start: float, end: float, in_point: float, 
                          bool(len(cuts)))
     beats, downbeats = on_video(rhythm.beats), on_video(rhythm.downbeats)
     sections = on_video(rhythm.sections)
+    all_sections = start + (np.asarray(rhythm.sections, np.float64) - in_point)
+    first_section = int(np.sum(all_sections < start - 1e-6))  # sections begun before the cue
     all_beats = start + (np.asarray(rhythm.beats, np.float64) - in_point)  # nearest may lie just outside
     db = set(np.round(start + (np.asarray(rhythm.downbeats, np.float64) - in_point), 4).tolist())
     rows = []
@@ -401,7 +405,7 @@ def place_rhythm(rhythm, title: str, start: float, end: float, in_point: float, 
         b = float(all_beats[int(np.argmin(np.abs(all_beats - c)))])
         rows.append(CutRow(float(c), b, round(b, 4) in db))
     return CueRhythm(title, start, end, in_point, beats, downbeats, sections, cuts, tuple(rows), True, "",
-                     bool(len(cuts)), rhythm.tempo)
+                     bool(len(cuts)), rhythm.tempo, first_section=first_section)
 
 
 def cue_rhythm(session: EngineSession, cue, video_rhythm) -> CueRhythm:

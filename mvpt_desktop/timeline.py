@@ -405,7 +405,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             line.setZValue(3)
             self._lane(line)
             if (t - last) * px_per_s >= 26:  # labels only where they do not collide
-                label = pg.TextItem(f"§{i + 1}", color=(255, 210, 60), anchor=(0, 0))
+                label = pg.TextItem(f"§{r.first_section + i + 1}", color=(255, 210, 60), anchor=(0, 0))
                 label.setPos(float(t), 1.0)  # hangs down from the lane's top
                 label.setZValue(4)
                 self._lane(label)

@@ -39,6 +39,7 @@ def test_cuts_against_beats_give_the_shift_to_snap():
     assert cr.rows[0].text().endswith(", +0.1 s") and " → " in cr.rows[0].text()
     assert cr.rows[2].beat is None and "no beat" in cr.rows[2].text()
     assert set(np.round(cr.downbeats, 4)) <= set(np.round(cr.beats, 4))
+    assert cr.first_section == int(np.sum(np.asarray(r.sections) < 2.0 - 1e-6)) >= 1  # §1 began before the cue
     flat = tasks.place_rhythm(_ambient(), "Pads", 0.0, 12.0, 0.0, cuts)
     assert not flat.steady and not len(flat.beats) and "steady" in flat.reason
     assert all(row.beat is None for row in flat.rows)
