@@ -72,12 +72,17 @@ class CutsPanel(QWidget):
         else:
             self.heading.setText(f"{len(rhythm.cuts)} cuts; <b>{rhythm.title}</b>: {rhythm.reason or 'no steady beat'}"
                                  " (no beats to snap to)")
+        first = None
         for r in rhythm.rows:
             item = QListWidgetItem(r.text())
             item.setData(Qt.ItemDataRole.UserRole, r)
             if r.beat is None:
                 item.setForeground(Qt.GlobalColor.gray)
+            elif first is None:
+                first = item
             self.list.addItem(item)
+        if first is not None:  # the cue's own cuts in view, not those of the cues before it
+            self.list.scrollToItem(first, QListWidget.ScrollHint.PositionAtTop)
 
     def texts(self) -> list[str]:
         """The rows as shown (for tests and the report)."""
