@@ -57,3 +57,18 @@ def test_overlapping_and_meeting_cues_crossfade_gaps_fade():
     t = np.linspace(4.5, 5.5, 101)
     g = a.ramps[-1].gain(t) ** 2 + b.ramps[0].gain(t) ** 2
     assert np.allclose(g, 1.0)
+
+
+def test_a_crossfade_on_a_downbeat_keeps_the_cut_on_the_cue_boundary():
+    from engine.rhythm.music import MusicRhythm
+
+    sheet = CueSheet((Cue("a", "a", 0.0, 8.0, 0.192), Cue("b", "b", 8.0, 16.0, 4.0)), crossfade=1.0)
+    r = MusicRhythm(duration=30.0, steady=True, tempo=120.0, meter=4, beats=np.arange(0.0, 30, 0.5),
+                    downbeats=np.arange(-0.016, 30, 2.0)[1:])  # a bar line of "a" at video 7.792
+    a, b = layout(sheet, 16.0, {"a": r})
+    assert (b.t0, a.t1) == (pytest.approx(7.292), pytest.approx(8.292))  # centred on the downbeat
+    assert a.edit1 == b.edit0 == 8.0  # the edit's cut stays where the editor put it
+    far = MusicRhythm(duration=30.0, steady=True, tempo=120.0, meter=4, beats=np.arange(0.0, 30, 0.5),
+                      downbeats=np.array([7.1]))  # 1.1 s before the cut: the crossfade would not span it
+    a, b = layout(sheet, 16.0, {"a": far})
+    assert (b.t0, a.t1) == (7.5, 8.5)

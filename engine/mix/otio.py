@@ -82,9 +82,11 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
             a = pos
         xf_in = _crossfade_len(segs, i - 1) if i else 0.0
         if xf_in > 0:
+            before = max(0.0, a - seg.t0)           # into the outgoing clip, before the cut
+            after = max(0.0, segs[i - 1].t1 - a)    # into the incoming clip, after the cut
             tr = otio.schema.Transition(name="crossfade",
                                         transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
-                                        in_offset=t(xf_in / 2), out_offset=t(xf_in / 2))
+                                        in_offset=t(before), out_offset=t(after))
             tr.metadata["mvpt"] = {"kind": "equal-power crossfade", "seconds": xf_in}
             atrack.append(tr)
         path = Path(seg.path).resolve()
@@ -140,12 +142,10 @@ def _crossfade_len(segs: list[Segment], i: int) -> float:
 
 
 def _cut_range(segs: list[Segment], i: int) -> tuple[float, float]:
+    """The clip's range on the video timeline: between its cuts (a crossfade straddles a cut)."""
     seg = segs[i]
-    a, b = seg.t0, seg.t1
-    if i and _meets(segs, i - 1):
-        a = seg.t0 + _crossfade_len(segs, i - 1) / 2
-    if _meets(segs, i):
-        b = seg.t1 - _crossfade_len(segs, i) / 2
+    a = seg.edit0 if seg.edit0 is not None else seg.t0
+    b = seg.edit1 if seg.edit1 is not None else seg.t1
     return a, b
 
 

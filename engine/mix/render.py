@@ -105,6 +105,11 @@ class Segment:
     gain: float = 1.0
     ramps: tuple[Ramp, ...] = ()
     cue_index: int = 0
+    edit0: float | None = None
+    """Video time of this segment's cut in the edit (OTIO clip start; None: ``t0``). A
+    crossfade may sit off-centre around the cut (on a downbeat)."""
+    edit1: float | None = None
+    """Video time of its cut out (OTIO clip end; None: ``t1``)."""
 
 
 @dataclass
@@ -120,6 +125,8 @@ class _Item:  # a cue or one piece of a cue, before the boundaries are decided
     ramps: list = field(default_factory=list)
     t0: float = 0.0
     t1: float = 0.0
+    edit0: float | None = None
+    edit1: float | None = None
 
 
 def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | None = None,
@@ -154,15 +161,18 @@ def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | Non
             # is the overlap itself
             a, b = nxt.start, min(it.end, nxt.end)
             it.t1, nxt.t0 = b, a
+            it.edit1 = nxt.edit0 = 0.5 * (a + b)
             it.ramps.append(Ramp(a, b, False))
             nxt.ramps.append(Ramp(a, b, True))
         elif nxt is not None and nxt.start - it.end < ADJACENT:
             xf = nxt.xf_in
-            centre = 0.5 * (it.end + nxt.start)
+            cut = 0.5 * (it.end + nxt.start)  # the edit's cut: the cues' boundary
+            centre = cut
             if not nxt.same_cue_as_prev:
-                centre = _snap_crossfade(it, nxt, centre, xf, rhythms.get(it.path))
+                centre = _snap_crossfade(it, nxt, cut, xf, rhythms.get(it.path))
             xf = max(0.0, min(xf, 2 * (centre - it.start), 2 * (nxt.end - centre)))
             it.t1, nxt.t0 = centre + xf / 2, centre - xf / 2
+            it.edit1 = nxt.edit0 = min(max(cut, nxt.t0), it.t1)
             it.ramps.append(Ramp(centre - xf / 2, centre + xf / 2, False))
             nxt.ramps.append(Ramp(centre - xf / 2, centre + xf / 2, True))
         else:
@@ -171,7 +181,7 @@ def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | Non
             a = _snap_fade_out(it, a, b, fade, rhythms.get(it.path))
             it.ramps.append(Ramp(a, b, False))
     return [Segment(it.path, it.t0, it.t1, it.in_point + (it.t0 - it.start), it.gain, tuple(it.ramps),
-                    it.cue_index) for it in items]
+                    it.cue_index, it.edit0, it.edit1) for it in items]
 
 
 def _items_of(cue: Cue, ci: int, sheet: CueSheet) -> list[_Item]:
@@ -207,8 +217,9 @@ def _snap_fade_out(it: _Item, a: float, b: float, fade: float, rhythm) -> float:
 
 
 def _snap_crossfade(it: _Item, nxt: _Item, centre: float, xf: float, rhythm) -> float:
+    """The outgoing track's downbeat nearest the cut whose crossfade still spans the cut."""
     v = _downbeats_in_video(it, rhythm)
-    reach = max(xf, 0.5)
+    reach = xf / 2
     ok = v[(np.abs(v - centre) <= reach) & (v - xf / 2 > it.start) & (v + xf / 2 < nxt.end)]
     return float(ok[np.argmin(np.abs(ok - centre))]) if ok.size else centre
 
