@@ -445,9 +445,9 @@ class Controller(QObject):
         if self.preview_job is not None and not self.preview_job.done:
             self.preview_job.cancel()
         video, sheet, mix = self.current.analysis.path, self._sheet_for_mix(), self._mix_settings()
-        session = self.session
+        session, speech = self.session, self.current.analysis.speech  # found by the analysis pass already
         self.preview_job = self._submit("io", "Preparing the preview",
-                                        lambda cancel: tasks.make_sheet_preview(video, sheet, mix, cancel, session),
+                                        lambda cancel: tasks.make_sheet_preview(video, sheet, mix, cancel, session, speech),
                                         lambda p: self.previewReady.emit(str(p)), what="Cannot preview")
         return self.preview_job
 
@@ -469,11 +469,12 @@ class Controller(QObject):
             self.failed.emit("Nothing to export", "open footage and choose music for it first")
             return None
         video, sheet, mix = self.current.analysis.path, self._sheet_for_mix(), self._mix_settings()
-        session = self.session
+        session, speech = self.session, self.current.analysis.speech  # found by the analysis pass already
 
         def factory(cancel):
             rhythms = tasks.sheet_rhythms(session, sheet) or None  # fades on downbeats where known
-            return export_sheet_job(video, sheet, mix, mp4=mp4, otio=otio_path, rhythms=rhythms, cancel=cancel)
+            return export_sheet_job(video, sheet, mix, mp4=mp4, otio=otio_path, rhythms=rhythms, speech=speech,
+                                    cancel=cancel)
 
         return self._submit("io", "Exporting", factory, self.exported.emit, what="Export failed")
 

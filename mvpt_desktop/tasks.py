@@ -471,7 +471,7 @@ def sheet_rhythms(session: EngineSession, sheet) -> dict:
 
 
 def make_sheet_preview(video: str, sheet, settings, cancel: CancelCheck | None = None,
-                       session: EngineSession | None = None) -> Job[Path]:
+                       session: EngineSession | None = None, speech=None) -> Job[Path]:
     """The footage with the cue sheet mixed as it will be exported (the engine's preview job,
     fades on the stored downbeats when ``session``'s library has them), kept in the cache
     when it exists already."""
@@ -482,7 +482,9 @@ def make_sheet_preview(video: str, sheet, settings, cancel: CancelCheck | None =
         yield Progress("done", 1, 1, "preview ready")
         return out
     rhythms = sheet_rhythms(session, sheet) if session is not None else None
-    return (yield from preview_sheet_job(video, sheet, settings, out=out, rhythms=rhythms or None, cancel=cancel))
+    # speech: the regions the analysis pass found (None: the job listens itself)
+    return (yield from preview_sheet_job(video, sheet, settings, out=out, rhythms=rhythms or None, speech=speech,
+                                         cancel=cancel))
 
 
 # -- the library -------------------------------------------------------------------------------
