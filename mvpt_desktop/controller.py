@@ -452,12 +452,10 @@ class Controller(QObject):
         return self.preview_job
 
     def _mix_settings(self):
-        """The mix of preview and export: the footage's own sound at the chosen level; with it
-        off there is no dialogue to keep audible, so the music is not ducked either."""
-        from dataclasses import replace
-
-        mix = settings_for(self.gui.original_level)
-        return replace(mix, duck=False) if mix.original == "off" else mix
+        """The mix of preview and export, from the settings dialog's Mix group (ducking, the
+        footage's own sound, loudness target, true peak); with the footage's sound off there is
+        no dialogue to keep audible, so the music is not ducked either (settings_for)."""
+        return settings_for(self.gui)
 
     def _sheet_for_mix(self) -> CueSheet:
         from dataclasses import replace

@@ -21,6 +21,8 @@ from engine.export import export_job as export_sheet_job
 from engine.export import preview_job as preview_sheet_job
 from engine.jobs import CancelCheck, Job
 
+from .settings import GuiSettings
+
 __all__ = ["Soundtrack", "ExportResult", "CueSheet", "MixSettings", "spec_for", "sheet_for", "write_otio",
            "export_job", "export_sheet_job", "preview_sheet_job"]
 
@@ -52,12 +54,25 @@ def sheet_for(video: str | os.PathLike[str], choice: Soundtrack, fade_in: float 
                              fade_in=fade_in, fade_out=fade_out, note=choice.note)
 
 
-def settings_for(original_level: float | None) -> MixSettings:
-    """The app's older "original sound level" knob as mix settings: None drops the footage's
-    sound; a level keeps it at that level outside speech (full under speech)."""
-    if not original_level:
-        return MixSettings(original="off")
-    return MixSettings(original="speech", original_level=float(original_level))
+def settings_for(source: GuiSettings | float | None) -> MixSettings:
+    """The mix of preview and export from the app's settings (what you hear is what you export).
+
+    ``source`` is the app's :class:`GuiSettings`, or the older single "original sound level"
+    knob: None or 0 drops the footage's sound; a level keeps it at that level outside speech
+    (full under speech). With the footage's sound off there is no dialogue to keep audible, so
+    the music is not ducked either."""
+    if source is None or isinstance(source, (int, float)):
+        if not source:
+            return MixSettings(original="off", duck=False)
+        return MixSettings(original="speech", original_level=float(source))
+    g = source
+    original = g.original if g.original in ("full", "speech", "off") else "speech"
+    return MixSettings(duck=bool(g.duck) and original != "off", duck_depth_db=float(g.duck_depth_db),
+                       attack=float(g.duck_attack), release=float(g.duck_release),
+                       lookahead=float(g.duck_lookahead), hold=float(g.duck_hold), original=original,
+                       original_level=float(g.original_level),
+                       loudness_target=None if g.loudness_target is None else float(g.loudness_target),
+                       true_peak=float(g.true_peak))
 
 
 def write_otio(video: str | os.PathLike[str], choice: Soundtrack, out: str | os.PathLike[str],

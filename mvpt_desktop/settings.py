@@ -21,8 +21,23 @@ GUI_FILE = "desktop.json"
 
 @dataclass(frozen=True)
 class GuiSettings(SettingsFile):
-    original_level: float = 0.0
-    """Level of the footage's own sound under the music in preview and export (0 = muted)."""
+    original: str = "speech"
+    """The footage's own sound in preview and export: "full", "speech" (full under speech,
+    ``original_level`` elsewhere) or "off" (no dialogue to keep audible: no ducking either)."""
+    original_level: float = 0.25
+    """Level of the footage's own sound outside speech (0 = silent there)."""
+    duck: bool = True
+    """Lower the music under the footage's speech (the mix defaults: engine.mix MixSettings)."""
+    duck_depth_db: float = -12.0
+    duck_attack: float = 0.15
+    duck_release: float = 0.6
+    duck_lookahead: float = 0.2
+    duck_hold: float = 0.4
+    """Pauses in speech shorter than this keep the music down (no pumping)."""
+    loudness_target: float | None = -14.0
+    """Integrated LUFS of the master (web -14, broadcast -23); None keeps the levels."""
+    true_peak: float = -1.0
+    """dBTP ceiling of the master."""
     fade_in: float = 0.5
     """Seconds of fade-in of the music."""
     fade_out: float = 2.0
