@@ -303,6 +303,7 @@ class MainWindow(QMainWindow):
         video = getattr(a, "video_rhythm", None)
         self.timeline.set_cuts(tasks.video_cuts(video) if video is not None and not opened.is_music else None)
         self.timeline.set_rhythm(self.controller.rhythm)
+        self.timeline.set_speech(None if opened.is_music else getattr(a, "speech", None))
         self.suggestions.set_music_mode(opened.is_music)
         self._title_file = Path(a.path).name
         self._update_title()

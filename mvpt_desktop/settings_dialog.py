@@ -1,5 +1,6 @@
 """Settings: the model checkpoint, extractors, device, segment length and k (engine
-settings, persisted as JSON), and the preview/export sound (desktop settings)."""
+settings, persisted as JSON), and the preview/export sound (desktop settings): the Mix group
+holds issue 15's mix (ducking under the footage's speech, its own sound, loudness target)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -23,6 +25,21 @@ from PySide6.QtWidgets import (
 from engine.settings import EngineSettings
 
 from .settings import GuiSettings
+
+ORIGINAL_MODES = (("full", "Full"), ("speech", "Under speech only (level elsewhere below)"), ("off", "Off"))
+"""The footage's own sound: GuiSettings.original value, what the dialog shows."""
+LOUDNESS_PRESETS = (("Web (−14 LUFS)", -14.0), ("Broadcast (−23 LUFS)", -23.0), ("Off — keep levels", None))
+"""Loudness target presets: what the dialog shows, GuiSettings.loudness_target."""
+
+
+def _spin(lo: float, hi: float, step: float, value: float, suffix: str, decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    box.setSuffix(suffix)
+    box.setValue(value)
+    return box
 
 
 class SettingsDialog(QDialog):
@@ -54,11 +71,38 @@ class SettingsDialog(QDialog):
         self.k = QSpinBox()
         self.k.setRange(1, 50)
         self.k.setValue(engine.top_k)
+        self.original_mode = QComboBox()
+        for value, text in ORIGINAL_MODES:
+            self.original_mode.addItem(text, value)
+        self.original_mode.setCurrentIndex(max(0, self.original_mode.findData(gui.original)))
+        self.original_mode.setToolTip("Off: no dialogue to keep audible, so the music is not ducked either")
         self.original = QDoubleSpinBox()
         self.original.setRange(0.0, 1.0)
         self.original.setSingleStep(0.05)
         self.original.setValue(gui.original_level)
-        self.original.setToolTip("0 mutes the footage's own sound under the music")
+        self.original.setToolTip("level of the footage's own sound outside speech (0 = silent there)")
+        self.duck = QCheckBox("Duck music under speech")
+        self.duck.setChecked(gui.duck)
+        self.duck_depth = _spin(-48.0, 0.0, 1.0, gui.duck_depth_db, " dB", 1)
+        self.duck_depth.setToolTip("how far the music goes down while someone speaks")
+        self.duck_attack = _spin(0.0, 2.0, 0.05, gui.duck_attack, " s")
+        self.duck_release = _spin(0.0, 5.0, 0.1, gui.duck_release, " s")
+        self.duck_lookahead = _spin(0.0, 1.0, 0.05, gui.duck_lookahead, " s")
+        self.duck_lookahead.setToolTip("the music starts going down this long before the speech")
+        self.duck_hold = _spin(0.0, 3.0, 0.1, gui.duck_hold, " s")
+        self.duck_hold.setToolTip("pauses in speech shorter than this keep the music down (no pumping)")
+        self.loudness = QComboBox()
+        for text, target in LOUDNESS_PRESETS:
+            self.loudness.addItem(text, target)
+        presets = [t for _, t in LOUDNESS_PRESETS]
+        if gui.loudness_target not in presets:  # a target set by hand in desktop.json: kept, shown
+            self.loudness.addItem(f"{gui.loudness_target:g} LUFS", gui.loudness_target)
+            presets.append(gui.loudness_target)
+        self.loudness.setCurrentIndex(presets.index(gui.loudness_target))
+        self.true_peak = _spin(-9.0, 0.0, 0.5, gui.true_peak, " dBTP", 1)
+        self.true_peak.setToolTip("ceiling of the master's true peak")
+        self.duck.toggled.connect(self._enable_mix)
+        self.original_mode.currentIndexChanged.connect(self._enable_mix)
         self.fade_in = QDoubleSpinBox()
         self.fade_in.setRange(0.0, 10.0)
         self.fade_in.setValue(gui.fade_in)
@@ -81,9 +125,22 @@ class SettingsDialog(QDialog):
         form.addRow("Music extractor", self.music)
         form.addRow("Segment length (s)", self.segment)
         form.addRow("Suggestions per list (k)", self.k)
-        form.addRow("Original sound level", self.original)
         form.addRow("Fade in (s)", self.fade_in)
         form.addRow("Fade out (s)", self.fade_out)
+        mix = QGroupBox("Mix")
+        mform = QFormLayout(mix)
+        mform.addRow("Footage's own sound", self.original_mode)
+        mform.addRow("Original sound level", self.original)
+        mform.addRow(self.duck)
+        mform.addRow("Ducking depth", self.duck_depth)
+        mform.addRow("Attack", self.duck_attack)
+        mform.addRow("Release", self.duck_release)
+        mform.addRow("Look-ahead", self.duck_lookahead)
+        mform.addRow("Hold", self.duck_hold)
+        mform.addRow("Loudness target", self.loudness)
+        mform.addRow("True-peak ceiling", self.true_peak)
+        form.addRow(mix)
+        self._enable_mix()
         form.addRow(self.hover)
         self.buttons = buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                                   | QDialogButtonBox.StandardButton.Cancel)
@@ -116,6 +173,22 @@ class SettingsDialog(QDialog):
                                   music_extractor=self.music.currentText(), segment_seconds=self.segment.value(),
                                   top_k=self.k.value())
 
+    def _enable_mix(self) -> None:
+        """Greys out what has no effect: ducking with the footage's sound off, its level unless
+        "under speech only", the envelope with ducking off (the true-peak limiter always runs,
+        with or without a loudness target)."""
+        mode = self.original_mode.currentData()
+        self.original.setEnabled(mode == "speech")
+        self.duck.setEnabled(mode != "off")
+        ducking = self.duck.isChecked() and mode != "off"
+        for box in (self.duck_depth, self.duck_attack, self.duck_release, self.duck_lookahead, self.duck_hold):
+            box.setEnabled(ducking)
+
     def gui_settings(self) -> GuiSettings:
-        return self._gui.with_(original_level=self.original.value(), fade_in=self.fade_in.value(),
-                               fade_out=self.fade_out.value(), hover_audition=self.hover.isChecked())
+        return self._gui.with_(original=self.original_mode.currentData(), original_level=self.original.value(),
+                               duck=self.duck.isChecked(), duck_depth_db=self.duck_depth.value(),
+                               duck_attack=self.duck_attack.value(), duck_release=self.duck_release.value(),
+                               duck_lookahead=self.duck_lookahead.value(), duck_hold=self.duck_hold.value(),
+                               loudness_target=self.loudness.currentData(), true_peak=self.true_peak.value(),
+                               fade_in=self.fade_in.value(), fade_out=self.fade_out.value(),
+                               hover_audition=self.hover.isChecked())

@@ -45,6 +45,9 @@ LABEL_GAP = 14
 CUT_TICK = (0.0, 0.16)
 """The video's cuts: red ticks over the top of the thumbnail strip (y, the row is inverted)."""
 CUT_COLOUR = QColor(255, 70, 60)
+SPEECH_BAND = (0.0, 0.28)
+"""Where the speech bands sit in the attention row (its y runs 0..1)."""
+SPEECH_COLOUR = QColor(70, 210, 110, 170)
 NO_GRID = "no steady beat"
 NO_CUTS = "no cuts found"
 NO_MUSIC = "choose music to see its beats"
@@ -462,3 +465,27 @@ class Timeline(pg.GraphicsLayoutWidget):
         """What a click on segment ``index`` does (for keyboard use and tests)."""
         if 0 <= index < len(self.starts):
             self.segmentClicked.emit(index)
+
+    # -- the speech lane (issue 15) ---------------------------------------------------------
+    def set_speech(self, regions) -> None:
+        """The footage's speech (float [n, 2] seconds, from the analysis pass) as translucent
+        green bands along the foot of the attention row, labelled "speech": where the music is
+        ducked. None or empty: nothing drawn (no speech found, or a song)."""
+        for plot_item, item in getattr(self, "_speech_items", ()):
+            plot_item.removeItem(item)
+        self._speech_items: list = []
+        r = np.zeros((0, 2)) if regions is None else np.asarray(regions, float).reshape(-1, 2)  # [n, 2] s
+        self.speech = r[r[:, 1] > r[:, 0]]
+        if not len(self.speech):
+            return
+        y0, y1 = SPEECH_BAND
+        n = len(self.speech)
+        bands = pg.BarGraphItem(x0=self.speech[:, 0], x1=self.speech[:, 1], y0=np.full(n, y0),
+                                height=np.full(n, y1 - y0), brush=pg.mkBrush(SPEECH_COLOUR), pen=pg.mkPen(None))
+        bands.setZValue(4)
+        label = pg.TextItem("speech", color=SPEECH_COLOUR.lighter(140), anchor=(0, 1))
+        label.setPos(float(self.speech[0, 0]), y1)
+        label.setZValue(5)
+        for item in (bands, label):
+            self.heat.addItem(item)
+            self._speech_items.append((self.heat, item))
