@@ -130,7 +130,7 @@ class SettingsDialog(QDialog):
         mix = QGroupBox("Mix")
         mform = QFormLayout(mix)
         mform.addRow("Footage's own sound", self.original_mode)
-        mform.addRow("Original sound level", self.original)
+        mform.addRow("Its level outside speech", self.original)
         mform.addRow(self.duck)
         mform.addRow("Ducking depth", self.duck_depth)
         mform.addRow("Attack", self.duck_attack)
