@@ -82,7 +82,7 @@ def test_use_this_music_adds_a_cue_and_the_cue_list_edits_it(qtbot, world):
 def test_a_three_cue_sheet_previews_and_exports_to_mp4_and_otio(qtbot, world, tmp_path):
     import opentimelineio as otio
 
-    w = make_window(qtbot, world, fade_in=0.0, fade_out=0.0)
+    w = make_window(qtbot, world, fade_in=0.0, fade_out=0.0, original="off")  # the music alone, to compare
     c = w.controller
     video = world["footage"] / "video_0.mp4"
     open_and_wait(qtbot, w, video)
