@@ -153,7 +153,7 @@ def _read_music(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, rhythm:
     yield Progress("decode", 0, None, f"decoding {path.name}")
     samples = decode_audio(path, rate, limits=limits, cancel=cancel)
     check_cancel(cancel)
-    out = yield from relabel(encoder.analyse_job(samples, grid, cancel=cancel), "read")
+    out = yield from encoder.analyse_job(samples, grid, cancel=cancel)  # the encoder's own stages
     tags = None if out.tags is None else np.asarray(out.tags, np.float32)
     music_rhythm = None
     if rhythm:
