@@ -63,12 +63,23 @@ def run(job: Job[R], on_progress: Callable[[Progress], None] | None = None) -> R
             on_progress(event)
 
 
-def relabel(job: Job[R], stage: str) -> Job[R]:
-    """Run a sub-job inside a bigger one: its progress passes on under ``stage`` (its own
-    stage name becomes the message when it has none); returns its result."""
+def map_progress(job: Job[R], fn: Callable[[Progress], Progress | None]) -> Job[R]:
+    """Run a sub-job inside a bigger one, each of its events passed through ``fn`` (which may
+    turn a partial result into another, or return None to drop the event); returns its result::
+
+        result = yield from map_progress(sub_job, lambda ev: ...)
+    """
     while True:
         try:
             ev = next(job)
         except StopIteration as stop:
             return stop.value
-        yield Progress(stage, ev.done, ev.total, ev.message or ev.stage, ev.data)
+        out = fn(ev)
+        if out is not None:
+            yield out
+
+
+def relabel(job: Job[R], stage: str) -> Job[R]:
+    """Run a sub-job inside a bigger one: its progress passes on under ``stage`` (its own
+    stage name becomes the message when it has none); returns its result."""
+    return map_progress(job, lambda ev: Progress(stage, ev.done, ev.total, ev.message or ev.stage, ev.data))

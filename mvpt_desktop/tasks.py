@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.jobs import CancelCheck, Job, Progress, check_cancel, map_progress
 from engine.recommend import (
     Conditioning,
     MediaAnalysis,
@@ -198,18 +198,16 @@ def open_media(session: EngineSession, path: str, k: int, weights: dict[str, flo
     known = {a.name for a in attrs}
     weights = {n: w for n, w in weights.items() if n in known}
     job = analyse_media(session, p, info=info, cancel=cancel)
-    last = -1.0
-    while True:
-        try:
-            ev = next(job)
-        except StopIteration as stop:
-            analysis = stop.value
-            break
+    last = [-1.0]
+
+    def provisional(ev: Progress) -> Progress:
         data = None
-        if isinstance(ev.data, PartialAnalysis) and time.monotonic() - last >= PROVISIONAL_EVERY:
-            last = time.monotonic()
+        if isinstance(ev.data, PartialAnalysis) and time.monotonic() - last[0] >= PROVISIONAL_EVERY:
+            last[0] = time.monotonic()
             data = _provisional(session, ev.data, info.duration, k, weights, attrs)
-        yield Progress(ev.stage, ev.done, ev.total, ev.message, data)
+        return Progress(ev.stage, ev.done, ev.total, ev.message, data)
+
+    analysis = yield from map_progress(job, provisional)
     check_cancel(cancel)
     yield Progress("rank", 0, 1, "finding suggestions")
     results = rank(session, analysis, k, weights) if analysis.has_model else _no_results(len(analysis))

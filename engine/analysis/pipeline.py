@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.jobs import CancelCheck, Job, Progress
+from engine.jobs import CancelCheck, Job, Progress, map_progress
 from engine.media import NoAudioStream, NoVideoStream
 from engine.media.grid import SegmentGrid
 from engine.media.probe import MediaInfo, probe
@@ -133,29 +133,24 @@ def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails:
     reader = read_media(path, encoder, seconds, modality=modality, info=info, grid=grid,
                         thumbnails=thumbnails and modality == "visual",
                         rhythm=rhythm, speech=speech and modality == "visual", cancel=cancel)
-    last = -1.0
-    while True:
-        try:
-            ev = next(reader)
-        except StopIteration as stop:
-            read = stop.value
-            break
+    last = [-1.0]
+
+    def provisional(ev: Progress) -> Progress:
+        """The scenes read so far through the model (at most every PARTIAL_EVERY seconds)."""
         data = ev.data
-        if isinstance(data, SegmentsRead) and data.done < data.total:
-            now = time.monotonic()
-            if now - last < PARTIAL_EVERY and last >= 0:
-                yield Progress(ev.stage, ev.done, ev.total, ev.message)
-                continue
-            last = now
-            if loaded is None:
-                yield Progress(ev.stage, ev.done, ev.total, ev.message)
-                continue
-            enc = loaded.encode(modality, data.features)
-            data = PartialAnalysis(str(path), modality, ck, data.done, data.total, starts[:data.done],
-                                   ends[:data.done], enc.segments, data.thumbnails)
-        else:
-            data = None
-        yield Progress(ev.stage, ev.done, ev.total, ev.message, data)
+        plain = Progress(ev.stage, ev.done, ev.total, ev.message)
+        if not isinstance(data, SegmentsRead) or data.done >= data.total or loaded is None:
+            return plain
+        now = time.monotonic()
+        if last[0] >= 0 and now - last[0] < PARTIAL_EVERY:
+            return plain
+        last[0] = now
+        enc = loaded.encode(modality, data.features)
+        return Progress(ev.stage, ev.done, ev.total, ev.message,
+                        PartialAnalysis(str(path), modality, ck, data.done, data.total, starts[:data.done],
+                                        ends[:data.done], enc.segments, data.thumbnails))
+
+    read = yield from map_progress(reader, provisional)
     T = len(grid)
     if loaded is not None:
         yield Progress("model", 0, 1, "reading the whole sequence with the model")
