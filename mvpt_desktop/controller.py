@@ -468,11 +468,12 @@ class Controller(QObject):
             return None
         video, sheet, mix = self.current.analysis.path, self._sheet_for_mix(), self._mix_settings()
         session, speech = self.session, self.current.analysis.speech  # found by the analysis pass already
+        cuts = self.current.analysis.video_rhythm  # the OTIO marks them on the footage
 
         def factory(cancel):
             rhythms = tasks.sheet_rhythms(session, sheet) or None  # fades on downbeats where known
             return export_sheet_job(video, sheet, mix, mp4=mp4, otio=otio_path, rhythms=rhythms, speech=speech,
-                                    cancel=cancel)
+                                    video_rhythm=cuts, cancel=cancel)
 
         return self._submit("io", "Exporting", factory, self.exported.emit, what="Export failed")
 

@@ -103,7 +103,13 @@ def _export(args: argparse.Namespace) -> int:
         settings = replace(settings, original_level=min(1.0, max(0.0, args.original_level)))
     rhythms = _rhythms(sheet) if args.beats else None
     bar = ProgressBar(enabled=not args.quiet and not args.json)
-    result = run(export_job(video, sheet, settings, mp4=args.out, otio=args.otio, rhythms=rhythms), bar)
+    video_rhythm = None
+    if args.otio and args.beats:  # the footage's cuts as markers on the timeline (one decode of the picture)
+        from engine.rhythm.video import detect_cuts
+
+        video_rhythm = run(detect_cuts(video), bar)
+    result = run(export_job(video, sheet, settings, mp4=args.out, otio=args.otio, rhythms=rhythms,
+                            video_rhythm=video_rhythm), bar)
     bar.done()
     out = {"mp4": str(result.mp4) if result.mp4 else None, "otio": str(result.otio) if result.otio else None,
            "cues": len(sheet.cues), "loudness_lufs": _num(result.loudness_lufs),

@@ -47,9 +47,12 @@ class ExportResult:
 def export_job(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSettings | None = None, *,
                mp4: str | os.PathLike[str] | None = None, otio: str | os.PathLike[str] | None = None,
                speech: np.ndarray | None = None, rhythms: Mapping[str, object] | None = None,
-               cancel: CancelCheck | None = None) -> Job[ExportResult]:
+               video_rhythm=None, cancel: CancelCheck | None = None) -> Job[ExportResult]:
     """Job: the mix of ``sheet`` under ``video`` -> ``mp4`` (when given) and ``otio`` (when
-    given). Each file is written atomically; a cancel leaves earlier files as they were."""
+    given). Each file is written atomically; a cancel leaves earlier files as they were.
+    ``rhythms`` ({music path: MusicRhythm}) puts fades on downbeats and downbeat/section
+    markers on the music clips; ``video_rhythm`` (the footage's VideoRhythm) puts its cuts as
+    markers on the footage clip."""
     settings = settings or MixSettings()
     plan: MixPlan = yield from relabel(prepare_mix(video, sheet, settings, speech=speech, rhythms=rhythms,
                                                    cancel=cancel), "mix")
@@ -62,7 +65,7 @@ def export_job(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSett
         from .otio import build_timeline, write_otio
 
         yield Progress("otio", 0, 1, "writing the timeline")
-        timeline = write_otio(build_timeline(video, sheet, settings, plan.speech, rhythms), otio)
+        timeline = write_otio(build_timeline(video, sheet, settings, plan.speech, rhythms, video_rhythm), otio)
     m = plan.master
     yield Progress("done", 1, 1, "exported")
     return ExportResult(written, timeline, float(m.predicted_lufs) if m else None,

@@ -32,8 +32,11 @@ DEFAULT_RATE = 25.0
 
 
 def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSettings | None = None,
-                   speech: np.ndarray | None = None, rhythms=None):
-    """The :class:`opentimelineio.schema.Timeline` of ``sheet`` under ``video``."""
+                   speech: np.ndarray | None = None, rhythms=None, video_rhythm=None):
+    """The :class:`opentimelineio.schema.Timeline` of ``sheet`` under ``video``. With a
+    ``video_rhythm`` its cuts are red markers on the footage clip; with ``rhythms`` each music
+    clip carries its track's downbeats (blue) and section starts (yellow) as markers, in the
+    clip's source time, so an editor can snap to them in Resolve/Premiere/Kdenlive."""
     import opentimelineio as otio
 
     settings = settings or MixSettings()
@@ -63,6 +66,10 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
     for s, e in regs:
         vclip.markers.append(otio.schema.Marker(name="speech", marked_range=span(float(s), float(e - s)),
                                                 color=otio.schema.MarkerColor.GREEN))
+    for c in np.asarray(getattr(video_rhythm, "cuts", ()), np.float64):
+        if 0.0 <= c < duration:
+            vclip.markers.append(otio.schema.Marker(name="cut", marked_range=span(float(c), 0.0),
+                                                    color=otio.schema.MarkerColor.RED))
     vclip.metadata["mvpt"] = {"original": settings.original, "original_level": settings.original_level,
                               "volume_keyframes": _original_keyframes(regs, settings),
                               "volume_keyframes_note": "the footage's own sound (dB) over clip time (s)"}
@@ -105,6 +112,7 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
             "volume_keyframes": [[round(k - a, 4), db] for k, db in duck_keyframes(regs, settings, a, b)],
             "volume_keyframes_note": "music gain (dB) over clip time (s); OTIO has no native volume keyframes",
         }
+        _beat_markers(clip, (rhythms or {}).get(seg.path), src_start, b - a, span)
         atrack.append(clip)
         pos = b
     if duration - pos > 1e-6:
@@ -112,6 +120,23 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
     timeline.tracks.append(vtrack)
     timeline.tracks.append(atrack)
     return timeline
+
+
+def _beat_markers(clip, rhythm, start: float, length: float, span) -> None:
+    """Downbeats and section starts of the clip's stretch of its track, in source time."""
+    import opentimelineio as otio
+
+    if rhythm is None or not getattr(rhythm, "steady", False):
+        return
+    end = start + length
+    for d in np.asarray(rhythm.downbeats, np.float64):
+        if start <= d < end:
+            clip.markers.append(otio.schema.Marker(name="downbeat", marked_range=span(float(d), 0.0),
+                                                   color=otio.schema.MarkerColor.BLUE))
+    for k, s in enumerate(np.asarray(rhythm.sections, np.float64), 1):
+        if start <= s < end:
+            clip.markers.append(otio.schema.Marker(name=f"section {k}", marked_range=span(float(s), 0.0),
+                                                   color=otio.schema.MarkerColor.YELLOW))
 
 
 def _original_keyframes(speech: np.ndarray, s: MixSettings) -> list[list[float]]:
