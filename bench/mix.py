@@ -268,6 +268,7 @@ def write_long_media(folder: Path, minutes: float) -> tuple[Path, Path]:
     import av
 
     from engine.media.audio import decode_audio
+    from training.synthmedia import encode_audio
 
     talk_clip = None
     if shutil.which("espeak-ng"):
@@ -316,20 +317,9 @@ def write_long_media(folder: Path, minutes: float) -> tuple[Path, Path]:
     with av.open(str(song), "w") as c:
         s = c.add_stream("flac", rate=44100)
         s.layout = "stereo"
-        rs = av.AudioResampler(format=s.codec_context.format.name, layout="stereo", rate=44100, frame_size=4096)
-        for i in range(seconds + 5):
-            t = np.arange(44100) / 44100 + i
-            x = (0.3 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))).astype(np.float32)
-            af = av.AudioFrame.from_ndarray(np.stack([x, 0.5 * x]), format="fltp", layout="stereo")
-            af.sample_rate, af.pts = 44100, i * 44100
-            for r in rs.resample(af):
-                for p in s.encode(r):
-                    c.mux(p)
-        for r in rs.resample(None):
-            for p in s.encode(r):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+        t = np.arange((seconds + 5) * 44100) / 44100
+        x = (0.3 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))).astype(np.float32)
+        encode_audio(c, s, np.stack([x, 0.5 * x]), 44100)
     return video, song
 
 

@@ -87,6 +87,8 @@ def test_footage_opens_without_a_model(tmp_path):
 
 
 def _mp3(path, channels: int, seconds: float, freq: float) -> bytes:
+    from training.synthmedia import encode_audio
+
     rate = 44100
     layout = "mono" if channels == 1 else "stereo"
     with av.open(str(path), "w", format="mp3") as c:
@@ -94,13 +96,7 @@ def _mp3(path, channels: int, seconds: float, freq: float) -> bytes:
         st.layout = layout
         t = np.arange(int(seconds * rate)) / rate
         x = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-        data = np.tile(x, (channels, 1)) if channels > 1 else x[None]
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="fltp", layout=layout)
-        frame.sample_rate = rate
-        for p in st.encode(frame):
-            c.mux(p)
-        for p in st.encode():
-            c.mux(p)
+        encode_audio(c, st, np.tile(x, (channels, 1)), rate)
     return path.read_bytes()
 
 

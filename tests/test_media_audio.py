@@ -61,6 +61,7 @@ def test_layout_switching_mid_stream_decodes_whole(tmp_path):
     import av
 
     from engine.media.audio import decode_audio_channels
+    from training.synthmedia import encode_audio
 
     def adts(path, layout, freq, sr=44100, seconds=2.0):
         with av.open(str(path), "w", format="adts") as c:
@@ -68,18 +69,7 @@ def test_layout_switching_mid_stream_decodes_whole(tmp_path):
             s.layout = layout
             t = np.arange(int(seconds * sr)) / sr
             x = np.repeat((0.3 * np.sin(2 * np.pi * freq * t))[None], len(s.layout.channels), 0).astype(np.float32)
-            rs = av.AudioResampler(format=s.codec_context.format.name, layout=layout, rate=sr, frame_size=1024)
-            for i in range(0, x.shape[1], 1024):
-                f = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, i:i + 1024]), format="fltp", layout=layout)
-                f.sample_rate, f.pts = sr, i
-                for r in rs.resample(f):
-                    for p in s.encode(r):
-                        c.mux(p)
-            for r in rs.resample(None):
-                for p in s.encode(r):
-                    c.mux(p)
-            for p in s.encode():
-                c.mux(p)
+            encode_audio(c, s, x, sr)
         return path.read_bytes()
 
     joined = tmp_path / "joined.aac"
