@@ -353,8 +353,11 @@ class MainWindow(QMainWindow):
         music = c.current.is_music
         what = "Footage" if music else "Music"
         part = "part" if music else "scene"
-        heading = (f"{what} for {part} {index + 1} of {len(a)} "
+        total = c.current.total if c.current.provisional else len(a)  # while reading: the whole file's count
+        heading = (f"{what} for {part} {index + 1} of {total} "
                    f"({fmt_time(a.starts[index])}–{fmt_time(a.ends[index])})")
+        if c.current.provisional:
+            heading += " — provisional (still reading)"
         fits = c.results.fits_well(index) if c.results is not None else None
         if c.status is not None and not c.status.has_model:
             heading += " — no suggestions without a model (File → Settings…)"
