@@ -171,7 +171,7 @@ def _share_near(peaks: np.ndarray, times: np.ndarray, tol: float = 0.05) -> floa
 def real(folder: str) -> None:
     from engine.library.scan import media_files
     from engine.media.audio import decode_audio
-    from engine.rhythm.music import ANALYSIS_RATE, _Frames
+    from engine.rhythm.signals import ANALYSIS_RATE, Frames
 
     files = media_files(folder, "music")
     print(f"real music: {len(files)} files under {folder} (no ground truth)")
@@ -185,7 +185,7 @@ def real(folder: str) -> None:
         onpk = rand = float("nan")
         if r.steady and len(r.beats):
             # share of beats within 50 ms of an onset peak above the track's median, vs random times
-            fr = _Frames(y)
+            fr = Frames(y)
             o = fr.onset
             pk = np.nonzero((o[1:-1] > o[:-2]) & (o[1:-1] >= o[2:]) & (o[1:-1] > np.percentile(o, 75)))[0] + 1
             pt = fr.seconds(pk)
