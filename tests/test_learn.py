@@ -21,7 +21,16 @@ from engine.jobs import Cancelled, run
 from engine.model.checkpoint import CheckpointConfig, load_checkpoint, save_checkpoint
 from engine.model.config import MVPTConfig
 from engine.model.factory import build_model
-from training.learn import LearnError, learn, music_likeness, scene_hits
+from training.learn import (
+    MIN_DECIDE_EDITS,
+    HeldOutScore,
+    Judged,
+    LearnError,
+    decide,
+    learn,
+    music_likeness,
+    scene_hits,
+)
 from training.synthmedia import encode_audio, tone, write_video
 
 torch.set_num_threads(1)
@@ -138,12 +147,17 @@ def test_learn_skips_bad_edits_with_reasons_and_writes_a_new_version(edits, base
     assert _digest(base) == before  # the previous model is never touched
     assert {"features", "judge", "fine-tune"} <= {e.stage for e in events}
     assert "skipped" in res.summary()
+    # 2 held-out edits cannot tell two models apart: keep the current one, and say why
+    assert res.verdict == "unsure" and not res.better and not res.switch and not res.forced
+    assert "not enough held-out edits" in res.reason and res.reason in res.summary()
+    assert doc["metrics"]["decision"]["verdict"] == "unsure"
 
     # a second run reads no video again (features kept by content) and writes v2
     items = sorted((tmp_path / "mine" / "work").rglob("*.npz"))
     stamps = [p.stat().st_mtime_ns for p in items]
-    res2 = run(learn(edits, base, tmp_path / "mine", budget_minutes=2, threads=1, steps=STEPS))
+    res2 = run(learn(edits, base, tmp_path / "mine", budget_minutes=2, threads=1, steps=STEPS, force=True))
     assert res2.checkpoint == tmp_path / "mine" / "v2"
+    assert res2.switch and res2.forced and res2.verdict == "unsure" and "anyway" in res2.reason
     assert [p.stat().st_mtime_ns for p in items] == stamps
     assert {s.file for s in res2.skipped} == set(reasons)
 
@@ -185,6 +199,33 @@ def test_empty_and_unusable_folders(base, tmp_path, edits):
         run(learn(bad, base, tmp_path / "o"))
     with pytest.raises(LearnError, match="not a folder"):
         run(learn(tmp_path / "missing", base, tmp_path / "o"))
+
+
+def _judged(hits: list[int], scenes: list[int]) -> Judged:
+    h, sc = np.array(hits), np.array(scenes)
+    return Judged(HeldOutScore(100.0 * h.sum() / sc.sum(), 12.5, 5.0, 5.0, int(sc.sum()), len(sc), 40), h, sc)
+
+
+def test_the_switch_decision_is_a_paired_comparison_with_an_interval():
+    scenes = [20] * 10
+    before = _judged([2] * 10, scenes)
+    # every held-out edit gains: better, the interval above 0
+    d = decide(before, _judged([5, 4, 6, 5, 3, 5, 4, 6, 5, 4], scenes))
+    assert d.verdict == "better" and d.low > 0 and d.low <= d.gain <= d.high
+    assert d.gain == pytest.approx(100 * (47 - 20) / 200)
+    # the same total gain carried by two edits while most lose: cannot tell
+    d = decide(before, _judged([16, 15, 1, 1, 1, 1, 1, 1, 1, 1], scenes))
+    assert d.gain > 0 and d.verdict == "unsure" and d.low < 0 < d.high and "cannot tell" in d.reason
+    # clearly worse
+    d = decide(_judged([6] * 10, scenes), _judged([1, 2, 0, 1, 2, 1, 0, 2, 1, 1], scenes))
+    assert d.verdict == "worse" and d.high < 0
+    # a large gain on too few held-out edits is not trusted
+    few = MIN_DECIDE_EDITS - 1
+    d = decide(_judged([0] * few, [20] * few), _judged([20] * few, [20] * few))
+    assert d.verdict == "unsure" and d.low is None and "not enough held-out edits" in d.reason
+    # seeded: the same figures give the same decision
+    a, b = _judged([2] * 10, scenes), _judged([3, 4, 2, 5, 1, 4, 3, 2, 4, 3], scenes)
+    assert decide(a, b) == decide(a, b)
 
 
 def test_scene_hits_against_brute_force():

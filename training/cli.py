@@ -168,6 +168,8 @@ def _add_learn(sub) -> None:
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None, help="default: from settings")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--no-switch", action="store_true", help="never change the model in settings")
+    p.add_argument("--force", action="store_true",
+                   help="switch to the new model even when the held-out edits cannot tell it is better")
     p.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--json", default=None, help="write the result as JSON here")
     p.add_argument("--quiet", action="store_true")
@@ -306,17 +308,17 @@ def cmd_learn(a: argparse.Namespace) -> int:
     device = str(resolve_device(a.device or settings.device).type)
     try:
         res = drive(learn(a.folder, base, out, budget_minutes=a.budget, device=device, threads=a.threads,
-                               steps=a.steps), a.quiet)
+                               steps=a.steps, force=a.force), a.quiet)
     except LearnError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(res.summary())
     switched = False
-    if res.better and res.checkpoint is not None and not a.no_switch and not a.checkpoint:
+    if res.switch and res.checkpoint is not None and not a.no_switch and not a.checkpoint:
         settings.with_(checkpoint=str(res.checkpoint)).save()
         switched = True
         print(f"the app now uses {res.checkpoint} (the previous model stays at {base})")
-    elif res.better and res.checkpoint is not None:
+    elif res.switch and res.checkpoint is not None:
         print(f"settings unchanged; to use it: --checkpoint {res.checkpoint}")
     else:
         print(f"still using {base}")

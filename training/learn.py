@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.atomic import atomic_path, atomic_write_text
 from engine.jobs import CancelCheck, Job, Progress, check_cancel, run
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,14 @@ MIN_EDITS = 3
 SPEECH_LER = 0.4
 """Low-energy ratio above which a soundtrack counts as speech, not music (see :func:`music_likeness`)."""
 TOP_K = 5
+MIN_DECIDE_EDITS = 5
+"""Held-out edits below which ``learn`` does not even try to tell the models apart."""
+BOOTSTRAP = 2000
+"""Resamples of the held-out edits for the improvement's interval (seeded: the same data give
+the same decision)."""
+INTERVAL = 90.0
+"""Two-sided interval (%) of the improvement: switch when its lower end (the 5th percentile)
+is above 0."""
 FINETUNE_LR = 1e-3
 """The small-set recipe's own rate. 3e-4 kept a base model whose taste differs from the
 creator's too close to it (bench/learn.py, creator part: top-5 hit rate 11.3/9.2/17.6 at
@@ -102,6 +111,13 @@ class LearnResult:
     warnings: list[str] = field(default_factory=list)
     train_steps: int = 0
     stopped: str = ""
+    verdict: str = ""                # "better" | "worse" | "unsure" (see :func:`decide`)
+    gain: float = 0.0                # held-out top-5 hit rate, new minus current, in points
+    gain_low: float | None = None    # its INTERVAL % bootstrap interval over held-out edits
+    gain_high: float | None = None   # (None: too few held-out edits to compute one)
+    reason: str = ""                 # one sentence: what was decided and why (for the GUI)
+    switch: bool = False             # what the caller should do: use the new model
+    forced: bool = False             # switch asked for whatever the verdict (``force=True``)
 
     def summary(self) -> str:
         lines = [f"{self.edits} edits used ({self.edits - self.held_out} to learn from, {self.held_out} held out), "
@@ -114,8 +130,11 @@ class LearnResult:
                              f"(median, of {sc.tracks})")
         lines += [f"warning: {w}" for w in self.warnings]
         lines.append("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items()))
+        if self.reason:
+            lines.append(self.reason)
         if self.checkpoint is not None:
-            verdict = "better: use it" if self.better else "not better than the current model: keep the current one"
+            verdict = ("use it" if self.switch and not self.forced else "use it (forced)" if self.switch
+                       else "keep the current model")
             lines.append(f"new version {self.checkpoint} ({verdict})")
         return "\n".join(lines)
 
@@ -174,9 +193,7 @@ def screen_and_extract(path: Path, visual, music, segment_seconds: float) -> tup
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def _held_out(keys: list[str], seed: int = 0) -> set[str]:
@@ -189,12 +206,12 @@ def _held_out(keys: list[str], seed: int = 0) -> set[str]:
 # --- judging -------------------------------------------------------------------------------
 
 @torch.no_grad()
-def scene_hits(model: nn.Module, visual: list[torch.Tensor], music: list[torch.Tensor],
-               queries: list[int] | None = None, k: int = TOP_K) -> dict[str, float]:
-    """For each scene of each query video ``q`` (default: all): is track ``q`` among the top
-    ``k`` of all tracks, each scored by its best-matching segment (the per-scene suggestion);
-    and the rank of track ``q`` for the whole video ([CLS] against [CLS]).
-    ``visual[i]``: (T_i, Dv), ``music[i]``: (T_i, Dm). Returns hit@5 and chance in %, ranks."""
+def scene_ranks(model: nn.Module, visual: list[torch.Tensor], music: list[torch.Tensor],
+                queries: list[int] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """For each query video ``q`` (default: all): the rank of track ``q`` among all tracks for
+    each of its scenes, each track scored by its best-matching segment (the per-scene
+    suggestion), (T_q,) int; and the rank of track ``q`` for the whole video ([CLS] against
+    [CLS]), (n_queries,) int. ``visual[i]``: (T_i, Dv), ``music[i]``: (T_i, Dm)."""
     from engine.model.windows import encode_many
 
     model.eval()
@@ -205,20 +222,28 @@ def scene_hits(model: nn.Module, visual: list[torch.Tensor], music: list[torch.T
     owner = torch.cat([torch.full((o.segments.shape[0],), i) for i, o in enumerate(out_m)])  # (S,)
     cls_m = torch.stack([o.cls for o in out_m])                                     # (n, d)
     n = len(music)
-    hits, scenes, ranks = 0, 0, []
+    per_scene, ranks = [], []
     for q, ov in zip(queries, out_v, strict=True):
         sim = ov.segments @ segs.T                                                  # (T_q, S)
         per_track = torch.full((sim.shape[0], n), -2.0).scatter_reduce(
             1, owner.expand(sim.shape[0], -1), sim, reduce="amax")                  # (T_q, n)
         own = per_track[:, q:q + 1]
-        rank = 1 + (per_track > own).sum(dim=1)                                     # (T_q,)
-        hits += int((rank <= k).sum())
-        scenes += int(rank.numel())
+        per_scene.append((1 + (per_track > own).sum(dim=1)).numpy())                # (T_q,)
         s = cls_m @ ov.cls                                                          # (n,)
         ranks.append(int(1 + (s > s[q]).sum()))
+    return per_scene, np.asarray(ranks, dtype=np.int64)
+
+
+def scene_hits(model: nn.Module, visual: list[torch.Tensor], music: list[torch.Tensor],
+               queries: list[int] | None = None, k: int = TOP_K) -> dict[str, float]:
+    """:func:`scene_ranks` summed up: hit@5 (% of the query videos' scenes whose own track is
+    in the top ``k``) and its chance rate, whole-video median and mean rank."""
+    per_scene, ranks = scene_ranks(model, visual, music, queries)
+    n = len(music)
+    hits, scenes = sum(int((r <= k).sum()) for r in per_scene), sum(len(r) for r in per_scene)
     return {"hit@5": 100.0 * hits / max(1, scenes), "chance@5": 100.0 * min(k, n) / n,
             "median_rank": float(np.median(ranks)), "mean_rank": float(np.mean(ranks)),
-            "scenes": scenes, "videos": len(queries), "tracks": n}
+            "scenes": scenes, "videos": len(per_scene), "tracks": n}
 
 
 def _score(d: dict[str, float]) -> HeldOutScore:
@@ -227,8 +252,59 @@ def _score(d: dict[str, float]) -> HeldOutScore:
                         tracks=int(d["tracks"]))
 
 
+@dataclass
+class Judged:
+    """One model on the held-out edits: the summary and, per held-out edit, what the paired
+    comparison needs."""
+
+    score: HeldOutScore
+    hits: np.ndarray          # (n_edits,) scenes whose own track is in the top 5
+    scenes: np.ndarray        # (n_edits,) scenes per edit
+
+
+@dataclass
+class Decision:
+    verdict: str              # "better" | "worse" | "unsure"
+    gain: float               # hit@5 new minus current, points, on all held-out scenes
+    low: float | None         # INTERVAL % bootstrap interval of ``gain`` over held-out edits
+    high: float | None
+    reason: str               # one sentence for the user
+
+
+def decide(before: Judged, after: Judged, seed: int = 0) -> Decision:
+    """Is the new model better on the held-out edits, or can they not tell?
+
+    A paired comparison: both models on the same held-out scenes. The statistic is the
+    difference in top-5 hit rate over all held-out scenes; its uncertainty comes from a
+    bootstrap over held-out *edits* (scenes of one edit share its music and footage, so they
+    are not independent). "better" when the interval's lower end is above 0, "worse" when its
+    upper end is below 0, otherwise "unsure" — as always with fewer than
+    ``MIN_DECIDE_EDITS`` held-out edits, where a bootstrap says little."""
+    scenes = before.scenes.astype(np.float64)
+    diff = (after.hits - before.hits).astype(np.float64)                            # (n,)
+    gain = float(100.0 * diff.sum() / max(1.0, scenes.sum()))
+    n = len(scenes)
+    said = f"top-5 hit rate on the held-out scenes {before.score.hit5:.1f} % -> {after.score.hit5:.1f} %"
+    if n < MIN_DECIDE_EDITS:
+        return Decision("unsure", gain, None, None,
+                        f"not enough held-out edits to tell ({n}; at least {MIN_DECIDE_EDITS} are needed: add "
+                        f"edits): {said}; keeping the current model")
+    idx = np.random.default_rng([seed, 31]).integers(0, n, size=(BOOTSTRAP, n))     # (B, n) resampled edits
+    boot = 100.0 * diff[idx].sum(axis=1) / np.maximum(1.0, scenes[idx].sum(axis=1))  # (B,)
+    tail = (100.0 - INTERVAL) / 2
+    low, high = (float(x) for x in np.percentile(boot, [tail, 100.0 - tail]))
+    span = f"{gain:+.1f} points, {INTERVAL:g} % interval {low:+.1f} to {high:+.1f} over {n} held-out edits"
+    if low > 0:
+        return Decision("better", gain, low, high, f"the new model is better: {said} ({span})")
+    if high < 0:
+        return Decision("worse", gain, low, high, f"the new model is worse: {said} ({span}); keeping the current one")
+    return Decision("unsure", gain, low, high,
+                    f"the held-out edits cannot tell the models apart: {said} ({span}); keeping the current model")
+
+
 def is_better(after: HeldOutScore, before: HeldOutScore) -> bool:
-    """More held-out scenes with their own track in the top 5; on a tie, a better whole-video rank."""
+    """The point comparison (no uncertainty): more held-out scenes with their own track in the
+    top 5; on a tie, a better whole-video rank. :func:`decide` is what ``learn`` follows."""
     if after.hit5 != before.hit5:
         return after.hit5 > before.hit5
     return after.mean_rank < before.mean_rank
@@ -241,10 +317,11 @@ class FinetuneResult:
     checkpoint: Path          # the fine-tuned model (the run's best/)
     before: HeldOutScore
     after: HeldOutScore
-    better: bool
+    better: bool              # decision.verdict == "better"
     steps: int
     stopped: str
     warnings: list[str]
+    decision: Decision | None = None
 
 
 def _split_tensors(data: Path, split: str) -> tuple[list[torch.Tensor], list[torch.Tensor], list[str]]:
@@ -259,13 +336,20 @@ def _split_tensors(data: Path, split: str) -> tuple[list[torch.Tensor], list[tor
     return vis, mus, sp.ids
 
 
-def judge(model: nn.Module, data: Path) -> HeldOutScore:
+def judge(model: nn.Module, data: Path) -> Judged:
     """Held-out (``test`` split) scenes and videos against every track of the dataset."""
     tv, tm, _ = _split_tensors(data, "train")
     hv, hm, _ = _split_tensors(data, "test")
     if not hv:
         raise LearnError(f"{data}: no held-out edits to judge on")
-    return _score(scene_hits(model, hv + tv, hm + tm, queries=list(range(len(hv)))))
+    per_scene, ranks = scene_ranks(model, hv + tv, hm + tm, queries=list(range(len(hv))))
+    hits = np.array([int((r <= TOP_K).sum()) for r in per_scene])
+    scenes = np.array([len(r) for r in per_scene])
+    n = len(hv) + len(tv)
+    score = HeldOutScore(hit5=100.0 * hits.sum() / max(1, scenes.sum()), chance5=100.0 * min(TOP_K, n) / n,
+                         median_rank=float(np.median(ranks)), mean_rank=float(np.mean(ranks)),
+                         scenes=int(scenes.sum()), videos=len(hv), tracks=n)
+    return Judged(score, hits, scenes)
 
 
 def finetune_job(data: str | os.PathLike[str], base: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -299,7 +383,9 @@ def finetune_job(data: str | os.PathLike[str], base: str | os.PathLike[str], out
     if len(warnings) < len(res.warnings):
         warnings.append("fewer than 10 edits to learn from: no early stopping (the held-out edits still judge "
                         "the result)")
-    return FinetuneResult(best, before, after, is_better(after, before), res.steps, res.stopped, warnings)
+    decision = decide(before, after, seed)
+    return FinetuneResult(best, before.score, after.score, decision.verdict == "better", res.steps, res.stopped,
+                          warnings, decision)
 
 
 def finetune_features(data: str | os.PathLike[str], base: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -325,14 +411,19 @@ def _disk_full(e: OSError, where: Path) -> LearnError:
 
 def learn(folder: str | os.PathLike[str], base_checkpoint: str | os.PathLike[str], out_dir: str | os.PathLike[str],
           budget_minutes: float = 15.0, cancel: CancelCheck | None = None, *, device: str = "cpu",
-          threads: int | None = None, seed: int = 0, steps: int | None = None) -> Job[LearnResult]:
+          threads: int | None = None, seed: int = 0, steps: int | None = None,
+          force: bool = False) -> Job[LearnResult]:
     """Build the training set from ``folder``, fine-tune ``base_checkpoint``, judge before and
     after on held-out edits, and write the new model as ``out_dir/vN``. See the module doc.
 
     ``budget_minutes`` bounds the whole job: fine-tuning gets what reading the videos left
     (at least a minute, with a warning). Raises :class:`LearnError` (nothing written) when
     the folder has too few usable edits (``steps``: a step budget instead of the set's own), the base model cannot be read, or the disk is full;
-    :class:`engine.jobs.Cancelled` on cancel (nothing written either)."""
+    :class:`engine.jobs.Cancelled` on cancel (nothing written either).
+
+    The result's ``switch`` says whether to use the new model: when :func:`decide` finds it
+    better on the held-out edits, or whenever ``force`` is given (``verdict`` and ``reason``
+    still say what the held-out edits showed)."""
     from engine.features.base import FeatureError
     from engine.features.cache import content_key
     from engine.features.registry import extractor_for_id
@@ -412,11 +503,9 @@ def learn(folder: str | os.PathLike[str], base_checkpoint: str | os.PathLike[str
                 skipped.append(Skipped(name, reason))
             else:
                 try:
-                    tmp = items / f".{iid}.tmp.npz"
-                    np.savez(tmp, visual=v, music=m)
-                    os.replace(tmp, items / f"{iid}.npz")
+                    with atomic_path(items / f"{iid}.npz", suffix=".npz") as tmp:  # np.savez keeps a .npz name
+                        np.savez(tmp, visual=v, music=m)
                 except OSError as e:
-                    (items / f".{iid}.tmp.npz").unlink(missing_ok=True)
                     if e.errno == errno.ENOSPC:
                         raise _disk_full(e, out_dir) from e
                     raise
@@ -477,8 +566,10 @@ def learn(folder: str | os.PathLike[str], base_checkpoint: str | os.PathLike[str
     loaded = load_checkpoint(ft.checkpoint, device="cpu")
     ck = loaded.config
     ck.data = {**ck.data, "learned_from": str(folder), "base": str(base), "edits": len(keys), "held_out": len(hold)}
+    dec = ft.decision
+    assert dec is not None
     metrics = {**ck.metrics, "held_out_before": asdict(ft.before), "held_out_after": asdict(ft.after),
-               "better": ft.better}
+               "better": ft.better, "decision": asdict(dec)}
     try:
         save_checkpoint(target, loaded.model, ck, metrics=metrics)
     except OSError as e:
@@ -489,4 +580,9 @@ def learn(folder: str | os.PathLike[str], base_checkpoint: str | os.PathLike[str
                "total": round(time.perf_counter() - t_start, 1)}
     return LearnResult(checkpoint=target, better=ft.better, before=ft.before, after=ft.after, base=base,
                        edits=len(keys), held_out=len(hold), skipped=skipped, seconds=seconds, warnings=warnings,
-                       train_steps=ft.steps, stopped=ft.stopped)
+                       train_steps=ft.steps, stopped=ft.stopped, verdict=dec.verdict, gain=round(dec.gain, 2),
+                       gain_low=None if dec.low is None else round(dec.low, 2),
+                       gain_high=None if dec.high is None else round(dec.high, 2),
+                       reason=dec.reason + (" — switching anyway, as asked" if force and dec.verdict != "better"
+                                            else ""),
+                       switch=ft.better or force, forced=force and not ft.better)

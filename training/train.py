@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.atomic import atomic_path, atomic_write_text
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 from engine.model.checkpoint import CheckpointConfig, load_checkpoint, save_checkpoint
 from engine.model.config import BaselineConfig, ModelConfig, MVPTConfig, config_to_dict
@@ -81,6 +81,7 @@ class TrainConfig:
                                      # softmax too flat here: docs/training.md, "The temperature")
     margin: float = 0.2              # triplet margin
     track_weight: float = 1.0        # weight of the track-level ([CLS]) loss
+    track_tau: float | None = None   # temperature of the track-level loss (None: tau)
     seq_len: int | None = None       # L (30; small sets: the clips' own lengths, at most 30)
     d_model: int | None = None       # Transformer width
     n_layers: int | None = None
@@ -330,14 +331,16 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
     if kind == "triplet":
         return triplet(seg_v, seg_m, cfg.margin, valid) + cfg.track_weight * triplet(out_v.cls, out_m.cls, cfg.margin)
     if not info.enabled:
-        return info_nce(seg_v, seg_m, cfg.tau, valid) + cfg.track_weight * info_nce(out_v.cls, out_m.cls, cfg.tau)
+        return (info_nce(seg_v, seg_m, cfg.tau, valid)
+                + cfg.track_weight * info_nce(out_v.cls, out_m.cls, cfg.track_tau or cfg.tau))
     # DDP: negatives from every rank (each rank's batch has the same shape)
     all_v, all_m = distrib.gather_with_grad(seg_v, info), distrib.gather_with_grad(seg_m, info)
     all_valid = distrib.gather_plain(valid, info)
     seg = info_nce_gathered(seg_v, seg_m, all_v, all_m, info.rank * seg_v.shape[0], all_valid, cfg.tau, valid)
     cv, cm = distrib.gather_with_grad(out_v.cls, info), distrib.gather_with_grad(out_m.cls, info)
     ones = torch.ones(cv.shape[0], dtype=torch.bool, device=cv.device)
-    trk = info_nce_gathered(out_v.cls, out_m.cls, cv, cm, info.rank * out_v.cls.shape[0], ones, cfg.tau)
+    trk = info_nce_gathered(out_v.cls, out_m.cls, cv, cm, info.rank * out_v.cls.shape[0], ones,
+                            cfg.track_tau or cfg.tau)
     return seg + cfg.track_weight * trk
 
 
@@ -411,14 +414,11 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
         run.mkdir(parents=True, exist_ok=True)
         if not cfg.resume:
             (run / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run starts a fresh log
-        tmp_json = run / ".run.json.tmp"
-        tmp_json.write_text(json.dumps({**asdict(cfg), "loss": cfg.resolved_loss(),
-                                        "model_config": config_to_dict(mcfg),
-                                        "param_count": count_parameters(model),
-                                        "world_size": info.world, "device": str(device),
-                                        "train_videos": len(train_split), "val_videos": len(val_split),
-                                        "notes": tp.notes, "warnings": tp.warnings}, indent=2))
-        os.replace(tmp_json, run / "run.json")
+        atomic_write_text(run / "run.json", json.dumps({
+            **asdict(cfg), "loss": cfg.resolved_loss(), "model_config": config_to_dict(mcfg),
+            "param_count": count_parameters(model), "world_size": info.world, "device": str(device),
+            "train_videos": len(train_split), "val_videos": len(val_split),
+            "notes": tp.notes, "warnings": tp.warnings}, indent=2))
     result = TrainResult(run=run, best_score=best, epochs_run=start_epoch, warnings=list(tp.warnings),
                          notes=list(tp.notes), config=cfg)
     for w in tp.warnings:
@@ -501,12 +501,10 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
                 stop_early = (bool(cfg.patience) and len(val_split) > 0 and not info.enabled
                               and since_best >= (cfg.patience or 0))
             record["best_score"] = best
-            tmp = state_path.with_suffix(".tmp")
-            torch.save({"epoch": epoch + 1, "step": step, "best": best, "since_best": since_best,
-                        "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(), "scaler": scaler.state_dict() if scaler.is_enabled() else None},
-                       tmp)
-            os.replace(tmp, state_path)
+            with atomic_path(state_path, suffix=".pt") as tmp:
+                torch.save({"epoch": epoch + 1, "step": step, "best": best, "since_best": since_best,
+                            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                            "scaler": scaler.state_dict() if scaler.is_enabled() else None}, tmp)
             with open(run / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
             result.last_metrics = record
