@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         self.reopen_last = reopen_last
         """Open the video opened last (its cues and sliders) once the engine is ready."""
         self._title_file: str | None = None
-        self._demo = False
+        self._kind = "none"  # of the active model: "demo" and "starter" say so in the title
         self._update_title()
         self.setAcceptDrops(True)
         self.controller = c = controller or Controller(parent=self)
@@ -62,6 +62,10 @@ class MainWindow(QMainWindow):
         self.export_box = None  # the last "Exported" message
         self.open_url = QDesktopServices.openUrl  # "Show in folder" (tests replace it)
         self._started = False
+        self._shown: str | None = None
+        """The file the window is set up for (by its first provisional scenes or its analysis)."""
+        self._lists_on_hold = False
+        """True between the first provisional scenes of a file and the next turn of the event loop."""
         self._build()
         self._menus()
         self._connect()
@@ -202,11 +206,11 @@ class MainWindow(QMainWindow):
     # -- engine state -------------------------------------------------------------------------
     def _update_title(self) -> None:
         """"clip.mp4 – MVPT Desktop (demo model)": the demo model is never mistaken for a real one."""
-        title = "MVPT Desktop" + (" (demo model)" if self._demo else "")
+        title = "MVPT Desktop" + (f" ({self._kind} model)" if self._kind in ("demo", "starter") else "")
         self.setWindowTitle(f"{self._title_file} – {title}" if self._title_file else title)
 
     def _status(self, st: tasks.EngineStatus) -> None:
-        self._demo = st.demo
+        self._kind = st.kind
         self._update_title()
         full = f"{st.model} · {st.extractors}"
         self.model_label.setText(self.model_label.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle,
@@ -276,19 +280,46 @@ class MainWindow(QMainWindow):
         c.gui = c.gui.with_(last_folder=str(Path(path).parent))
         self.player.stop()
         self._preview_for = None
+        self._shown = None  # the first scenes that come in set the window up for it
         c.restore_project(path)
         return c.open_file(path)
 
     def _provisional(self, opened: tasks.Opened) -> None:
-        """Scenes of the file being read: the first time the window is set up for it, then the
-        strip and the lists grow; nothing reloads."""
+        """Scenes of the file being read: the first time the window is set up for it, in three
+        turns of the event loop (the strip now, the lists next, the player and the rest last:
+        at once they held the GUI thread past 50 ms on a busy machine), then the strip and the
+        lists grow; nothing reloads."""
         a = opened.analysis
-        if self.player.source != a.path and not opened.is_music:
-            self._opened(opened)
+        if self._shown != a.path and not opened.is_music:
+            self._shown = a.path
+            self._lists_on_hold = True
+            self._show_timeline(opened)
+            self._say_provisional(opened)
+            QTimer.singleShot(0, lambda: self._first_lists(a.path))
             return
         self.timeline.set_media(a.starts, a.ends, a.attention, a.thumbnails, a.duration, strip=opened.strip)
         self.timeline.select(self.controller.segment)
         self._say_provisional(opened)
+
+    def _still_shown(self, path: str) -> tasks.Opened | None:
+        cur = self.controller.current
+        return cur if cur is not None and cur.analysis.path == path and self._shown == path else None
+
+    def _first_lists(self, path: str) -> None:
+        """The second turn of the first provisional scenes: the lists."""
+        self._lists_on_hold = False
+        if self._still_shown(path) is None:
+            return
+        if self.controller.results is not None:
+            self._results(self.controller.results)
+        QTimer.singleShot(0, lambda: self._first_file(path))
+
+    def _first_file(self, path: str) -> None:
+        """The last turn: the player, the picture, the panels (done already when the whole
+        file came in meanwhile)."""
+        cur = self._still_shown(path)
+        if cur is not None and cur.provisional:
+            self._show_file(cur)
 
     def _say_provisional(self, opened: tasks.Opened) -> None:
         if opened.provisional:
@@ -297,23 +328,33 @@ class MainWindow(QMainWindow):
                 "their suggestions are provisional until the whole video is read", 4000)
 
     def _opened(self, opened: tasks.Opened) -> None:
+        self._shown = opened.analysis.path
+        self._lists_on_hold = False
+        self._show_timeline(opened)
+        self._show_file(opened)
+
+    def _show_timeline(self, opened: tasks.Opened) -> None:
+        """The strip, heatmap, cuts, beat lane and speech of ``opened``, and the title."""
         a = opened.analysis
-        same_file = self.player.source == a.path
         self.timeline.set_media(a.starts, a.ends, a.attention, a.thumbnails, a.duration, strip=opened.strip)
         video = getattr(a, "video_rhythm", None)
         self.timeline.set_cuts(tasks.video_cuts(video) if video is not None and not opened.is_music else None)
         self.timeline.set_rhythm(self.controller.rhythm)
         self.timeline.set_speech(None if opened.is_music else getattr(a, "speech", None))
-        self.suggestions.set_music_mode(opened.is_music)
         self._title_file = Path(a.path).name
         self._update_title()
+
+    def _show_file(self, opened: tasks.Opened) -> None:
+        """The player, the first picture and the panels for ``opened``."""
+        a = opened.analysis
+        self.suggestions.set_music_mode(opened.is_music)
         if a.thumbnails:
             from PySide6.QtGui import QImage
 
             t = a.thumbnails[0]
             self.video.show_image(QImage(t.data, t.shape[1], t.shape[0], 3 * t.shape[1], QImage.Format.Format_RGB888).copy())
         if not opened.is_music:
-            if not same_file:  # the final analysis of a file shown provisionally keeps the player
+            if self.player.source != a.path:  # the final analysis of a file shown provisionally keeps the player
                 self.player.load(a.path)
         else:  # a song: the video opened before is gone from the transport too
             self.player.unload()
@@ -329,7 +370,7 @@ class MainWindow(QMainWindow):
         self.cues.setVisible(not opened.is_music)
         self.rhythm_panel.setVisible(not opened.is_music)
         st = self.controller.status
-        if st is not None and not st.has_model:
+        if st is not None and not st.has_model and not opened.provisional:
             note = (f"{Path(a.path).name} is open without suggestions: they need a trained model (choose its "
                     "folder in File → Settings…)")
             QTimer.singleShot(0, lambda: self.statusBar().showMessage(note, 15000))  # after "Analysing: done"
@@ -337,12 +378,14 @@ class MainWindow(QMainWindow):
             self.attributes.set_attributes(self.controller.attributes, self.controller.weights)
 
     def _results(self, results: tasks.Results) -> None:
+        if self._lists_on_hold:  # the first scenes of a file: shown on the next turn (_first_lists)
+            return
         self.suggestions.show_tracks(results.whole)
         self._segment(self.controller.segment)
 
     def _segment(self, index: int) -> None:
         c = self.controller
-        if c.current is None or index < 0:
+        if c.current is None or index < 0 or self._lists_on_hold:
             return
         self.timeline.select(index)
         a = c.current.analysis

@@ -13,6 +13,7 @@ out for the axis's width in pixels, so they never collide, and every time reads 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -51,6 +52,13 @@ SPEECH_COLOUR = QColor(70, 210, 110, 170)
 NO_GRID = "no steady beat"
 NO_CUTS = "no cuts found"
 NO_MUSIC = "choose music to see its beats"
+
+
+@functools.lru_cache(maxsize=1)
+def heat_lut() -> np.ndarray:
+    """uint8 [256, 3|4] of :data:`HEAT_CMAP`: read from pyqtgraph's colour-map file once (the
+    first read took ~30 ms, on the GUI thread as the first scenes of a video came in)."""
+    return pg.colormap.get(HEAT_CMAP).getLookupTable(0.0, 1.0, 256)
 
 
 def mmss(seconds: float, tenths: bool = False) -> str:
@@ -237,6 +245,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             line.setZValue(20)
             plot.addItem(line)
         self.scene().sigMouseClicked.connect(self._clicked)
+        heat_lut()  # now, while the window is built, not when the first scenes arrive
         self.clear_media()
         self.set_rhythm(None)
 
@@ -276,7 +285,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         if strip is None and len(thumbnails):
             strip = thumbnail_strip(thumbnails, self.starts, self.ends, self.duration)
         if strip is not None:
-            img = pg.ImageItem(np.ascontiguousarray(strip), levels=(0, 255))  # true colours, no auto-levels
+            img = pg.ImageItem(np.ascontiguousarray(strip), autoLevels=False)  # true colours: uint8 passed through, no rescale
             img.setRect(QRectF(0.0, 0.0, self.duration, THUMB_ROW * PICTURE))
             self._add(self.thumbs, img)
         else:
@@ -289,7 +298,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             # how far from uniform: 0.5 is uniform, 0 half of it or less, 1 twice or more
             w = 0.5 + 0.5 * attention_ratio(self.attention) / HEAT_RANGE
             self.heat_levels = w
-            lut = pg.colormap.get(HEAT_CMAP).getLookupTable(0.0, 1.0, 256)
+            lut = heat_lut()
             brushes = [pg.mkBrush(*lut[int(round(v * 255))]) for v in w]
             bars = pg.BarGraphItem(x0=self.starts, x1=self.ends, y0=np.zeros(len(w)), height=np.ones(len(w)),
                                    brushes=brushes, pen=pg.mkPen(None))
