@@ -172,6 +172,9 @@ def _add_learn(sub) -> None:
                    help="switch to the new model even when the held-out edits cannot tell it is better")
     p.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--json", default=None, help="write the result as JSON here")
+    p.add_argument("--progress-json", action="store_true",
+                   help="for front ends: progress as one JSON object per line on stdout, the end as one "
+                        "line with result, error or cancelled; SIGTERM cancels cleanly; settings unchanged")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -306,6 +309,8 @@ def cmd_learn(a: argparse.Namespace) -> int:
         root = data_dir()
     out = root / "models" / "learned" / a.into
     device = str(resolve_device(a.device or settings.device).type)
+    if a.progress_json:
+        return _learn_for_a_front_end(a, base, out, device)
     try:
         res = drive(learn(a.folder, base, out, budget_minutes=a.budget, device=device, threads=a.threads,
                                steps=a.steps, force=a.force), a.quiet)
@@ -325,6 +330,40 @@ def cmd_learn(a: argparse.Namespace) -> int:
     if a.json:
         doc = {**asdict(res), "switched": switched}
         Path(a.json).write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    return 0
+
+
+def _learn_for_a_front_end(a: argparse.Namespace, base: str, out: Path, device: str) -> int:
+    """``mvpt learn --progress-json``: what the app runs as a child process (the GUI never imports
+    training). Progress and the end are JSON lines on stdout; SIGTERM is a cancel (the job stops at
+    its next check and writes no version); the settings are never changed (the app switches)."""
+    import signal
+    from dataclasses import asdict
+
+    from engine.jobs import run
+
+    from .learn import LearnError, learn
+
+    stop = [False]
+    signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
+
+    def say(doc: dict) -> None:
+        print(json.dumps(doc, default=str), flush=True)
+
+    try:
+        res = run(learn(a.folder, base, out, budget_minutes=a.budget, cancel=lambda: stop[0], device=device,
+                        threads=a.threads, steps=a.steps, force=a.force),
+                  lambda p: say({"stage": p.stage, "done": p.done, "total": p.total, "message": p.message}))
+    except LearnError as e:
+        say({"error": str(e)})
+        return 1
+    except Cancelled:
+        say({"cancelled": True})
+        return 130
+    doc = {**asdict(res), "switched": False}
+    if a.json:
+        Path(a.json).write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    say({"result": doc})
     return 0
 
 
