@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import colorsys
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -231,12 +231,13 @@ def _video_frame(planes, w: int, h: int) -> av.VideoFrame:
 def write_clip(path: str | os.PathLike[str], spec: TrackSpec, audio: np.ndarray, sr: int, seconds: float, *,
                size: tuple[int, int] = (640, 360), fps: float = 24.0, seed: int = 0, crf: int = 26,
                audio_rate: int | None = None, threads: int = 2,
-               cancel: CancelCheck | None = None) -> Job[Path]:
+               cancel: CancelCheck | None = None, frames_in: Iterable | None = None) -> Job[Path]:
     """Render and encode a clip (H.264 + AAC in MP4) of ``seconds`` from the track's start,
     with ``audio`` (float32 [2, n] at ``sr``) as its soundtrack (AAC at ``audio_rate``,
     default ``sr``; packets interleaved frame by frame). ``threads``: x264 frame threads.
     Writes ``path`` directly; the caller renames it into place. Yields progress every second
-    of footage and checks ``cancel`` there."""
+    of footage and checks ``cancel`` there. ``frames_in``: other YUV 4:2:0 planes to encode
+    instead of :func:`render_frames`' (the starter world's footage)."""
     path = Path(path)
     w, h = size
     audio_rate = audio_rate or sr
@@ -254,7 +255,8 @@ def write_clip(path: str | os.PathLike[str], spec: TrackSpec, audio: np.ndarray,
         res = av.AudioResampler(format=aus.codec_context.format.name, layout="stereo", rate=audio_rate,
                                 frame_size=aus.codec_context.frame_size or 1024)
         sent = 0
-        for i, planes in enumerate(render_frames(spec, audio, sr, seconds, size, fps, seed)):
+        source = frames_in if frames_in is not None else render_frames(spec, audio, sr, seconds, size, fps, seed)
+        for i, planes in enumerate(source):
             frame = _video_frame(planes, w, h)
             frame.pts = i
             for pkt in vs.encode(frame):

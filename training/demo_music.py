@@ -365,6 +365,8 @@ class _Arranger:
                     if pos // 16 != b % span or (ch == "S" and b):
                         continue
                     step = pos % 16
+                    if step >= 4 * self.spec.beats_per_bar:
+                        continue  # a 16-step pattern in a shorter bar (3/4): cut to the bar
                     t = (sec.start_bar + b) * bar_s + (step + (self.spec.swing if step % 2 else 0.0)) * self.step
                     t += 0.0 if self.tight else self.rng.normal(0, 0.004)
                     g = level * (1.0 if step % 4 else 1.15) * (1.0 if self.tight else self.rng.uniform(0.85, 1.0))
