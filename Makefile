@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean starter
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(BIN)/mvpt demo
+
+# Rebuild the starter model in resources/starter (about an hour on two busy cores; the world stays in /tmp/starter)
+starter: setup
+	nice -n 10 $(BIN)/mvpt starter build --root /tmp/starter
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q

@@ -67,3 +67,35 @@ def features_dir() -> Path:
 def models_dir() -> Path:
     """Model weights installed for the app (e.g. ``models/clip/ViT-B-32-openai.safetensors``)."""
     return _ensure(data_dir() / "models")
+
+
+STARTER = "starter"
+"""The starter model's folder inside :func:`resource_dir`."""
+ENV_NO_STARTER = "MVPT_NO_STARTER"
+"""Set to 1: no starter model falls in when no model is configured (tests of the no-model
+state; a user who wants the app without any model)."""
+_INSTALLED_RESOURCES = ("share", "mvpt-desktop", "resources")
+
+
+def resource_dir() -> Path:
+    """What ships with the app (the starter model): ``resources/`` beside the packages in a
+    source checkout or an editable install; ``<prefix>/share/mvpt-desktop/resources`` when
+    installed from a wheel (pyproject's data-files put it there). Not created."""
+    here = Path(__file__).resolve().parents[1] / "resources"
+    if (here / STARTER).is_dir():
+        return here
+    import sys
+    import sysconfig
+
+    for prefix in (sys.prefix, sysconfig.get_path("data"), sys.base_prefix):
+        installed = Path(prefix).joinpath(*_INSTALLED_RESOURCES)
+        if installed.is_dir():
+            return installed
+    return here
+
+
+def starter_model_dir() -> Path | None:
+    """The shipped starter model's checkpoint folder; None when ``MVPT_NO_STARTER`` is set."""
+    if os.environ.get(ENV_NO_STARTER, "").strip() not in ("", "0"):
+        return None
+    return resource_dir() / STARTER

@@ -5,6 +5,11 @@ Everything is loaded lazily and once: a GUI creates the session at start-up (ins
 its inference worker touches ``session.model`` first (the slow part). A missing or wrong
 checkpoint is a :class:`NoModelError` whose message says what to do; the library and the
 media layer keep working without a model.
+
+With no checkpoint configured the session loads the **starter model** that ships in
+``resources/starter`` (:func:`engine.paths.starter_model_dir`), so a first launch can suggest
+music; it is labelled as such (``SessionStatus.kind == "starter"``). A missing or damaged
+starter is the same clear :class:`NoModelError` as no model at all.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class SessionStatus:
     """One line: which base-feature extractors are active."""
     demo: bool = False
     """True when the active model is the built-in demo model."""
+    kind: str = "none"
+    """Which kind of model is active: "demo", "starter" (shipped, used when none is
+    configured), "model" (one the user chose or trained) or "none"."""
 
 
 class EngineSession:
@@ -91,13 +99,25 @@ class EngineSession:
                 return self._model
             if self._model_error is not None:
                 raise NoModelError(self._model_error)
-            ck = self.settings.checkpoint
-            if not ck:
-                self._model_error = ("no trained model is configured: train one with `mvpt train`, or set "
-                                     "the checkpoint in Settings (`--checkpoint DIR` on the command line)")
-                raise NoModelError(self._model_error)
             from engine.model.checkpoint import CheckpointError, load_checkpoint
 
+            how = ("train one with `mvpt train`, or set the checkpoint in Settings (`--checkpoint DIR` on "
+                   "the command line)")
+            ck = self.settings.checkpoint
+            if not ck:
+                from engine.paths import starter_model_dir
+
+                starter = starter_model_dir()
+                if starter is None:
+                    self._model_error = f"no trained model is configured: {how}"
+                    raise NoModelError(self._model_error)
+                try:
+                    self._model = load_checkpoint(starter, device=self.device)
+                except CheckpointError as e:
+                    self._model_error = (f"no trained model is configured, and the starter model that ships "
+                                         f"with the app cannot be used ({e}): {how}, or reinstall the app")
+                    raise NoModelError(self._model_error) from e
+                return self._model
             try:
                 self._model = load_checkpoint(ck, device=self.device)
             except CheckpointError as e:
@@ -119,10 +139,16 @@ class EngineSession:
 
     @property
     def is_demo_model(self) -> bool:
+        return self.model_kind == "demo"
+
+    @property
+    def model_kind(self) -> str:
+        """"demo", "starter", "model" (any other checkpoint) or "none" (see :class:`SessionStatus`)."""
         try:
-            return bool(self.model.config.data.get("demo"))
+            data = self.model.config.data
         except NoModelError:
-            return False
+            return "none"
+        return "demo" if data.get("demo") else "starter" if data.get("starter") else "model"
 
     # -- extractors ----------------------------------------------------------------------
     def extractor(self, modality: str) -> FeatureExtractor:
@@ -174,9 +200,10 @@ class EngineSession:
     def status(self) -> SessionStatus:
         from engine.features.registry import describe_active
 
+        kind = self.model_kind
         try:
             m = self.model
-            label = "demo model" if self.is_demo_model else "model"
+            label = "model" if kind == "model" else f"{kind} model"
             model_line = f"{label} {Path(m.path).name} ({m.config.model.kind}, t = {m.config.segment_seconds:g} s)"
         except NoModelError as e:
             model_line = f"no model: {e}"
@@ -184,7 +211,36 @@ class EngineSession:
             extractors = describe_active(self.extractor("visual"), self.extractor("music"))
         except Exception as e:  # noqa: BLE001 - shown to the user, never fatal
             extractors = f"extractors unavailable: {e}"
-        return SessionStatus(model_line, extractors, self.is_demo_model)
+        return SessionStatus(model_line, extractors, kind == "demo", kind)
+
+    # -- the library for this model -------------------------------------------------------
+    def unindexed(self) -> dict[str, int]:
+        """Per kind ("music", "footage"): library items read fine but without vectors for the
+        active model (a library embedded for another model, e.g. before the starter model or
+        a newly learned one became active). Empty without a model."""
+        try:
+            ck = self.checkpoint_id
+        except NoModelError:
+            return {}
+        cat = self.library.catalog
+        counts = cat.embedding_counts(ck)
+        out = {kind: cat.status_counts(kind).get("ok", 0) - int(counts[kind]["items"]) for kind in ("music", "footage")}
+        return {k: n for k, n in out.items() if n > 0}
+
+    def reindex(self, cancel=None, **scan_options):
+        """Make the library readable by the active model: every folder of a kind with
+        :meth:`unindexed` items is rescanned the way the model reads it (only base features it
+        lacks are computed) and embedded. A job (``engine.jobs``); returns the kinds' item counts
+        embedded now."""
+        from engine.jobs import relabel
+
+        done: dict[str, int] = {}
+        for kind in self.unindexed():
+            for folder in self.library.catalog.folders(kind):
+                rep = yield from relabel(self.library.add(folder.path, kind, self.model, checkpoint_id=self.checkpoint_id,
+                                                          cancel=cancel, **scan_options), "reindex")
+                done[kind] = done.get(kind, 0) + (rep.embed.embedded if rep.embed is not None else 0)
+        return done
 
     def close(self) -> None:
         with self._lock:

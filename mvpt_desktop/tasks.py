@@ -153,6 +153,8 @@ class EngineStatus:
     attributes: tuple[AttributeInfo, ...] = ()
     checkpoint_id: str | None = None
     counts: dict = field(default_factory=dict)
+    kind: str = "none"
+    """"demo", "starter", "model" or "none" (engine.session.SessionStatus.kind)."""
 
 
 def engine_status(session: EngineSession) -> EngineStatus:
@@ -165,7 +167,7 @@ def engine_status(session: EngineSession) -> EngineStatus:
         clip = False
     return EngineStatus(st.model, st.extractors, st.demo, has_model, clip,
                         attribute_infos(session) if has_model else (),
-                        session.checkpoint_id if has_model else None)
+                        session.checkpoint_id if has_model else None, kind=st.kind)
 
 
 def attribute_infos(session: EngineSession) -> tuple[AttributeInfo, ...]:

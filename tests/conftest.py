@@ -13,6 +13,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# no starter model falls in where a test configures none (tests/test_starter.py lifts this)
+os.environ.setdefault("MVPT_NO_STARTER", "1")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MEDIA_CORPUS = SHARED / "media-corpus"

@@ -190,9 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     # whose ``func(args) -> int`` runs it.
     from .analysis.cli import register as register_analyze
     from .demo_cli import register as register_demo
+    from .starter_cli import register as register_starter
 
     register_analyze(sub)
     register_demo(sub)
+    register_starter(sub)
     return parser
 
 

@@ -25,6 +25,7 @@ TRAINING_COMMANDS = {
     "experiment": "run the paper's ablation table or context curve",
     "analyze": "the paper's analyses of what a model learned",
     "demo": "build the built-in demo workspace and open the app on it",
+    "starter": "rebuild the starter model that ships with the app",
     "learn": "fine-tune the current model on a folder of your finished edits",
 }
 
