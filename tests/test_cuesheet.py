@@ -77,3 +77,35 @@ def test_json_round_trip_and_damaged_input():
                 '"in_point": 0}]}'):
         with pytest.raises(ValueError):
             CueSheet.from_json(bad)
+
+
+def test_a_stretched_cue_round_trips_and_old_sheets_still_load():
+    import json
+
+    fitted = Cue("a.wav", "A", 0.0, 10.0, 0.0, pieces=(Piece(0, 4, 0.0), Piece(20, 26.2, 4.0, 0.03)), stretch=1.02)
+    sheet = CueSheet((fitted,))
+    d = json.loads(sheet.to_json())
+    assert d["version"] == 2 and d["cues"][0]["stretch"] == 1.02
+    assert CueSheet.from_json(sheet.to_json()) == sheet
+    # a sheet that stretches nothing is written as version 1, without the field
+    plain = json.loads(CueSheet.whole("b.wav", "B", 8.0).to_json())
+    assert plain["version"] == 1 and "stretch" not in plain["cues"][0]
+    # a version-1 sheet (written before the field existed) loads with no stretch
+    old = ('{"format": "mvpt-cuesheet", "version": 1, "cues": [{"music_path": "b.wav", "title": "B", "start": 0, '
+           '"end": 8, "in_point": 2, "item_id": null, "gain_db": 0, "pieces": [], "note": ""}]}')
+    assert CueSheet.from_json(old).cues[0].stretch == 1.0
+    with pytest.raises(ValueError):
+        CueSheet.from_json(sheet.to_json().replace('"stretch": 1.02', '"stretch": 7'))
+
+
+def test_trimming_a_stretched_cue_keeps_the_music_in_place():
+    """The pieces' clock runs ``stretch`` times the video's: trimming 2 s of video off the start
+    moves the re-edit on by 2 x stretch seconds."""
+    k = 1.25
+    cue = Cue("a.wav", "A", 0.0, 8.0, 0.0, pieces=(Piece(0, 5, 0.0), Piece(20, 25, 5.0)), stretch=k)
+    cut = cue.trimmed(2.0, 6.0)
+    assert cut.stretch == k
+    assert cut.pieces == (Piece(2.5, 5, 0.0), Piece(20, 22.5, 2.5))
+    assert cut.in_point == pytest.approx(2.5)
+    plain = Cue("a.wav", "A", 0.0, 8.0, 3.0, stretch=k).trimmed(2.0, 8.0)
+    assert plain.in_point == pytest.approx(3.0 + 2.0 * k)

@@ -72,3 +72,72 @@ def test_a_crossfade_on_a_downbeat_keeps_the_cut_on_the_cue_boundary():
                       downbeats=np.array([7.1]))  # 1.1 s before the cut: the crossfade would not span it
     a, b = layout(sheet, 16.0, {"a": far})
     assert (b.t0, a.t1) == (7.5, 8.5)
+
+
+@pytest.fixture(scope="module")
+def short_song(tmp_path_factory):
+    """A ~24 s generated techno song with its true grid, written as FLAC (22.05 kHz)."""
+    from engine.rhythm.music import MusicRhythm
+    from training.demo_music import SR as DEMO_SR
+    from training.demo_music import plan_track, render_track
+    from training.synthmedia import write_audio
+
+    spec = plan_track(2, 5, (22.0, 26.0), style="techno")
+    x = render_track(spec).astype(np.float32)  # [2, n]
+    beats = np.arange(spec.bars * spec.beats_per_bar) * spec.beat_seconds
+    rhythm = MusicRhythm(spec.duration, True, spec.bpm, meter=4, beats=beats, downbeats=beats[::4],
+                         sections=np.array([s.start_bar * spec.bar_seconds for s in spec.sections]),
+                         ending=spec.bars * spec.bar_seconds)
+    path = write_audio(tmp_path_factory.mktemp("song") / "song.flac", x, sample_rate=DEMO_SR)
+    return path, rhythm
+
+
+def test_a_fitted_cue_renders_exactly_the_asked_length_and_ends_on_the_tracks_ending(short_song, tmp_path):
+    """The plan's pieces and stretch, carried by the Cue, render (streamed, chunk by chunk)
+    like the fit module renders the plan whole: the same envelope, the music ending where the
+    plan ends it, the re-edit exactly the video's length."""
+    from engine.rhythm.fit import fit_to_length, fitted_cue, render_plan, sound_end
+    from training.synthmedia import write_video
+
+    path, rhythm = short_song
+    src = decode_audio_channels(path, SR).T.copy()  # [n, 2] at 48 kHz
+    target = 16.0  # 8.9 bars of 1.80 s: one splice and a 1.1 % stretch land it
+    plan = fit_to_length(src, SR, rhythm, target, fps=25.0)[0]
+    assert abs(plan.stretch - 1) > 1e-3 and abs(plan.length - target) <= 1 / 25
+    cue = fitted_cue(plan, str(path), "song")
+    assert (cue.start, cue.end, cue.stretch, cue.pieces) == (0.0, target, plan.stretch, plan.pieces)
+    video = write_video(tmp_path / "v.mp4", target, size=(32, 18), fps=25, gop=25, audio=False)
+    sheet = CueSheet((cue,), fade_in=0.0, fade_out=0.0)
+    mix = run(prepare_mix(video, sheet, MixSettings(duck=False, original="off", loudness_target=None)))
+    ours = mix.samples().T  # [n, 2]
+    assert len(ours) == round(target * SR)
+    theirs = render_plan(src, SR, plan)  # [n, 2], exactly target long
+    assert len(theirs) == len(ours)
+    # the same music at the same times (WSOLA per piece vs on the whole: envelopes, not samples)
+    w = SR // 20
+
+    def env(y):
+        n = len(y) // w
+        return 20 * np.log10(np.sqrt((y[: n * w] ** 2).mean(1).reshape(n, w).mean(1)) + 1e-6)
+
+    a, b = env(ours), env(theirs)
+    loud = b > b.max() - 30
+    assert np.median(np.abs(a[loud] - b[loud])) < 0.5 and np.percentile(np.abs(a[loud] - b[loud]), 95) < 3.0
+    # the track's real ending: its sound ends where the plan says, to the frame
+    last = plan.pieces[-1]
+    want = (last.at + sound_end(src, SR) - last.source_start) / plan.stretch
+    assert sound_end(ours, SR) == pytest.approx(min(want, plan.length), abs=1 / 25)
+    assert sound_end(ours, SR) == pytest.approx(sound_end(theirs, SR), abs=1 / 25)
+    # the OTIO export carries the stretch on each clip of the re-edit, the track still adds up
+    import opentimelineio as otio
+
+    from engine.mix.otio import build_timeline
+
+    tl = build_timeline(video, sheet)
+    music = [t for t in tl.tracks if t.name == "Music"][0]
+    clips = [c for c in music if isinstance(c, otio.schema.Clip)]
+    assert len(clips) == len(plan.pieces)
+    for c in clips:
+        warps = [e for e in c.effects if isinstance(e, otio.schema.LinearTimeWarp)]
+        assert len(warps) == 1 and warps[0].time_scalar == pytest.approx(plan.stretch)
+    assert music.duration().to_seconds() == pytest.approx(target, abs=1 / 25)

@@ -157,9 +157,16 @@ def test_cli_fit_writes_the_re_edit_exactly_s_long(song, tmp_path, capsys):
     soundfile.write(str(track), x, rate)
     video = write_video(tmp_path / "clip.mp4", 2.0, fps=25.0, audio=False)
     out = tmp_path / "fit.wav"
-    assert main(["fit", str(video), str(track), "--length", "34", "--out", str(out), "--json"]) == 0
+    assert main(["fit", str(video), str(track), "--length", "34", "--out", str(out), "--json",
+                 "--cue", str(tmp_path / "fit.json")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["plans"] and report["plans"][0]["target"] == 34.0
+    # the cue carries the plan: its pieces and its stretch, exactly 34 s of the video
+    from engine.mix.cuesheet import CueSheet
+
+    cue = CueSheet.from_json((tmp_path / "fit.json").read_text()).cues[0]
+    assert (cue.start, cue.end) == (0.0, 34.0) and cue.stretch == report["plans"][0]["stretch"]
+    assert len(cue.pieces) == len(report["plans"][0]["pieces"]) and report["cue"]["stretch"] == cue.stretch
     y, r = soundfile.read(str(out))
     assert r == 48000 and y.shape == (34 * 48000, 2)
     assert not list(tmp_path.glob(".fit.wav*"))  # no temp file left

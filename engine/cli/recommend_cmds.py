@@ -52,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slack", type=float, default=0.5, metavar="S",
                    help="seconds the music's end may miss the length without stretching (default 0.5)")
     p.add_argument("--no-stretch", action="store_true", help="never time-stretch (else up to 3 %%, pitch kept)")
+    p.add_argument("--cue", metavar="FILE", help="also write the re-edit as a cue sheet (.json: pieces and stretch) "
+                                                 "for mvpt export / the app")
     p.set_defaults(func=_fit)
 
     p = sub.add_parser("footage", parents=[common], help="footage from your footage library for a song")
@@ -225,7 +227,7 @@ def _fit(args: argparse.Namespace) -> int:
 def _fit_length(args: argparse.Namespace) -> int:
     """``mvpt fit VIDEO TRACK --length S --out FILE``: the track re-edited on its downbeats."""
     from engine.media.probe import probe
-    from engine.rhythm.fit import WRITABLE, fit_file, write_fit
+    from engine.rhythm.fit import WRITABLE, fit_file, fitted_cue, write_fit
 
     video = require_file(args.video)
     info = probe(video)
@@ -246,8 +248,14 @@ def _fit_length(args: argparse.Namespace) -> int:
     best = plans[0]
     if args.out:
         write_fit(args.out, samples, rate, best)
+    cue = fitted_cue(best, str(path), path.stem)
+    if getattr(args, "cue", None):
+        from engine.atomic import atomic_write_text
+        from engine.mix.cuesheet import CueSheet
+
+        atomic_write_text(args.cue, CueSheet((cue,), fade_in=0.0, fade_out=max(best.fade_out, 0.05)).to_json())
     if args.json:
-        print(json.dumps({"track": str(path), "target": length, "out": args.out,
+        print(json.dumps({"track": str(path), "target": length, "out": args.out, "cue": dataclasses.asdict(cue),
                           "plans": [{**{k: v for k, v in dataclasses.asdict(p).items() if k != "pieces"},
                                      "pieces": [dataclasses.asdict(q) for q in p.pieces]} for p in plans]},
                          indent=2))

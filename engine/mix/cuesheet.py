@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field, replace
 EPS = 1e-6
 """Seconds: two edges closer than this are the same edge."""
 FORMAT = "mvpt-cuesheet"
-VERSION = 1
+VERSION = 2
+"""2 added ``Cue.stretch`` (a fit plan's tempo factor). A sheet that stretches nothing is
+still written as version 1, so older versions of the app keep reading it."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class Cue:
     pieces: tuple[Piece, ...] = ()
     """Empty: the track plays straight from ``in_point``. Otherwise the re-edit to play."""
     note: str = ""
+    stretch: float = 1.0
+    """Tempo factor of the music (pitch kept): 1.02 plays it 2 % faster, so track time runs
+    ``stretch`` seconds per second of video. A fit plan's (at most a few %). ``in_point`` is
+    a track time; pieces' ``at`` and lengths are on the unstretched clock of the re-edit (as
+    :mod:`engine.rhythm.fit` makes them): a piece is heard from ``start + at / stretch``."""
 
     @property
     def duration(self) -> float:
@@ -61,13 +68,14 @@ class Cue:
             raise ValueError(f"nothing left of the cue {self.title!r} between {start:.2f} and {end:.2f} s")
         d = start - self.start
         pieces = []
+        k = self.stretch  # the pieces' clock runs k seconds per video second
         for p in self.pieces:  # pieces on the cue's own clock: [at, at + length)
             a, b = p.at, p.at + (p.source_end - p.source_start)
-            a2, b2 = max(a, d), min(b, d + (end - start))
+            a2, b2 = max(a, d * k), min(b, (d + (end - start)) * k)
             if b2 - a2 > EPS:
-                pieces.append(Piece(p.source_start + (a2 - a), p.source_start + (b2 - a), a2 - d,
+                pieces.append(Piece(p.source_start + (a2 - a), p.source_start + (b2 - a), a2 - d * k,
                                     p.crossfade if a2 == a else 0.0))
-        return replace(self, start=start, end=end, in_point=self.in_point + d, pieces=tuple(pieces))
+        return replace(self, start=start, end=end, in_point=self.in_point + d * k, pieces=tuple(pieces))
 
     def moved(self, start: float) -> Cue:
         """The same cue (same music, same length) starting at video time ``start``."""
@@ -149,7 +157,7 @@ class CueSheet:
         start, end = b[i0], b[i1]
         if end - start <= EPS:
             raise ValueError("a cue covers at least one scene: remove it instead")
-        in_point = cue.in_point + (start - cue.start)
+        in_point = cue.in_point + (start - cue.start) * cue.stretch
         if in_point < -EPS and not cue.pieces:
             raise ValueError(f"{cue.title!r} cannot start earlier: the track starts at the scene at "
                              f"{cue.start - cue.in_point:.1f} s")
@@ -157,7 +165,7 @@ class CueSheet:
             new = cue.trimmed(start, end)  # shorter on both sides: a plain trim
         else:
             new = replace(cue, start=start, end=end, in_point=max(0.0, in_point),
-                          pieces=tuple(replace(p, at=p.at + (cue.start - start)) for p in cue.pieces))
+                          pieces=tuple(replace(p, at=p.at + (cue.start - start) * cue.stretch) for p in cue.pieces))
         return self.removed(index).placed(new)
 
     def moved(self, index: int, delta: int) -> CueSheet:
@@ -202,7 +210,11 @@ class CueSheet:
     # -- saving ------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         d = asdict(self)
-        return {"format": FORMAT, "version": VERSION, **d}
+        stretched = any(abs(c.stretch - 1.0) > 1e-9 for c in self.cues)
+        if not stretched:  # readable by version-1 readers, which know no "stretch"
+            for c in d["cues"]:
+                c.pop("stretch", None)
+        return {"format": FORMAT, "version": VERSION if stretched else 1, **d}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
@@ -218,9 +230,11 @@ class CueSheet:
             cues = []
             for c in d.get("cues", ()):
                 pieces = tuple(Piece(**p) for p in c.get("pieces", ()))
-                cue = Cue(**{**c, "pieces": pieces})
+                cue = Cue(**{**c, "pieces": pieces, "stretch": float(c.get("stretch", 1.0))})
                 if not cue.end > cue.start:
                     raise ValueError(f"cue {cue.title!r} ends before it starts")
+                if not 0.5 <= cue.stretch <= 2.0:
+                    raise ValueError(f"cue {cue.title!r} has a tempo factor of {cue.stretch} (0.5..2)")
                 cues.append(cue)
             options = {k: float(d[k]) for k in ("crossfade", "fade_in", "fade_out") if k in d}
         except (TypeError, KeyError) as e:

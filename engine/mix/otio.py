@@ -6,7 +6,12 @@
   source range in the track, gaps where no music plays, and real ``otio.schema.Transition``
   objects (SMPTE_Dissolve) centred on each boundary where cues/pieces crossfade. The clips'
   ranges (cut points) and the gaps add up to the video's duration; a transition borrows
-  half its length from each side, as OTIO defines.
+  half its length from each side, as OTIO defines. A stretched cue (fit to length's tempo
+  factor) carries an ``otio.schema.LinearTimeWarp`` (``time_scalar`` = the factor) on each
+  of its clips; as OTIO's own range arithmetic ignores time effects, the clip's
+  ``source_range`` keeps its length on the timeline (so the track still adds up) and
+  starts at the media time heard first; it plays ``duration × time_scalar`` of media
+  (``metadata["mvpt"]["media_range"]``).
 - The ducking: OTIO has no native volume keyframes (its ``effects`` carry no standard
   audio-level curve the NLE adapters read), so each music clip carries them as metadata,
   ``clip.metadata["mvpt"]["volume_keyframes"] = [[t, dB], ...]`` with ``t`` in seconds of
@@ -100,7 +105,7 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
         if seg.path not in music_len:
             music_len[seg.path] = float(probe(seg.path).duration)
         cue = cues[seg.cue_index]
-        src_start = seg.src0 + (a - seg.t0)
+        src_start = seg.src0 + (a - seg.t0) * seg.stretch
         clip = otio.schema.Clip(
             name=cue.title or path.name, source_range=span(src_start, b - a),
             media_reference=otio.schema.ExternalReference(target_url=path.as_uri(),
@@ -112,7 +117,11 @@ def build_timeline(video: str | os.PathLike[str], sheet: CueSheet, settings: Mix
             "volume_keyframes": [[round(k - a, 4), db] for k, db in duck_keyframes(regs, settings, a, b)],
             "volume_keyframes_note": "music gain (dB) over clip time (s); OTIO has no native volume keyframes",
         }
-        _beat_markers(clip, (rhythms or {}).get(seg.path), src_start, b - a, span)
+        if abs(seg.stretch - 1.0) > 1e-6:
+            clip.effects.append(otio.schema.LinearTimeWarp(name="fit to length", time_scalar=float(seg.stretch)))
+            clip.metadata["mvpt"]["stretch"] = float(seg.stretch)
+            clip.metadata["mvpt"]["media_range"] = [src_start, src_start + (b - a) * seg.stretch]
+        _beat_markers(clip, (rhythms or {}).get(seg.path), src_start, (b - a) * seg.stretch, span)
         atrack.append(clip)
         pos = b
     if duration - pos > 1e-6:

@@ -34,8 +34,9 @@ Pieces (fit to length) are played here, streamed like cues, with the convention 
 ``render_pieces``): a piece plays ``source_start..source_end`` from ``cue.start + at``; where
 it overlaps the next piece (that one starts ``crossfade`` seconds before its splice) the two
 crossfade with equal power over the overlap. Items that merely meet crossfade over their own
-``crossfade`` centred on the boundary. A fit plan's time-stretch (at most 3 %) is not carried
-by :class:`Cue`, so it is not applied here.
+``crossfade`` centred on the boundary. A cue's ``stretch`` (a fit plan's tempo factor, at most
+a few %) plays its track that much faster with the pitch kept (:mod:`engine.mix.stretch`,
+streamed): the pieces' clock is divided by it on the video's timeline.
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class Segment:
     crossfade may sit off-centre around the cut (on a downbeat)."""
     edit1: float | None = None
     """Video time of its cut out (OTIO clip end; None: ``t1``)."""
+    stretch: float = 1.0
+    """Track seconds per video second (pitch kept): the track time heard at video time
+    ``t`` is ``src0 + (t - t0) * stretch``."""
 
 
 @dataclass
@@ -127,6 +131,7 @@ class _Item:  # a cue or one piece of a cue, before the boundaries are decided
     t1: float = 0.0
     edit0: float | None = None
     edit1: float | None = None
+    stretch: float = 1.0
 
 
 def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | None = None,
@@ -140,7 +145,7 @@ def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | Non
     for it in items:
         length = (lengths or {}).get(it.path)
         if length is not None:
-            it.end = min(it.end, it.start + (length - it.in_point))
+            it.end = min(it.end, it.start + (length - it.in_point) / it.stretch)
     items = [it for it in items if min(it.end, duration) - max(it.start, 0.0) > 1e-3]
     for it in items:
         it.start, it.end = max(0.0, it.start), min(duration, it.end)
@@ -180,20 +185,22 @@ def layout(sheet: CueSheet, duration: float, rhythms: Mapping[str, object] | Non
             a, b = max(it.start, it.end - fade), it.end
             a = _snap_fade_out(it, a, b, fade, rhythms.get(it.path))
             it.ramps.append(Ramp(a, b, False))
-    return [Segment(it.path, it.t0, it.t1, it.in_point + (it.t0 - it.start), it.gain, tuple(it.ramps),
-                    it.cue_index, it.edit0, it.edit1) for it in items]
+    return [Segment(it.path, it.t0, it.t1, it.in_point + (it.t0 - it.start) * it.stretch, it.gain, tuple(it.ramps),
+                    it.cue_index, it.edit0, it.edit1, it.stretch) for it in items]
 
 
 def _items_of(cue: Cue, ci: int, sheet: CueSheet) -> list[_Item]:
     gain = 10 ** (cue.gain_db / 20)
+    k = float(getattr(cue, "stretch", 1.0) or 1.0)
     if not cue.pieces:
-        return [_Item(cue.music_path, cue.start, cue.end, cue.in_point, gain, ci, sheet.crossfade)]
+        return [_Item(cue.music_path, cue.start, cue.end, cue.in_point, gain, ci, sheet.crossfade, stretch=k)]
     out = []
-    for k, p in enumerate(sorted(cue.pieces, key=lambda p: p.at)):
-        start = cue.start + p.at
-        end = min(cue.end, start + (p.source_end - p.source_start))
-        xf = p.crossfade if k else sheet.crossfade
-        out.append(_Item(cue.music_path, start, end, p.source_start, gain, ci, xf, same_cue_as_prev=k > 0))
+    for j, p in enumerate(sorted(cue.pieces, key=lambda p: p.at)):
+        start = cue.start + p.at / k  # the pieces' clock runs k times faster than the video's
+        end = min(cue.end, start + (p.source_end - p.source_start) / k)
+        xf = p.crossfade / k if j else sheet.crossfade
+        out.append(_Item(cue.music_path, start, end, p.source_start, gain, ci, xf, same_cue_as_prev=j > 0,
+                         stretch=k))
     return out
 
 
@@ -201,7 +208,7 @@ def _downbeats_in_video(it: _Item, rhythm) -> np.ndarray:
     if rhythm is None or not getattr(rhythm, "steady", False):
         return np.zeros(0)
     db = np.asarray(getattr(rhythm, "downbeats", np.zeros(0)), np.float64)
-    return it.start + (db - it.in_point)
+    return it.start + (db - it.in_point) / it.stretch
 
 
 def _snap_fade_in(it: _Item, a: float, b: float, fade: float, rhythm) -> float:
@@ -294,6 +301,39 @@ class _Reader:
             close()
 
 
+class _StretchedReader:
+    """A :class:`_Reader` played ``stretch`` times faster, pitch kept (streamed through
+    :class:`engine.mix.stretch.TimeStretcher`); zeros after the track ends."""
+
+    def __init__(self, path: str, src0: float, length: float, limits: MediaLimits,
+                 cancel: CancelCheck | None, stretch: float) -> None:
+        from .stretch import TimeStretcher
+
+        self.src = _Reader(path, src0, length * stretch + 0.2, limits, cancel)
+        self.st = TimeStretcher(RATE, 2, stretch)
+        self.buf = np.zeros((2, 0), np.float32)
+
+    def read(self, n: int) -> np.ndarray:
+        parts, have = [self.buf], self.buf.shape[1]
+        while have < n:
+            y = self.st.push(self.src.read(max(4800, int((n - have) * self.st.factor) + 1)))
+            parts.append(y)
+            have += y.shape[1]
+        buf = np.concatenate(parts, axis=1)
+        self.buf = buf[:, n:]
+        return buf[:, :n]
+
+    def close(self) -> None:
+        self.src.close()
+
+
+def _reader(path: str, src0: float, length: float, limits: MediaLimits, cancel: CancelCheck | None,
+            stretch: float = 1.0) -> _Reader | _StretchedReader:
+    if abs(stretch - 1.0) > 1e-6:
+        return _StretchedReader(path, src0, length, limits, cancel, stretch)
+    return _Reader(path, src0, length, limits, cancel)
+
+
 @dataclass
 class MixPlan:
     """Everything needed to render the same samples again, any number of times."""
@@ -318,7 +358,7 @@ class MixPlan:
         unless ``master=False``); ``n`` adds up to ``round(duration * 48000)``."""
         s = self.settings
         down = down_regions(self.speech, s) if self.speech.size else np.zeros((0, 2))
-        readers: dict[int, _Reader] = {}
+        readers: dict[int, _Reader | _StretchedReader] = {}
         orig = None
         if self.has_original and s.original != "off":
             orig = _Reader(self.video, 0.0, self.duration, self.limits, cancel)
@@ -336,8 +376,8 @@ class MixPlan:
                             readers.pop(k).close()
                         continue
                     if k not in readers:
-                        readers[k] = _Reader(seg.path, seg.src0 + (max(s0, c0) - s0) / RATE,
-                                             seg.t1 - seg.t0, self.limits, cancel)
+                        readers[k] = _reader(seg.path, seg.src0 + (max(s0, c0) - s0) / RATE * seg.stretch,
+                                             seg.t1 - seg.t0, self.limits, cancel, seg.stretch)
                     lo, hi = max(s0, c0) - c0, min(s1, c0 + m) - c0
                     x = readers[k].read(hi - lo)
                     g = np.full(hi - lo, seg.gain)

@@ -43,7 +43,6 @@ songs), and one loop 7.5 s short without stretch where its grid ends early.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
@@ -441,47 +440,26 @@ def render_plan(samples: np.ndarray, rate: int, plan: FitPlan, *, exact: bool = 
 
 
 def time_stretch(samples: np.ndarray, rate: int, factor: float) -> np.ndarray:
-    """Play ``factor`` times faster with the pitch kept (FFmpeg ``atempo`` through PyAV).
-    float32 [n, ch] -> float32 [~n / factor, ch]."""
-    import av
-    import av.filter
+    """Play ``factor`` times faster with the pitch kept (:func:`engine.mix.stretch.time_stretch`:
+    FFmpeg ``atempo``, aligned). float32 [n, ch] -> float32 [round(n / factor), ch]."""
+    from engine.mix.stretch import time_stretch as stretch
 
-    x = np.ascontiguousarray(np.asarray(samples, np.float32).T)  # [ch, n]
-    ch = x.shape[0]
-    layout = {1: "mono", 2: "stereo"}.get(ch)
-    if layout is None:  # atempo per channel for unusual layouts
-        return np.stack([time_stretch(c[:, None], rate, factor)[:, 0] for c in x], 1)
-    tb = Fraction(1, rate)
-    g = av.filter.Graph()
-    src = g.add_abuffer(sample_rate=rate, format="fltp", layout=layout, time_base=tb)
-    tempo = g.add("atempo", f"{factor:.6f}")
-    fmt = g.add("aformat", f"sample_fmts=fltp:channel_layouts={layout}")
-    sink = g.add("abuffersink")
-    src.link_to(tempo)
-    tempo.link_to(fmt)
-    fmt.link_to(sink)
-    g.configure()
-    out: list[np.ndarray] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                out.append(sink.pull().to_ndarray())
-            except (av.error.BlockingIOError, av.error.EOFError):
-                return
-
-    block = 8192
-    for i in range(0, x.shape[1], block):
-        f = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, i:i + block]), format="fltp", layout=layout)
-        f.sample_rate, f.pts, f.time_base = rate, i, tb
-        src.push(f)
-        drain()
-    src.push(None)
-    drain()
-    y = np.concatenate(out, axis=1) if out else np.zeros((ch, 0), np.float32)
-    return np.ascontiguousarray(y.T.astype(np.float32))
+    return stretch(samples, rate, factor)
 
 
+def fitted_cue(plan: FitPlan, music_path: str, title: str, *, start: float = 0.0, item_id: int | None = None):
+    """The plan as a :class:`~engine.mix.cuesheet.Cue` from video time ``start``, ``plan.target``
+    long: its pieces and its stretch, so the mix, the preview and the OTIO play the re-edit."""
+    from engine.mix.cuesheet import Cue
+
+    first = plan.pieces[0].source_start if plan.pieces else 0.0
+    note = "fit to length" + (f", {100 * (plan.stretch - 1):+.1f} % tempo" if abs(plan.stretch - 1) > 1e-6 else "")
+    if plan.splices:
+        note += f", {len(plan.splices)} splice{'s' * (len(plan.splices) > 1)} on downbeats"
+    if plan.note:
+        note += f" ({plan.note})"
+    return Cue(str(music_path), title, float(start), float(start + plan.target), float(first), item_id,
+               pieces=tuple(plan.pieces), note=note, stretch=float(plan.stretch))
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -528,5 +506,5 @@ def write_fit(out, samples: np.ndarray, rate: int, plan: FitPlan) -> None:
         soundfile.write(str(tmp), y, rate, subtype="PCM_16" if out.suffix.lower() != ".ogg" else None)
 
 
-__all__ = ["FitPlan", "fit_to_length", "fit_file", "write_fit", "render_pieces", "render_plan", "time_stretch",
+__all__ = ["FitPlan", "fit_to_length", "fitted_cue", "fit_file", "write_fit", "render_pieces", "render_plan", "time_stretch",
            "bar_features", "bar_similarity", "sound_end", "MAX_STRETCH", "CROSSFADE"]
