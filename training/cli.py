@@ -299,6 +299,11 @@ def cmd_learn(a: argparse.Namespace) -> int:
 
     settings = EngineSettings.load()
     base = a.checkpoint or settings.checkpoint
+    if not base:  # what the app uses when none is configured: the starter model it ships
+        from engine.paths import starter_model_dir
+
+        starter = starter_model_dir()
+        base = str(starter) if starter is not None and (starter / "config.json").is_file() else None
     if not base:
         print("error: there is no current model to start from; pass --checkpoint DIR (a starter model or "
               "one you trained) or choose a model in the app", file=sys.stderr)
