@@ -5,7 +5,6 @@ from engine.jobs import Cancelled
 from engine.media.frames import choose_strategy, sample_frames
 from engine.media.grid import SegmentGrid
 from engine.media.probe import probe
-from engine.media.thumbnails import thumbnails
 
 
 def _sample(path, strategy, per_segment=2, seconds=6.7, short_side=64):
@@ -66,10 +65,3 @@ def test_cancel_stops_sampling(video_mp4):
 
     with pytest.raises(Cancelled):
         list(sample_frames(video_mp4, SegmentGrid(info.duration, 1.0), 2, 32, strategy="sequential", cancel=cancel))
-
-
-def test_thumbnails_one_per_segment(video_mp4):
-    grid = SegmentGrid(probe(video_mp4).duration, 6.7)
-    thumbs = list(thumbnails(video_mp4, grid, short_side=48))
-    assert [i for i, _ in thumbs] == [0, 1, 2]
-    assert all(t.shape == (48, 85, 3) for _, t in thumbs)

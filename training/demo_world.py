@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.atomic import atomic_write_text
+from engine.atomic import atomic_path, atomic_write_text
 from engine.jobs import CancelCheck, Job, Progress, check_cancel, run
 from training.demo_footage import write_clip
 from training.demo_music import SR, STYLE_ORDER, TrackSpec, plan_track, render_track
@@ -119,12 +119,8 @@ def _partial(final: Path) -> Path:
 
 def _atomic(final: Path, write) -> None:
     """``write(tmp)`` then rename onto ``final``; the temporary file never survives a failure."""
-    tmp = _partial(final)
-    try:
+    with atomic_path(final, suffix=f".partial{final.suffix}", fsync=False) as tmp:  # same format
         write(tmp)
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _clip_seconds(spec: TrackSpec, rng: np.random.Generator, clip_seconds: tuple[float, float]) -> float:
@@ -193,12 +189,8 @@ def build_world(out_dir: str | os.PathLike[str], n_tracks: int = 40, n_clips: in
         yield Progress("footage", i, n_clips, message=clip_rel)
         if done.get(clip_rel) != clip_digest or not (root / clip_rel).is_file():
             samples = _read_track(root / rel) if samples is None else samples
-            tmp = _partial(root / clip_rel)
-            try:
+            with atomic_path(root / clip_rel, suffix=".partial.mp4", fsync=False) as tmp:
                 yield from write_clip(tmp, spec, samples, SR, secs, size=size, fps=fps, seed=seed, cancel=cancel)
-                os.replace(tmp, root / clip_rel)
-            finally:
-                tmp.unlink(missing_ok=True)
         clips.append({"id": f"c{i:02d}", "file": clip_rel, "track": f"t{i:02d}", "split": split,
                       "style": spec.style, "duration": secs, "hash": clip_digest})
         save()

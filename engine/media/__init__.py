@@ -1,4 +1,4 @@
-"""The media layer: probe, segment, sample frames, decode audio, thumbnails, write.
+"""The media layer: probe, segment, sample frames, decode audio, write.
 
 Everything that touches a media file goes through here; every failure is a
 :class:`MediaError` whose message a creator understands.

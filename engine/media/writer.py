@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from engine.atomic import atomic_path
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 
 from .audio import decode_audio_channels
@@ -108,24 +108,12 @@ def write_with_audio(video_path: str | os.PathLike[str], out_path: str | os.Path
         raise NoVideoStream(video_path, "has no video stream; choose a video file to put music under")
     check_cancel(cancel)
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".part.mp4", dir=out_path.parent)
-        os.close(fd)
-    except OSError as e:
-        raise _output_error(e, out_path) from e
-    tmp = Path(tmp_name)
-    try:
-        yield Progress("write", 0, 2, "writing video and sound")
-        yield from _mux(video_path, tmp, iter(audio), info, limits, cancel)
-        yield Progress("finish", 1, 2, "finishing")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, out_path)
+        with atomic_path(out_path, suffix=".part.mp4") as tmp:
+            yield Progress("write", 0, 2, "writing video and sound")
+            yield from _mux(video_path, tmp, iter(audio), info, limits, cancel)
+            yield Progress("finish", 1, 2, "finishing")
         _fsync_dir(out_path.parent)
     except BaseException as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         err = _output_error(e, out_path)
         if err is e:
             raise
@@ -158,12 +146,6 @@ def output_error(e: BaseException, out_path: Path) -> BaseException:
 
 
 _output_error = output_error
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _mux(video_path: Path, out: Path, audio: Iterator[np.ndarray], info, limits: MediaLimits,
