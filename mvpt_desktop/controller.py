@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.export import Cue, CueSheet, scene_cue
-from engine.project import Project, load_project, save_project
+from engine.project import Project, load_project, remember_last, save_project
 from engine.session import EngineSession
 from engine.settings import EngineSettings
 
@@ -56,6 +56,8 @@ class Controller(QObject):
     rhythmChanged = Signal(object)
     """:class:`tasks.CueRhythm` of the chosen cue (its beat grid on the video, the cuts against
     it), or None when no music is chosen."""
+    libraryChanged = Signal()
+    """Folders were scanned, indexed or removed (counts to show again)."""
     syncWeightChanged = Signal(float)
     """:class:`insights.AttributeMatrix` (the Insights view's genre x class matrix)"""
 
@@ -114,6 +116,42 @@ class Controller(QObject):
         self.attributes = status.attributes
         self.statusChanged.emit(status)
         self.attributesChanged.emit(self.attributes)
+        if status.has_model:
+            self.index_library()
+
+    def index_library(self) -> JobHandle:
+        """Vectors for the active model of every library item that has none yet (a model new
+        from Settings or "Teach it your style", items scanned without a model; ``session.reindex``
+        also reads the base features the model needs): on the inference thread, before any later
+        analysis; the progress bar shows only when there is work."""
+        session, label, shown = self.session, "Indexing the library for the model", []
+
+        def job(cancel):
+            if not session.unindexed():
+                return 0
+            done = yield from session.reindex(cancel=cancel, workers=1)  # rescans what the model lacks, embeds
+            return sum(done.values())
+
+        handle = self.workers.inference.submit(job, "index library")
+
+        def progress(p) -> None:
+            if p.total and not shown:
+                shown.append(True)
+                self.jobStarted.emit(label, handle)
+
+        handle.progress.connect(progress)
+        handle.returned.connect(lambda n: self.libraryChanged.emit() if n else None)
+        handle.errored.connect(lambda msg: self.failed.emit("Indexing failed", msg))
+        return handle
+
+    def switch_model(self, checkpoint: str) -> JobHandle:
+        """Use ``checkpoint`` from now on (saved in the settings when the GUI persists): the
+        model is loaded, the library indexed for it, and the open video analysed again."""
+        reopen = self.current.analysis.path if self.current is not None and not self.current.is_music else None
+        handle = self.apply_settings(self.session.settings.with_(checkpoint=str(checkpoint)), save=self.gui.persist)
+        if reopen is not None:
+            handle.returned.connect(lambda _st: self.open_file(reopen))
+        return handle
 
     def apply_settings(self, settings: EngineSettings, save: bool = True) -> JobHandle:
         """A new session from new settings (the old one is closed on the inference thread)."""
@@ -167,6 +205,11 @@ class Controller(QObject):
         self.current = opened
         self.results = opened.results
         self.attributes = opened.attributes
+        if self.gui.persist and not opened.is_music:
+            try:  # the video to reopen at the next start, suggestions or not
+                remember_last(opened.analysis.path, self.session.data_dir)
+            except OSError as e:
+                self.info.emit(f"the last video could not be remembered: {e}")
         if not keep:  # shown provisionally: the sheet restored at the start (and edited since) stays
             self.sheet = CueSheet()
         n = len(opened.analysis)
@@ -483,9 +526,11 @@ class Controller(QObject):
         session = self.session
 
         def embed_after(report) -> None:
-            self._submit("inference", f"Indexing {kind} for the model",
-                         lambda cancel: _embed_job(session, kind, cancel), lambda _r: self.info.emit("library ready"),
-                         what="Indexing failed")
+            self.libraryChanged.emit()
+            h = self._submit("inference", f"Indexing {kind} for the model",
+                             lambda cancel: _embed_job(session, kind, cancel), lambda _r: self.info.emit("library ready"),
+                             what="Indexing failed")
+            h.finished.connect(self.libraryChanged)
 
         handle = self._submit("io", f"Scanning {Path(folder).name}", lambda cancel: tasks.scan_job(session, folder, kind, cancel),
                               embed_after, what=f"Cannot scan {folder}")
@@ -506,8 +551,10 @@ class Controller(QObject):
                 session.settings = session.settings.with_(**{key: tuple(f for f in current if f != folder)})
         if self.gui.persist:
             session.settings.save()
-        return self._submit("io", f"Removing {Path(folder).name}", lambda cancel: session.library.remove_folder(folder),
-                            what=f"Cannot remove {folder}")
+        handle = self._submit("io", f"Removing {Path(folder).name}",
+                              lambda cancel: session.library.remove_folder(folder), what=f"Cannot remove {folder}")
+        handle.finished.connect(self.libraryChanged)
+        return handle
 
     # -- exit ----------------------------------------------------------------------------------
     # -- insights ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +37,7 @@ from .models import fmt_time
 from .player import Player, VideoView
 from .suggestions import SuggestionsPanel
 from .timeline import Timeline
+from .welcome import GuideBar, WelcomeFlow, WelcomePage
 
 FIRST_RUN = ("No trained model yet.\n{reason}\n\nYou can open footage, watch it and export it, and the library "
              "works without one; suggestions need a model: choose its folder in File → Settings…")
@@ -117,11 +119,19 @@ class MainWindow(QMainWindow):
         top.setStretchFactor(1, 2)
         top.setSizes([600, 400])  # the lists get room for names, starts, scores and tags
         self.timeline = Timeline()
-        central = QWidget()
-        cv = QVBoxLayout(central)
+        self.guide = GuideBar()
+        """What is left of the first steps, above the editor."""
+        self.editor = QWidget()
+        cv = QVBoxLayout(self.editor)
+        cv.addWidget(self.guide)
         cv.addWidget(top, 1)
         cv.addWidget(self.timeline)
-        self.setCentralWidget(central)
+        self.welcome = WelcomePage()
+        """The main area while no video is open: the three steps to music for a scene."""
+        self.central = QStackedWidget()
+        self.central.addWidget(self.welcome)
+        self.central.addWidget(self.editor)
+        self.setCentralWidget(self.central)
         self.model_label = QLabel("loading the model…")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -152,12 +162,14 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         action(f, "&Library…", self.show_library, "Ctrl+L")
         action(f, "&Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
+        t = self.menuBar().addMenu("&Tools")
+        self.learn_action = action(t, "&Teach it your style…", self.show_learn)
         f.addSeparator()
         action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         p = self.menuBar().addMenu("&Play")
         action(p, "Play / pause", self.toggle_play, "Space")
-        action(p, "Previous scene", lambda: self.controller.step_segment(-1), "Left")
-        action(p, "Next scene", lambda: self.controller.step_segment(+1), "Right")
+        action(p, "Previous scene", lambda: self._step_scene(-1), "Left")
+        action(p, "Next scene", lambda: self._step_scene(+1), "Right")
         v = self.menuBar().addMenu("&View")
         action(v, "&Insights…", self.show_insights, "Ctrl+I")
 
@@ -191,6 +203,9 @@ class MainWindow(QMainWindow):
         self.attributes.createRequested.connect(self.new_attribute)
         self.attributes.deleteRequested.connect(c.delete_attribute)
         self.cancel_button.clicked.connect(self._cancel_running)
+        self.flow = WelcomeFlow(self, self.welcome, self.guide)
+        c.provisionalChanged.connect(self._show_editor)
+        c.opened.connect(self._show_editor)
         self.play_button.clicked.connect(self.toggle_play)
         self.preview_button.clicked.connect(self.preview)
         self.position.sliderMoved.connect(self.player.seek)
@@ -411,7 +426,16 @@ class MainWindow(QMainWindow):
                  f"({fmt_time(0)}–{fmt_time(a.duration)}), with where to start and how much it covers")
         self.suggestions.show_scene(c.segment_rows(index), heading, whole)
 
+    def _show_editor(self, opened: tasks.Opened) -> None:
+        """A file is open (its first scenes are in): the editor replaces the welcome page."""
+        self.central.setCurrentWidget(self.editor)
+
+    def _step_scene(self, delta: int) -> None:
+        self.controller.step_segment(delta)
+        self.flow.scene_picked()
+
     def _timeline_clicked(self, index: int) -> None:
+        self.flow.scene_picked()
         self.controller.select_segment(index)
         seconds = self.controller.segment_start(index)
         self.timeline.set_playhead(seconds)
@@ -429,6 +453,7 @@ class MainWindow(QMainWindow):
 
     def _choose_row(self, row) -> None:
         c = self.controller
+        self.flow.scene_picked()
         if isinstance(row, tasks.SuggestionRow):
             cue = c.choose_suggestion(row)
             i = c.sheet.index_at(cue.start + 1e-3)
@@ -578,6 +603,14 @@ class MainWindow(QMainWindow):
         dlg.open()
         return dlg
 
+    def show_learn(self):
+        """"Teach it your style": learn from a folder of finished edits (a child process)."""
+        from .learn_dialog import LearnDialog
+
+        dlg = LearnDialog(self.controller, self)
+        dlg.open()
+        return dlg
+
     def show_insights(self):
         """What the model sees: attention, the suggestions' tags, the attribute matrix."""
         from .insights import InsightsView
@@ -642,7 +675,11 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt naming
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
-            self.open_file(urls[0].toLocalFile())
+            path = urls[0].toLocalFile()
+            if Path(path).is_dir():  # a folder: music for the library (the welcome's step 1)
+                self.flow.add_folder(path)
+            else:
+                self.open_file(path)
             event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:  # noqa: N802

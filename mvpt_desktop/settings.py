@@ -52,6 +52,10 @@ class GuiSettings(SettingsFile):
     """Folder of class sub-folders for the Insights attribute matrix ("": none chosen)."""
     weights: dict = field(default_factory=dict)
     """The attribute sliders as last left ({name: -1..1}); each video's own are in its project."""
+    clip_note_dismissed: bool = False
+    """The welcome page's note on adding CLIP weights was dismissed ("Got it")."""
+    guide_done: bool = False
+    """The three first steps were done once (a scene picked): the "pick a scene" hint stays away."""
     reopen_last: bool = True
     """Start with the video opened last (its cues and sliders) when no file is given."""
     persist: bool = True

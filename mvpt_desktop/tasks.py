@@ -153,6 +153,8 @@ class EngineStatus:
     attributes: tuple[AttributeInfo, ...] = ()
     checkpoint_id: str | None = None
     counts: dict = field(default_factory=dict)
+    checkpoint_path: str | None = None
+    """The active model's folder ("Teach it your style" starts from it)."""
     kind: str = "none"
     """"demo", "starter", "model" or "none" (engine.session.SessionStatus.kind)."""
 
@@ -167,7 +169,8 @@ def engine_status(session: EngineSession) -> EngineStatus:
         clip = False
     return EngineStatus(st.model, st.extractors, st.demo, has_model, clip,
                         attribute_infos(session) if has_model else (),
-                        session.checkpoint_id if has_model else None, kind=st.kind)
+                        session.checkpoint_id if has_model else None, kind=st.kind,
+                        checkpoint_path=str(session.model.path) if has_model else None)
 
 
 def attribute_infos(session: EngineSession) -> tuple[AttributeInfo, ...]:
