@@ -194,3 +194,31 @@ def test_fade_out_ending_sections_and_energy():
     assert rs.sections[0] == 0.0 and len(rs.sections) >= 2
     assert _near(s.sections[1:], rs.sections[1:], tol=1.0).all()  # every true boundary within 1 s
     assert set(np.round(rs.sections[1:], 4)) <= set(np.round(rs.downbeats, 4))  # on downbeats
+
+
+@pytest.mark.parametrize("style, meter", [("straight", 4), ("waltz", 3)])
+def test_bars_move_a_grid_tracked_on_the_off_beats_back_onto_the_beat(style, meter):
+    # on dense real mixes the tracker sometimes follows the off-beats (hats, upstrokes) for a
+    # whole section; the bar path over the half-beat grid puts the beats back on the beat
+    from engine.rhythm.downbeats import bar_positions
+    from engine.rhythm.signals import ANALYSIS_RATE, HOP, Frames
+
+    t = synth_track(style, seed=5, duration=16.0)
+    frames = np.round(t.beats * ANALYSIS_RATE / HOP).astype(int)
+    off_beats = (frames[:-1] + frames[1:]) // 2
+    found_meter, beats, positions = bar_positions(Frames(t.samples), off_beats)
+    seconds = beats * HOP / ANALYSIS_RATE
+    assert found_meter == meter and len(positions) == len(beats)
+    assert _near(seconds, t.beats).mean() >= 0.95 and _near(t.beats[1:-1], seconds).mean() >= 0.95
+    assert _near(t.downbeats[1:-1], seconds[positions == 1]).mean() >= 0.9
+
+
+def test_slow_piano_is_read_at_its_slow_tempo():
+    # the demo's slow piano (arpeggiated eighths under a melody in quarters) was read at x2
+    from training.demo_music import SR, plan_track, render_track
+
+    spec = plan_track(0, 1, (50, 70), style="piano")
+    r = analyse_rhythm(render_track(spec).mean(axis=0), SR)
+    assert r.steady and r.tempo == pytest.approx(spec.bpm, rel=0.04)
+    assert any(abs(c.bpm - 2 * spec.bpm) < 0.04 * 2 * spec.bpm and c.confidence > 0 for c in r.tempo_alternatives)
+    assert _near(np.arange(spec.bars * 4) * spec.beat_seconds, r.beats).mean() >= 0.8  # (the soft outro has none)

@@ -60,6 +60,8 @@ class Frames:
         self.peak_dbfs = float(np.percentile(self.loud_db, 99)) if self.n else -100.0
         # loudness rise: what makes a hit sound strong (kicks, snares), little for soft hats
         self.accent = np.maximum(0.0, np.diff(self.loud_db, prepend=self.loud_db[:1]))  # [T]
+        # mean rise of the log-mel spectrum per frame and band (dB): low for soft, sustained music
+        self.flux_db = float(np.maximum(0.0, np.diff(log_mel, axis=1)).mean()) if self.n > 1 else 0.0
         self.mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=13)[1:]  # [12, T] timbre, no loudness
         chroma = stft_reduce(y, CHROMA_FFT, CHROMA_HOP, lambda p: librosa.feature.chroma_stft(
             S=p, sr=sr, n_fft=CHROMA_FFT, norm=None, tuning=0.0))  # [12, Tc]

@@ -21,13 +21,29 @@ class TempoCandidate:
 TEMPO_RANGE = (40.0, 240.0)
 TEMPO_PRIOR_BPM, TEMPO_PRIOR_OCTAVES = 120.0, 1.0
 """Log-normal prior over tempo (as librosa's default): 120 bpm, one octave wide."""
-DOUBLE_IF_MIDPOINTS = 0.55
+SOFT_PRIOR_BPM = 80.0
+"""The prior's centre for soft, sustained music (see SOFT_FLUX_DB): a slow piano's
+arpeggiated eighths are heard as subdivisions of a slower beat, not as the beat."""
+SOFT_FLUX_DB = 0.6
+"""Mean rise of the log-mel spectrum per frame and band (dB, :attr:`Frames.flux_db`) under
+which a track counts as soft and sustained. Measured: the demo's slow piano tracks
+0.49-0.55; everything with drums or plucks above 0.64 (demo rock 0.64-0.66, strings
+0.74-0.80, generated drum styles 0.83-1.9, the charted metal songs 0.81-1.01, the
+Endgame: Singularity soundtrack 0.69-1.65). A margin of 0.04-0.09: few kinds of music
+were there to measure (see bench/rhythm.py --demo)."""
+DOUBLE_IF_MIDPOINTS = 0.65
 """Take the faster tempo octave when the accents half-way between beats are this strong
-relative to the beats themselves (snares on the off-beats of a half-time reading)."""
+relative to the beats themselves (snares on the off-beats of a half-time reading).
+Measured (mean ratio): half-tempo readings that must double 0.67-1.93 (demo rock, charted
+metal, generated fast); right readings of slow piano and sitar, whose eighths sit
+between the beats, 0.56-0.62 (at 0.55 they were all doubled: "Piano 32 (68 bpm)" read 136)."""
 DOUBLE_IF_MOST_MIDPOINTS = 0.3
 """... and when three midpoints in four are at least this strong against the median beat.
 Generated: a half-tempo reading 0.42-0.56, syncopated kicks at the right tempo 0.12-0.21;
 real songs read at half tempo 0.48-0.49 (0.33 for a triplet feel read at x2/3)."""
+DOUBLE_IF_MIDPOINTS_SOFT = 0.9
+"""DOUBLE_IF_MIDPOINTS for soft, sustained music: its arpeggios and strummed eighths are
+evenly accented subdivisions (demo slow piano, 20-25 s clips: 0.68-0.80 at the right tempo)."""
 HALVE_IF_ALTERNATE = 0.15
 """Take the slower octave when every other beat is this much weaker (hats alone between the
 kicks and snares). On generated music a wrong fast reading measures 0.01-0.07 and a right
@@ -38,15 +54,21 @@ def lag_of(bpm: float) -> float:
     return 60.0 * ANALYSIS_RATE / (HOP * bpm)
 
 
-def _prior(bpm: np.ndarray | float) -> np.ndarray:
-    return np.exp(-0.5 * (np.log2(np.maximum(bpm, 1e-9) / TEMPO_PRIOR_BPM) / TEMPO_PRIOR_OCTAVES) ** 2)
+def _prior(bpm: np.ndarray | float, centre: float) -> np.ndarray:
+    return np.exp(-0.5 * (np.log2(np.maximum(bpm, 1e-9) / centre) / TEMPO_PRIOR_OCTAVES) ** 2)
 
 
-def tempo_candidates(onset: np.ndarray) -> tuple[float, tuple[TempoCandidate, ...]]:
+def prior_centre(f: Frames) -> float:
+    """The tempo prior's centre for this track: slower for soft, sustained music."""
+    return SOFT_PRIOR_BPM if f.flux_db < SOFT_FLUX_DB else TEMPO_PRIOR_BPM
+
+
+def tempo_candidates(onset: np.ndarray, centre: float = TEMPO_PRIOR_BPM) -> tuple[float, tuple[TempoCandidate, ...]]:
     """Pulse clarity and the tempo readings (best, x1/2, x2, x3/2, x2/3) with confidences.
 
     The autocorrelation of the onset curve minus its 1-second moving average: periodic
     accents give sharp peaks at the beat lag and its multiples, a swelling pad gives none.
+    ``centre``: the tempo prior's centre (bpm), see :func:`prior_centre`.
     """
     import librosa
     from scipy.ndimage import uniform_filter1d
@@ -65,7 +87,7 @@ def tempo_candidates(onset: np.ndarray) -> tuple[float, tuple[TempoCandidate, ..
     if not valid.any():
         return 0.0, ()
     clarity = float(max(0.0, ac[valid].max()))
-    score = np.where(valid, np.maximum(ac, 0.0) * _prior(bpm), -np.inf)
+    score = np.where(valid, np.maximum(ac, 0.0) * _prior(bpm, centre), -np.inf)
     best = int(np.argmax(score))
     if not np.isfinite(score[best]) or score[best] <= 0:
         return clarity, ()
@@ -89,7 +111,7 @@ def tempo_candidates(onset: np.ndarray) -> tuple[float, tuple[TempoCandidate, ..
         if not TEMPO_RANGE[0] <= target <= TEMPO_RANGE[1]:
             continue
         b, strength = peak(lag_of(target)) if ratio != 1.0 else (base_bpm, float(ac[best]))
-        out.append((b if strength > 0 else target, strength * float(_prior(b))))
+        out.append((b if strength > 0 else target, strength * float(_prior(b, centre))))
     total = sum(w for _, w in out) or 1.0
     cands = tuple(TempoCandidate(round(float(b), 2), round(float(w) / total, 3)) for b, w in out)
     return round(clarity, 3), tuple(sorted(cands, key=lambda c: -c.confidence))
@@ -119,7 +141,8 @@ def choose_level(f: Frames, cands: tuple[TempoCandidate, ...],
         up_most = float(np.percentile(off, 25) / (np.median(on) + 1e-9))
         even, odd = on[0::2].mean(), on[1::2].mean()
         alternate = float(min(even, odd) / (max(even, odd) + 1e-9))
-        if up >= DOUBLE_IF_MIDPOINTS and up_most >= DOUBLE_IF_MOST_MIDPOINTS:
+        soft = f.flux_db < SOFT_FLUX_DB
+        if up >= (DOUBLE_IF_MIDPOINTS_SOFT if soft else DOUBLE_IF_MIDPOINTS) and up_most >= DOUBLE_IF_MOST_MIDPOINTS:
             chosen = _stronger(cands, bpm, (2.0, 1.5))
         elif alternate <= HALVE_IF_ALTERNATE:
             chosen = _stronger(cands, bpm, (0.5, 2.0 / 3.0))
