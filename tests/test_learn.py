@@ -142,7 +142,7 @@ def test_learn_skips_bad_edits_with_reasons_and_writes_a_new_version(edits, base
     assert res.checkpoint == tmp_path / "mine" / "v1"
     doc = json.loads((res.checkpoint / "config.json").read_text())
     assert doc["metrics"]["better"] == res.better
-    assert doc["metrics"]["held_out_before"]["videos"] == 2 and doc["metrics"]["held_out_before"]["tracks"] == 8
+    assert doc["metrics"]["held_out_before"]["videos"] == 2 and doc["metrics"]["held_out_before"]["tracks"] == 2
     assert load_checkpoint(res.checkpoint).config.features == load_checkpoint(base).config.features
     assert _digest(base) == before  # the previous model is never touched
     assert {"features", "judge", "fine-tune"} <= {e.stage for e in events}

@@ -39,7 +39,9 @@ def test_small_sets_get_a_step_budget_not_a_handful_of_steps():
     assert r["weight_decay"] > LEGACY["weight_decay"] and r["patience"] > 0
     r = auto_recipe(300, np.full(300, 20))
     assert r["seq_len"] == 20 and r["batch_size"] * 20 >= 512
-    assert auto_recipe(LARGE_SET, np.full(LARGE_SET, 30)) == LEGACY
+    assert r["cls_mean"] and r["track_weight"] == 0.0  # the [CLS] reads the mean, no loss of its own
+    large = auto_recipe(LARGE_SET, np.full(LARGE_SET, 30))
+    assert large == {**LEGACY, "cls_mean": True} and large["track_weight"] == 1.0
 
 
 def test_plan_holds_out_videos_and_warns_when_too_few(small):
@@ -103,5 +105,24 @@ def test_large_sets_keep_the_fixed_recipe(small, monkeypatch):
     p = plan(TrainConfig(data=str(small), out="unused"), open_store(small))
     assert not p.adaptive and len(p.train) == 60 and len(p.val) == 0  # as before: nothing carved out
     assert p.cfg.epochs == LEGACY["epochs"] and p.cfg.d_model == LEGACY["d_model"] and p.cfg.patience == 0
+    assert p.cfg.cls_mean and p.cfg.track_weight == 1.0  # the fixed recipe with a [CLS] that reads the mean
     monkeypatch.setattr(tt, "LARGE_SET", 52)
     assert plan(TrainConfig(data=str(small), out="unused"), open_store(small)).adaptive
+
+
+def test_cls_mean_reads_the_mean_and_segments_do_not_see_it():
+    from engine.model.config import MVPTConfig
+    from engine.model.factory import build_model
+
+    torch.manual_seed(0)
+    model = build_model(MVPTConfig(visual_dim=6, music_dim=5, d_model=8, n_layers=2, n_heads=2, ff_dim=16, out_dim=8,
+                                   seq_len=7, dropout=0.0, cls_mean=True)).eval()
+    x = torch.randn(1, 4, 6)
+    padded = torch.cat([x, torch.randn(1, 3, 6)], dim=1)  # (1, 7, 6): three padded rows of noise
+    mask = torch.tensor([[True] * 4 + [False] * 3])
+    with torch.no_grad():
+        a, b = model.visual(x), model.visual(padded, mask)
+        assert torch.allclose(a.cls, b.cls, atol=1e-5) and torch.allclose(a.segments, b.segments[:, :4], atol=1e-5)
+        model.visual.cls_token.add_(torch.randn_like(model.visual.cls_token))  # segments never see [CLS]
+        c = model.visual(x)
+    assert torch.allclose(a.segments, c.segments, atol=1e-6) and not torch.allclose(a.cls, c.cls)

@@ -31,6 +31,8 @@ class EncoderConfig:
     out_dim: int = 256          # shared embedding dimension (same for both modalities)
     max_len: int = DEFAULT_SEQ_LEN  # rows of the temporal-embedding table (>= the L it runs with)
     use_time: bool = True       # add learned temporal (position) embeddings to the inputs
+    cls_mean: bool = False      # [CLS] starts from the projected mean of the real inputs (a denoised
+                                # whole-track summary) instead of a constant token
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:
@@ -54,6 +56,7 @@ class MVPTConfig:
     out_dim: int = 256              # shared embedding dimension
     seq_len: int = DEFAULT_SEQ_LEN  # L: segments per Transformer pass (windows at inference)
     segment_time: SegmentTime = "visual"  # which tower gets temporal embeddings (paper: visual)
+    cls_mean: bool = False          # [CLS] starts from the projected mean input (EncoderConfig.cls_mean)
     kind: str = "mvpt"              # model family tag, checked on load
 
     def __post_init__(self) -> None:
@@ -67,7 +70,8 @@ class MVPTConfig:
         use_time = self.segment_time in ("both", modality)
         return EncoderConfig(in_dim=in_dim, d_model=self.d_model, n_layers=self.n_layers,
                              n_heads=self.n_heads, ff_dim=self.ff_dim, dropout=self.dropout,
-                             out_dim=self.out_dim, max_len=self.seq_len, use_time=use_time)
+                             out_dim=self.out_dim, max_len=self.seq_len, use_time=use_time,
+                             cls_mean=self.cls_mean)
 
 
 @dataclass(frozen=True)

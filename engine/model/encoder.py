@@ -42,7 +42,8 @@ class SelfAttention(nn.Module):
         B, N, C = x.shape
         hs = C // self.n_heads
         q, k, v = self.qkv(x).view(B, N, 3, self.n_heads, hs).permute(2, 0, 3, 1, 4)  # 3 x (B, H, N, hs)
-        mask = keep[:, None, None, :]  # (B, 1, 1, N): every query may look at every real key
+        # keep (B, N): every query may look at every real key; or a full (B, 1, N, N) mask
+        mask = keep[:, None, None, :] if keep.dim() == 2 else keep
         p = self.attn_dropout if self.training else 0.0
         weights = None
         if need_weights:
@@ -119,8 +120,15 @@ class ContextEncoder(nn.Module):
         h = self.in_proj(self.in_norm(x))  # (B, L, d)
         if self.time is not None:
             h = h + self.time[:L]
-        h = torch.cat([self.cls_token.expand(B, 1, -1).to(h.dtype), h], dim=1)  # (B, L+1, d)
+        cls = self.cls_token.expand(B, 1, -1).to(h.dtype)  # (B, 1, d)
+        if self.cfg.cls_mean:  # the real segments' mean input, projected: the track with its noise averaged out
+            w = mask[..., None].to(x.dtype)  # (B, L, 1)
+            cls = cls + self.in_proj(self.in_norm((x * w).sum(1) / w.sum(1).clamp_min(1)))[:, None].to(h.dtype)
+        h = torch.cat([cls, h], dim=1)  # (B, L+1, d)
         keep = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=x.device), mask], dim=1)  # (B, L+1)
+        if self.cfg.cls_mean:  # [CLS] only reads: segments do not see the track summary (a shortcut to memorise)
+            keep = keep[:, None, None, :].expand(B, 1, L + 1, L + 1).clone()  # (B, 1, L+1, L+1)
+            keep[:, :, 1:, 0] = False
         h = self.drop(h)
         maps: list[Tensor] = []
         for block in self.blocks:
