@@ -304,9 +304,12 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
     order = sorted(range(len(scored)), key=lambda i: -scored[i][2])  # the model's own order
     fits: dict[int, object] = {}
     if weight > 0 and video is not None and rhythms:
-        from engine.rhythm.sync import rerank
+        from engine.rhythm.sync import best_offset, rerank
 
-        ranked = rerank([(c.item_id, m) for c, _, m in scored], video, rhythms, weight)
+        # the model's own start only breaks ties between offsets sync cannot tell apart
+        given = {c.item_id: best_offset(video, rhythms[c.item_id], model_offset=fit.offset)
+                 for c, fit, _ in scored if c.item_id in rhythms}
+        ranked = rerank([(c.item_id, m) for c, _, m in scored], video, rhythms, weight, fits=given)
         fits = {r.item_id: r.sync for r in ranked}
         best = max((f.confidence for f in fits.values() if f is not None and f.informative), default=0.0)
         if best >= SYNC_GATE:
@@ -324,9 +327,10 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
         sf = fits.get(c.item_id)
         r = rhythms.get(c.item_id)
         if sf is not None and getattr(sf, "informative", False) and sf.offset is not None:
+            from engine.rhythm.sync import describe_offset
+
             offset, on_db = float(sf.offset), bool(sf.on_downbeat)
-            note = ("cuts land on its beats from here" + (" (a beat or a bar away fits nearly as well)"
-                                                           if sf.ambiguous else ""))
+            note = describe_offset(sf)
             tm = float(getattr(r, "duration", 0.0) or 0.0)
             if tm > 0:
                 coverage = max(0.0, min(1.0, (tm - offset) / max(analysis.duration, 1e-6)))
@@ -374,6 +378,30 @@ def track_rhythm(session: EngineSession, item_id: int):
     return _track_rhythm(session.library.catalog, int(item_id))
 
 
+def fit_track_to_video(session: EngineSession, item_id: int, length: float, *, start: float = 0.0,
+                       slack: float = 0.5, stretch: bool = True, fps: float | None = None,
+                       cancel: CancelCheck | None = None) -> Job[object]:
+    """The whole-video "fit": library track ``item_id`` re-edited on its downbeats to ``length``
+    seconds (the video's, or a selection's) as a :class:`~engine.mix.cuesheet.Cue` from video
+    time ``start``, with the plan's pieces and stretch (:func:`engine.rhythm.fit.fitted_cue`),
+    ready for ``CueSheet.placed``. A job (it decodes the track): yields one ``Progress("fit")``
+    and returns the cue. The track's stored rhythm is used; without one it is analysed."""
+    from engine.jobs import Progress, check_cancel
+    from engine.rhythm.fit import fit_file, fitted_cue
+
+    it = session.library.catalog.item(int(item_id))
+    if it is None:
+        raise KeyError(f"track {item_id} is not in the music library")
+    yield Progress("fit", 0, 1, f"fitting {Path(it.path).name} to {clock(length)}")
+    check_cancel(cancel)
+    plans, _, _ = fit_file(it.path, float(length), rhythm=_track_rhythm(session.library.catalog, int(item_id)),
+                           slack=slack, stretch=stretch, fps=fps)
+    check_cancel(cancel)
+    title = getattr(it, "title", None) or Path(it.path).stem
+    yield Progress("fit", 1, 1, plans[0].note or "fitted")
+    return fitted_cue(plans[0], str(it.path), str(title), start=start, item_id=int(item_id))
+
+
 def find_footage(session: EngineSession, music: str | os.PathLike[str] | int, k: int = 5,
                  cancel: CancelCheck | None = None) -> list[list[SegmentSuggestion]]:
     """Per music segment, the best footage segments from the footage library (M→V).
@@ -401,4 +429,4 @@ def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalys
 
 __all__ = ["MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
            "analyse_video", "analyse_music", "analyse_media", "recommend_segments", "recommend_tracks", "fit_soundtrack",
-           "best_soundtracks", "find_footage", "snap_to_beat", "track_rhythm", "condition", "MediaError", "NotMediaError", "clock", "probe"]
+           "best_soundtracks", "fit_track_to_video", "find_footage", "snap_to_beat", "track_rhythm", "condition", "MediaError", "NotMediaError", "clock", "probe"]

@@ -15,6 +15,7 @@ from engine.rhythm.sync import (
     beat_offsets,
     beat_pulse,
     best_offset,
+    describe_offset,
     rerank,
     score_offsets,
     snap_to_beat,
@@ -84,7 +85,7 @@ def test_dense_search_matches_plain_gather():
     video = make_video(music, 12.0, 40.0, 2)
     offsets, dense = _dense([video], music, 0.0, 50.0, __import__("engine.rhythm.sync", fromlist=["WEIGHTS"]).WEIGHTS,
                             beat_pulse(music))
-    gathered = score_offsets(video, music, offsets)
+    gathered = score_offsets(video, music, offsets, phrase=True)
     np.testing.assert_allclose(dense[0], gathered, atol=1e-9)
 
 
@@ -168,3 +169,47 @@ def test_tempo_fit_reads_whole_beats_and_octaves():
     assert tempo_fit(half_tempo_cuts, music) > 0.5
     assert tempo_fit(random, music) < 0.25
     assert tempo_fit(on_grid, MusicRhythm(120.0, False, None)) == 0.0
+
+
+def _phrased(seed: int, section_cuts: bool) -> tuple[MusicRhythm, VideoRhythm, float]:
+    """A 120 bpm track with sections at irregular bars and flat energy (nothing but cuts to go
+    by), and a 90 s video cut on every fourth downbeat (so every shift by 4 bars fits those
+    cuts as well) plus, when ``section_cuts``, on each section change."""
+    beats = np.arange(0.0, 200.0, 0.5)
+    downbeats = beats[::4]
+    bars = np.array([5, 12, 15, 22, 30, 33, 41, 46, 55, 57, 64, 72, 75, 84, 90]) + seed  # no shift repeats them
+    sections = np.concatenate([[0.0], downbeats[bars]])
+    music = MusicRhythm(200.0, True, 120.0, meter=4, beats=beats, downbeats=downbeats, sections=sections,
+                        energy=np.full(2000, 0.5, np.float32), ending=198.0)
+    offset = float(downbeats[9])
+    cuts = list(downbeats[(downbeats > offset + 1) & (downbeats < offset + 89)][::4] - offset)
+    if section_cuts:
+        cuts += list(sections[(sections > offset + 1) & (sections < offset + 89)] - offset)
+    cuts = np.unique(np.round(np.array(cuts) * 25) / 25)
+    video = VideoRhythm(90.0, cuts, np.ones(len(cuts), np.float32), (), np.full(900, 0.5, np.float32))
+    return music, video, offset
+
+
+def test_cuts_on_section_changes_resolve_a_bar_shift():
+    music, video, offset = _phrased(3, section_cuts=True)
+    fit = best_offset(video, music)
+    assert fit.phrase and fit.offset == pytest.approx(offset, abs=0.01) and fit.on_downbeat
+    # the periodic cuts alone fit every even bar shift: sync says it is not sure, and names them
+    music, video, offset = _phrased(3, section_cuts=False)
+    fit = best_offset(video, music)
+    assert not fit.phrase and fit.ambiguous and fit.ties > 1
+    assert "not sure of the start" in describe_offset(fit)
+
+
+def test_the_models_offset_breaks_ties_only():
+    music, video, offset = _phrased(4, section_cuts=False)
+    ties = best_offset(video, music)
+    assert ties.ambiguous
+    near = best_offset(video, music, model_offset=offset + 0.6)  # the model is 0.3 bar off
+    assert near.offset == pytest.approx(offset, abs=0.01) and near.ambiguous
+    assert near.by_model or ties.offset == pytest.approx(offset, abs=0.01)
+    assert "nearest the model's start" in describe_offset(near) or not near.by_model
+    # when sync is sure, a wrong model start changes nothing
+    music, video, offset = _phrased(4, section_cuts=True)
+    sure = best_offset(video, music, model_offset=offset + 20.0)
+    assert sure.offset == pytest.approx(offset, abs=0.01) and not sure.by_model
