@@ -27,6 +27,7 @@ def test_scenes_stream_in_then_the_cache_answers(world, tmp_path, monkeypatch):
     from engine.recommend import analyse_video, recommend_segments
 
     monkeypatch.setattr(pipeline, "PARTIAL_EVERY", 0.0)  # every batch of scenes, for the test
+    monkeypatch.setattr(pipeline, "PARTIAL_SHARE", 0.0)
     s = world["session"]
     video = fresh_video(tmp_path, 0.3, seconds=12.0)  # 6 scenes of 2 s in this world
     events, a = _drive(analyse_video(s, video))
@@ -161,3 +162,71 @@ def test_prefetch_keeps_order_passes_errors_and_stops_when_closed():
     it.close()  # a cancel: the decoder thread stops, having run at most a few items ahead
     assert not any(t.name == "mvpt-decode" and t.is_alive() for t in threading.enumerate())
     assert len(made) <= 5 + 2 + 2
+
+
+def _talking_video(path, seconds: float = 10.0):
+    """Small footage whose sound speaks at 2-5 s and 7-9 s (speech-like, generated in code)."""
+    from test_mix_speech import speechlike
+
+    from training.synthmedia import _frame_rgb, encode_audio
+
+    sr = 16000
+    x = np.zeros(int(seconds * sr), np.float32)
+    x[2 * sr:5 * sr] = speechlike(3.0)
+    x[7 * sr:9 * sr] = speechlike(2.0, seed=1)
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=12, options={"preset": "ultrafast", "g": "24"})
+        vs.width, vs.height, vs.pix_fmt = 64, 36, "yuv420p"
+        aus = c.add_stream("aac", rate=44100)
+        aus.layout = "stereo"
+        for i in range(int(seconds * 12)):
+            f = av.VideoFrame.from_ndarray(_frame_rgb(i, 12, 64, 36), format="rgb24")
+            f.pts = i
+            for pkt in vs.encode(f):
+                c.mux(pkt)
+        for pkt in vs.encode():
+            c.mux(pkt)
+        encode_audio(c, aus, np.tile(x, (2, 1)), sr)
+    return path
+
+
+def test_speech_is_heard_in_the_same_demux_as_the_picture(tmp_path, monkeypatch):
+    """The listener beside the decode finds the regions the separate pass finds, chunk for chunk."""
+    from engine.analysis import read
+    from engine.media.limits import DEFAULT_LIMITS
+    from engine.media.probe import probe
+
+    monkeypatch.setattr(read, "SPEECH_CHUNK_SECONDS", 3.0)  # several chunks, pieces cut at their ends
+    monkeypatch.setattr(read, "SPEECH_QUEUE", 1)  # the decoder waits for the detector
+    video = _talking_video(tmp_path / "talk.mp4")
+    info = probe(video)
+    events, got = _drive(read.read_media(video, None, 2.0, modality="visual", rhythm=True, speech=True))
+    apart = run(read._speech(video, info, DEFAULT_LIMITS, None))
+    assert got.video_rhythm is not None and len(got.speech) >= 2
+    assert got.speech == pytest.approx(apart)
+    on = lambda t: any(a <= t <= b for a, b in got.speech)  # noqa: E731
+    assert on(3.5) and on(8.0) and not on(1.0) and not on(6.0)
+
+
+def test_a_failing_or_cancelled_listener_never_hangs_the_decode(tmp_path, monkeypatch):
+    import threading
+
+    from engine.analysis import read
+    from engine.jobs import Cancelled
+    from engine.mix import speech
+
+    monkeypatch.setattr(read, "SPEECH_QUEUE", 1)
+    video = _talking_video(tmp_path / "talk.mp4")
+
+    def broken(*a, **k):
+        raise RuntimeError("detector broke")
+
+    with monkeypatch.context() as m:
+        m.setattr(speech.SpeechStream, "push", broken)
+        with pytest.raises(RuntimeError, match="detector broke"):
+            run(read.read_media(video, None, 2.0, modality="visual", rhythm=True, speech=True))
+    seen = []
+    with pytest.raises(Cancelled):
+        run(read.read_media(video, None, 2.0, modality="visual", rhythm=True, speech=True,
+                            cancel=lambda: len(seen) > 2), seen.append)
+    assert not [t for t in threading.enumerate() if t.name in ("mvpt-speech", "mvpt-decode")]

@@ -65,3 +65,25 @@ def test_cancel_stops_sampling(video_mp4):
 
     with pytest.raises(Cancelled):
         list(sample_frames(video_mp4, SegmentGrid(info.duration, 1.0), 2, 32, strategy="sequential", cancel=cancel))
+
+
+def test_a_kept_scaler_gives_the_pixels_a_fresh_one_gives(video_mp4):
+    """The pass keeps one FFmpeg scaler per output size (set up once, not per frame): its frames,
+    picks and tap alike, are those frame.reformat makes, pixel for pixel."""
+    import av
+
+    info = probe(video_mp4)
+    grid = SegmentGrid(info.duration, 6.7)
+    tapped: dict[float, np.ndarray] = {}
+    segs = list(sample_frames(video_mp4, grid, 2, 64, info=info, tap=lambda t, x: tapped.setdefault(t, x.copy()),
+                              tap_short_side=24))
+    with av.open(str(video_mp4)) as c:
+        c.streams.video[0].codec_context.options = {"skip_loop_filter": "all"}  # as the pass decodes
+        fresh = {float(f.time): f for f in c.decode(video=0)}
+        picks = {float(t): img for s in segs for t, img in zip(s.times, s.frames)}
+        assert set(tapped) == set(fresh) and picks
+        for t, img in picks.items():
+            assert np.array_equal(img, fresh[t].reformat(width=114, height=64, format="rgb24").to_ndarray())
+        for t, img in tapped.items():
+            assert np.array_equal(img, fresh[t].reformat(width=43, height=24, format="rgb24",
+                                                         interpolation="FAST_BILINEAR").to_ndarray())

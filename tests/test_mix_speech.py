@@ -107,3 +107,24 @@ def test_default_detector_finds_real_speech_under_music_and_the_mix_ducks_there(
     y = plan.samples()
     lvl = [10 * np.log10(np.mean(y[:, int(a * 48000):int(b * 48000)] ** 2)) for a, b in ((0.5, 2.0), (4.0, 5.0))]
     assert lvl[1] - lvl[0] == pytest.approx(-12.0, abs=1.0)
+
+
+@pytest.mark.parametrize("detector", ["silero", "webrtc"])
+def test_a_stream_of_pieces_finds_what_the_whole_signal_gives(detector):
+    """Fed piece by piece (as the analysis pass hears the footage), the detector gives the same
+    frame probabilities, bit for bit, and the same regions as on the whole signal at once."""
+    from engine.mix.speech import DETECTORS, SpeechStream
+
+    x = np.zeros(SR * 9, np.float32)
+    x[SR * 1:SR * 4] = speechlike(3.0)
+    x[SR * 6:int(SR * 8.5)] = speechlike(2.5, seed=2)
+    x += 0.01 * np.random.default_rng(0).standard_normal(x.size).astype(np.float32)
+    fresh = DETECTORS[detector]  # a new one each time: the WebRTC detector adapts as it listens
+    frames = fresh().stream()
+    cuts = [0, 700, 5000, 5001, 40000, 77777, x.size]  # pieces that split frames anywhere
+    probs = np.concatenate([frames.push(x[a:b]) for a, b in zip(cuts, cuts[1:])])
+    assert np.array_equal(probs, fresh().frame_probs(x))
+    s = SpeechStream(fresh())
+    for a, b in zip(cuts, cuts[1:]):
+        s.push(x[a:b])
+    assert np.array_equal(s.regions(), detect_speech(x, SR, detector=fresh())) and len(s.regions()) >= 2

@@ -11,9 +11,11 @@ once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +31,9 @@ from .read import SegmentsRead, read_media
 ANALYSIS_VERSION = 2
 """Bump when what an analysis holds changes (v2: rhythm and speech lanes)."""
 PARTIAL_EVERY = 0.25
-"""Seconds between provisional updates while a file is read (the first comes at once)."""
+"""Seconds between provisional updates while a file is read (the first comes at once)..."""
+PARTIAL_SHARE = 5.0
+"""...and at least this many times what the last one took."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,24 @@ class PartialAnalysis:
         return self.done
 
 
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one CPU thread in this thread meanwhile (the OpenMP setting is per thread).
+
+    The provisional encodes run while the decoder keeps both cores of a small machine busy:
+    with two threads, torch's OpenMP worker spins between the model's many small ops and took
+    ~40 % of the CPU during the decode (perf, bench/recommend.py's video); on one thread the
+    small model is as fast on its own and the decoder keeps its core."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def cache_file(session, path: Path, modality: str, checkpoint_id: str) -> Path:
     from engine.features.cache import content_key
     from engine.rhythm.music import RHYTHM_VERSION
@@ -133,7 +155,7 @@ def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails:
     reader = read_media(path, encoder, seconds, modality=modality, info=info, grid=grid,
                         thumbnails=thumbnails and modality == "visual",
                         rhythm=rhythm, speech=speech and modality == "visual", cancel=cancel)
-    last = [-1.0]
+    next_at = [-1.0]  # monotonic time of the next provisional update (the first comes at once)
 
     def provisional(ev: Progress) -> Progress:
         """The scenes read so far through the model (at most every PARTIAL_EVERY seconds)."""
@@ -142,10 +164,12 @@ def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails:
         if not isinstance(data, SegmentsRead) or data.done >= data.total or loaded is None:
             return plain
         now = time.monotonic()
-        if last[0] >= 0 and now - last[0] < PARTIAL_EVERY:
+        if now < next_at[0]:
             return plain
-        last[0] = now
-        enc = loaded.encode(modality, data.features)
+        with _one_torch_thread():
+            enc = loaded.encode(modality, data.features)
+        # the model's share of this thread stays small, however slow it runs here
+        next_at[0] = now + max(PARTIAL_EVERY, PARTIAL_SHARE * (time.monotonic() - now))
         return Progress(ev.stage, ev.done, ev.total, ev.message,
                         PartialAnalysis(str(path), modality, ck, data.done, data.total, starts[:data.done],
                                         ends[:data.done], enc.segments, data.thumbnails))

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,8 @@ THUMB_SHORT_SIDE = 90
 SPEECH_RATE = 16000
 SPEECH_CHUNK_SECONDS = 60.0
 """Speech detection runs on chunks this long, so a 2-hour file never sits in memory."""
+SPEECH_QUEUE = 30
+"""Pieces of sound (~1 s each) that may wait for the detector beside the decode."""
 
 
 @dataclass(frozen=True)
@@ -117,32 +121,57 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
         if hasattr(video, "CutDetector"):
             detector = video.CutDetector(fps=float(info.video.fps or 25.0))
             tap, tap_side = detector.push, video.CUT_FRAME_SHORT_SIDE
+    # Speech is listened for beside the picture's decode, in the sound of the same demux; only
+    # without the cut tap (the picture then need not be decoded whole) is the sound read apart.
+    listener = _SpeechListener() if speech and tap is not None and info.audio is not None else None
     yield Progress("read", 0, T, f"reading {T} segments of {path.name}")
-    pending: list = []
-    done = 0
     frames = sample_frames(path, grid, per_segment=k, short_side=int(encoder.frame_short_side), info=info,
-                           limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side)
-    for seg in prefetch(frames, depth=max(2, 2 * per_batch)):  # decode the next scenes while these encode
-        if want_thumbs:
-            thumbs.append(_thumbnail(seg.frames[len(seg.frames) // 2]))
-        pending.append(seg)
-        if len(pending) >= per_batch or seg.index == T - 1:
-            check_cancel(cancel)
-            out = encoder.encode_segments([s.frames for s in pending])  # [n, D]
-            for s, row in zip(pending, out):
-                feats[s.index] = row
-            done = pending[-1].index + 1
-            pending.clear()
-            yield Progress("read", done, T, f"segment {done} of {T}",
-                           SegmentsRead(done, T, feats[:done].copy(), tuple(thumbs)))
-    video_rhythm = None
-    if detector is not None:
-        video_rhythm = detector.finish(info.duration)
-    regions = None
-    if speech:
-        regions = yield from relabel(_speech(path, info, limits, cancel), "speech")
+                           limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side,
+                           audio_tap=None if listener is None else listener.feed, audio_rate=SPEECH_RATE)
+    try:
+        yield from _encode_as_read(frames, encoder, feats, thumbs, want_thumbs, per_batch, T, cancel,
+                                   None if listener is None else listener.close)
+        video_rhythm = None
+        if detector is not None:
+            video_rhythm = detector.finish(info.duration)
+        regions = None
+        if listener is not None:
+            regions = yield from listener.finish(info.duration, cancel)
+        elif speech:
+            regions = yield from relabel(_speech(path, info, limits, cancel), "speech")
+    finally:
+        if listener is not None:
+            listener.close()
     return MediaRead(str(path), info, grid, "visual", encoder.id, feats, None, (), tuple(thumbs),
                      video_rhythm=video_rhythm, speech=regions)
+
+
+def _encode_as_read(frames, encoder, feats: np.ndarray, thumbs: list[np.ndarray], want_thumbs: bool,
+                    per_batch: int, T: int, cancel: CancelCheck | None, on_abort=None) -> Job[None]:
+    """Encode the segments ``frames`` yields into ``feats`` [T, D] (and ``thumbs``) as they come.
+    ``on_abort`` runs first when this stops early (so a decoder waiting on it lets go)."""
+    ahead = prefetch(frames, depth=max(2, 2 * per_batch))  # decode the next scenes while these encode
+    pending: list = []
+    try:
+        for seg in ahead:
+            if want_thumbs:
+                thumbs.append(_thumbnail(seg.frames[len(seg.frames) // 2]))
+            pending.append(seg)
+            if len(pending) >= per_batch or seg.index == T - 1:
+                check_cancel(cancel)
+                out = encoder.encode_segments([s.frames for s in pending])  # [n, D]
+                for s, row in zip(pending, out):
+                    feats[s.index] = row
+                done = pending[-1].index + 1
+                pending.clear()
+                yield Progress("read", done, T, f"segment {done} of {T}",
+                               SegmentsRead(done, T, feats[:done].copy(), tuple(thumbs)))
+    except BaseException:
+        if on_abort is not None:
+            on_abort()
+        raise
+    finally:
+        ahead.close()
 
 
 def _read_music(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, rhythm: bool, limits: MediaLimits,
@@ -227,6 +256,102 @@ def _speech(path: Path, info: MediaInfo, limits: MediaLimits, cancel: CancelChec
     if have:
         flush(np.concatenate(buf), at)
     return merge_regions(np.concatenate(regions) if regions else np.zeros((0, 2)))
+
+
+class _SpeechListener:
+    """Speech detection in a thread beside the picture's decode, region for region what
+    :func:`_speech` finds. The decoder hands over the footage's sound (``feed``: 16 kHz mono,
+    from the same demux as the picture) in pieces of about a second; this thread runs the
+    detector on each piece as it comes (its recurrent state kept from piece to piece, restarted
+    every SPEECH_CHUNK_SECONDS as :func:`_speech` does), on the core the decoder leaves over.
+    At most SPEECH_QUEUE pieces wait (the decoder waits beyond that): memory stays flat."""
+
+    def __init__(self) -> None:
+        self._q: queue.Queue = queue.Queue(maxsize=SPEECH_QUEUE)
+        self._stop = threading.Event()
+        self._buf: list[np.ndarray] = []
+        self._have = 0
+        self._regions: list[np.ndarray] = []
+        self._error: BaseException | None = None
+        self.heard = 0.0
+        """Seconds of sound listened to so far."""
+        # started at once: the detector loads while the first seconds are decoded
+        self._thread = threading.Thread(target=self._run, name="mvpt-speech", daemon=True)
+        self._thread.start()
+
+    def feed(self, samples: np.ndarray) -> None:
+        """float32 mono [n] at SPEECH_RATE, in order (the decoder's thread)."""
+        self._buf.append(samples)
+        self._have += samples.size
+        if self._have >= SPEECH_RATE:
+            self._put(np.concatenate(self._buf))
+            self._buf, self._have = [], 0
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        try:
+            try:
+                from engine.mix.speech import SpeechStream
+            except ImportError:  # the mix's detector is not installed in this build
+                SpeechStream = None  # noqa: N806
+            chunk = int(SPEECH_CHUNK_SECONDS * SPEECH_RATE)
+            stream = SpeechStream() if SpeechStream is not None else None
+            at = 0  # samples before the current chunk
+            while not self._stop.is_set():
+                piece = self._q.get()
+                while piece is not None and piece.size:
+                    if stream is None:
+                        break
+                    take = min(piece.size, chunk - stream.samples)
+                    stream.push(piece[:take])
+                    piece = piece[take:]
+                    if stream.samples == chunk:
+                        self._chunk_done(stream, at)
+                        at += chunk
+                        stream = SpeechStream()
+                    self.heard = (at + stream.samples) / SPEECH_RATE
+                if piece is None:
+                    if stream is not None and stream.samples:
+                        self._chunk_done(stream, at)
+                    return
+        except BaseException as e:  # noqa: BLE001 - raised in the caller by finish()
+            self._error = e
+            self._stop.set()  # the decoder stops handing sound over
+
+    def _chunk_done(self, stream, at: int) -> None:
+        r = np.asarray(stream.regions(), np.float64).reshape(-1, 2)
+        if len(r):
+            self._regions.append(r + at / SPEECH_RATE)
+
+    def finish(self, duration: float, cancel: CancelCheck | None) -> Job[np.ndarray]:
+        """After the decode: the last piece, then wait for the detector. Merged regions [n, 2]."""
+        if self._have:
+            self._put(np.concatenate(self._buf))
+        self._buf, self._have = [], 0
+        self._put(None)
+        while self._thread.is_alive():
+            check_cancel(cancel)
+            yield Progress("speech", round(min(self.heard, duration)), round(duration), "listening for speech")
+            self._thread.join(timeout=0.1)
+        if self._error is not None:
+            raise self._error
+        return merge_regions(np.concatenate(self._regions) if self._regions else np.zeros((0, 2)))
+
+    def close(self) -> None:
+        """Stop the thread (after an error or a cancel; harmless after finish)."""
+        self._stop.set()
+        try:
+            self._q.put_nowait(None)
+        except queue.Full:
+            pass
+        self._thread.join(timeout=10)
 
 
 def merge_regions(r: np.ndarray, gap: float = 0.05) -> np.ndarray:

@@ -55,7 +55,7 @@ def iter_audio_channels(path: str | os.PathLike[str], sample_rate: int = 48000, 
             raise NoAudioStream(p, "has no audio track; choose a file with sound")
         media_seconds = (c.duration / av.time_base) if c.duration else None
         deadline = Deadline(limits.decode_seconds(duration or media_seconds), str(p), "decoding audio")
-        resampler = _Resampler(layout, sample_rate)
+        resampler = Resampler(layout, sample_rate)
         skip = int(round(max(0.0, start) * sample_rate))  # samples still to drop before `start`
         want = None if duration is None else int(round(duration * sample_rate))
         emitted = 0
@@ -98,7 +98,7 @@ def iter_audio_channels(path: str | os.PathLike[str], sample_rate: int = 48000, 
             raise CorruptMedia(p, "no audio could be decoded; the file is damaged or empty")
 
 
-class _Resampler:
+class Resampler:
     """FFmpeg's resampler to planar float32 ``[channels, n]``, re-created (after draining the
     old one) when a frame's format, layout or rate differs from the frames before it."""
 

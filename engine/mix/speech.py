@@ -19,6 +19,10 @@ Two detectors run offline from what pip installs, behind one small protocol
   same data, i.e. from 0 dB on it marks nearly all music and noise as speech (0.72 is the F1
   of "everything is speech" there). Used when silero-vad is not installed, or on request.
 
+A signal that arrives piece by piece (the analysis pass hears the footage while it decodes the
+picture) goes through :class:`SpeechStream`: each detector's :meth:`~SpeechDetector.stream`
+keeps its state between pieces, so the result is that of :func:`detect_speech` on the whole.
+
 Both feed the same post-processing: hysteresis on the frame probabilities, regions shorter
 than ``min_speech`` dropped, gaps shorter than ``min_gap`` merged, each region padded by
 ``pad``. The result is float64 ``[n, 2]`` (start, end) seconds, sorted and disjoint.
@@ -46,6 +50,15 @@ class SpeechDetector(Protocol):
 
     def frame_probs(self, x: np.ndarray) -> np.ndarray:
         """float32 ``[n]`` speech probability (0..1) per ``hop`` of 16 kHz mono ``x [N]``."""
+
+    def stream(self) -> FrameStream:
+        """The same probabilities for a signal fed piece by piece."""
+
+
+class FrameStream(Protocol):
+    def push(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities of the frames completed by the 16 kHz mono piece ``x`` (the signal's
+        pieces in order; a partial last frame waits for the next piece)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,9 @@ class WebRTCDetector:
         pcm = (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2")
         frames = pcm[: pcm.size // n * n].reshape(-1, n)
         return np.array([self.vad.is_speech(f.tobytes(), VAD_RATE) for f in frames], np.float32)
+
+    def stream(self) -> FrameStream:
+        return _Framed(self.frame_probs, int(self.hop * VAD_RATE))
 
 
 class SileroDetector:
@@ -108,6 +124,55 @@ class SileroDetector:
             torch.set_num_threads(threads)
             self.model.reset_states()
         return probs[0].numpy().astype(np.float32)[: x.size // n]
+
+    def stream(self) -> FrameStream:
+        return _Framed(_SileroStream(self).push, 512)
+
+
+class _SileroStream:
+    """Window by window through the model, its recurrent state kept between pieces (and
+    put back before each piece: the model is shared), so the probabilities are those of
+    one :meth:`frame_probs` call on the whole signal, bit for bit."""
+
+    def __init__(self, det: SileroDetector) -> None:
+        self.det = det
+        self.state: tuple | None = None  # the model's (_state, _context, _last_sr, _last_batch_size)
+
+    def push(self, x: np.ndarray) -> np.ndarray:  # x: whole windows
+        import torch
+
+        m = self.det.model
+        with self.det._lock:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with torch.inference_mode():
+                    if self.state is None:
+                        m.reset_states()
+                    else:
+                        m._state, m._context, m._last_sr, m._last_batch_size = self.state
+                    xt = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None]  # [1, N]
+                    out = [m(xt[:, i:i + 512], VAD_RATE) for i in range(0, xt.shape[1], 512)]
+                    self.state = (m._state, m._context, m._last_sr, m._last_batch_size)
+            finally:
+                torch.set_num_threads(threads)
+                m.reset_states()
+        return torch.cat(out, 1)[0].numpy().astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+class _Framed:
+    """A :class:`FrameStream` over a function of whole frames: the partial frame at the end of
+    a piece is kept for the next."""
+
+    def __init__(self, probs, n: int) -> None:
+        self.probs, self.n = probs, n
+        self.rest = np.zeros(0, np.float32)
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        x = np.concatenate([self.rest, np.asarray(x, np.float32)]) if self.rest.size else np.asarray(x, np.float32)
+        whole = x.size // self.n * self.n
+        self.rest = x[whole:].copy()
+        return self.probs(x[:whole]) if whole else np.zeros(0, np.float32)
 
 
 @functools.lru_cache(maxsize=1)
@@ -189,6 +254,35 @@ def detect_speech(samples: np.ndarray, rate: int, *, detector: str | SpeechDetec
     det = get_detector(detector) if detector is None or isinstance(detector, str) else detector
     probs = det.frame_probs(x)
     return regions_from_probs(probs, det.hop, x.size / VAD_RATE, params)
+
+
+class SpeechStream:
+    """:func:`detect_speech` on a 16 kHz mono signal that arrives piece by piece: ``push`` the
+    pieces as they come (the detector runs on each at once), ``regions()`` after the last one
+    gives what ``detect_speech`` on the whole signal gives."""
+
+    def __init__(self, detector: str | SpeechDetector | None = None, params: SpeechParams = SpeechParams()) -> None:
+        self.det = get_detector(detector) if detector is None or isinstance(detector, str) else detector
+        self.params = params
+        self._frames = self.det.stream()
+        self._probs: list[np.ndarray] = []
+        self.samples = 0
+        self._heard = False  # any sample not 0
+
+    def push(self, x: np.ndarray) -> None:
+        x = np.asarray(x, np.float32)
+        self.samples += x.size
+        self._heard = self._heard or bool(np.any(x))
+        p = self._frames.push(x)
+        if p.size:
+            self._probs.append(p)
+
+    def regions(self) -> np.ndarray:
+        """float64 ``[n, 2]`` (start, end) s, as :func:`detect_speech` returns them."""
+        if self.samples < VAD_RATE // 10 or not self._heard:
+            return np.zeros((0, 2))
+        probs = np.concatenate(self._probs) if self._probs else np.zeros(0, np.float32)
+        return regions_from_probs(probs, self.det.hop, self.samples / VAD_RATE, self.params)
 
 
 def regions_from_probs(probs: np.ndarray, hop: float, duration: float,
