@@ -175,15 +175,21 @@ def real(folder: str) -> None:
 
     files = media_files(folder, "music")
     print(f"real music: {len(files)} files under {folder} (no ground truth)")
+    print("  onpk/rand: share of beats on an onset peak, and of random times; ibi cv: spread of the beat "
+          "periods (tempo stability); odd bars: share of bars not `meter` beats long (bar phase jumps)")
     print(f"{'file':40s} {'dur':>6s} {'steady':>6s} {'clar':>5s} {'tempo':>6s} {'alts':24s} {'meter':>5s} "
-          f"{'onpk':>5s} {'rand':>5s} {'sect':>4s} {'ending':>7s} {'secs':>5s}")
+          f"{'onpk':>5s} {'rand':>5s} {'ibicv':>5s} {'oddbar':>6s} {'sect':>4s} {'ending':>7s} {'secs':>5s}")
     for p in files:
         y = decode_audio(p, ANALYSIS_RATE)
         t0 = time.perf_counter()
         r = analyse_rhythm(y, ANALYSIS_RATE)
         dt = time.perf_counter() - t0
-        onpk = rand = float("nan")
-        if r.steady and len(r.beats):
+        onpk = rand = cv = odd = float("nan")
+        if r.steady and len(r.beats) > 2:
+            ibi = np.diff(r.beats)
+            cv = float(np.std(ibi) / np.mean(ibi))
+            starts = np.nonzero(r.beat_positions == 1)[0]
+            odd = float(np.mean(np.diff(starts) != r.meter)) if len(starts) > 1 else 0.0
             # share of beats within 50 ms of an onset peak above the track's median, vs random times
             fr = Frames(y)
             o = fr.onset
@@ -193,7 +199,7 @@ def real(folder: str) -> None:
             rand = _share_near(pt, np.random.default_rng(0).uniform(0, r.duration, len(r.beats)))
         alts = " ".join(f"{c.bpm:.0f}:{c.confidence:.2f}" for c in r.tempo_alternatives[:3])
         print(f"{Path(p).name[:40]:40s} {r.duration:6.1f} {str(r.steady):>6s} {r.pulse_clarity:5.2f} "
-              f"{(r.tempo or 0):6.1f} {alts:24s} {str(r.meter or '-'):>5s} {onpk:5.2f} {rand:5.2f} "
+              f"{(r.tempo or 0):6.1f} {alts:24s} {str(r.meter or '-'):>5s} {onpk:5.2f} {rand:5.2f} {cv:5.2f} {odd:6.3f} "
               f"{len(r.sections):4d} {r.ending:7.1f} {dt:5.2f}")
 
 
