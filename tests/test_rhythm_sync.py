@@ -194,6 +194,10 @@ def test_cuts_on_section_changes_resolve_a_bar_shift():
     music, video, offset = _phrased(3, section_cuts=True)
     fit = best_offset(video, music)
     assert fit.phrase and fit.offset == pytest.approx(offset, abs=0.01) and fit.on_downbeat
+    import dataclasses
+    import json
+
+    json.dumps(dataclasses.asdict(fit))  # plain Python values: the CLI prints it with --json
     # the periodic cuts alone fit every even bar shift: sync says it is not sure, and names them
     music, video, offset = _phrased(3, section_cuts=False)
     fit = best_offset(video, music)

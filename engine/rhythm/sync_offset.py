@@ -130,8 +130,8 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     # The section-hit term counts only when this video hits section starts clearly more than
     # its unrelated surrogates do anywhere: an editor who cuts where the music changes. For
     # one who does not it is noise, which a maximum over many bar-shifted offsets picks up.
-    phrase_on = bool(weights.phrase) and phrase.shape[1] > 0 and \
-        phrase[0].max() > phrase[1:].max(initial=0.0) + PHRASE_GATE
+    phrase_on = bool(weights.phrase and phrase.shape[1] > 0
+                     and phrase[0].max() > phrase[1:].max(initial=0.0) + PHRASE_GATE)
     if not phrase_on:
         weights = replace(weights, phrase=0.0)
     all_scores = base + weights.phrase * phrase
@@ -151,7 +151,7 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     z = (raw - null.mean()) / max(null.std(), 0.02)
     alternatives, gap = _alternatives(offsets, scores, best, raw, music, [j for j in ties if j != k])
     return SyncFit(best, raw, float(z), confidence_of(z), gap < AMBIGUOUS_GAP, alternatives, "", on_downbeat,
-                   float(null.mean()), gap, phrase_on, by_model, len(ties))
+                   float(null.mean()), float(gap), phrase_on, bool(by_model), len(ties))
 
 
 def _beat_of(music: MusicRhythm) -> float:
