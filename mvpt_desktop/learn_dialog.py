@@ -277,7 +277,9 @@ class LearnDialog(QDialog):
     def _show_result(self, res: dict) -> None:
         skipped = res.get("skipped") or []
         for s in skipped:
-            self.skipped.addItem(f"{s['file']}: {s['reason']}")
+            name, reason = s["file"], s["reason"]
+            reason = reason.removeprefix(f"{Path(name).name}: ").removeprefix(f"{Path(name).name} ")  # said once
+            self.skipped.addItem(f"{name}: {reason}")
         self.skipped.setVisible(bool(skipped))
         self.skipped_label.setVisible(bool(skipped))
         held, edits = int(res.get("held_out", 0)), int(res.get("edits", 0))

@@ -498,6 +498,8 @@ class MainWindow(QMainWindow):
 
     def _check_audio(self, playing: bool) -> None:
         """Playing with no audio device: say the preview is silent (once per start of playback)."""
+        if playing:  # what plays is the editor's: it shows, the welcome page gives way
+            self.central.setCurrentWidget(self.editor)
         silent = playing and not player_module.audio_outputs()
         if silent:
             self.audio_notice.setVisible(True)

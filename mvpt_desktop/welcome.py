@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
 
 AUDIO_EXTS = {".mp3", ".flac", ".wav", ".ogg", ".opus", ".m4a", ".aac", ".aif", ".aiff", ".wma"}
 VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mts", ".mxf", ".wmv"}
-FAILURES_SHOWN = 50
+FAILURES_SHOWN = 6
 CLIP_NOTE = ("Pictures are read by the weightless <b>classic</b> extractor. With CLIP weights (a picture model "
              "the app never downloads by itself) text attributes work and models trained on CLIP features can "
              "be used: run <code>mvpt models</code> in a terminal to see where to put them.")
@@ -149,6 +148,7 @@ class WelcomePage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.steps = Steps()
+        self.failure_lines: list[str] = []
         heading = QLabel("<h2>Music for your footage, in three steps</h2>")
         sub = QLabel("Everything stays on this computer: your music and footage are read here, nothing is uploaded.")
         sub.setWordWrap(True)
@@ -162,9 +162,12 @@ class WelcomePage(QWidget):
         self.progress_label = QLabel("")
         self.progress_label.setWordWrap(True)
         self.progress_label.setVisible(False)
-        self.failures = QListWidget()
-        self.failures.setWordWrap(True)  # a reason is a sentence: wrapped, never cut off
-        self.failures.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.failures = QLabel("")
+        """The files that could not be used, one per line with the reason (wrapped, never cut off)."""
+        self.failures.setWordWrap(True)
+        self.failures.setTextFormat(Qt.TextFormat.PlainText)
+        self.failures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.failures.setStyleSheet("color: #c86400;")
         self.failures.setVisible(False)
         self.failures.setToolTip("files of your music folders that could not be used, with the reason")
         for w in (self.progress_label, self.progress, self.failures):
@@ -223,15 +226,12 @@ class WelcomePage(QWidget):
             s.music_line() + ("" if s.has_music else "<br>Drop a folder of music on this window, or choose it. "
                               "Its tracks are read and indexed on this computer (a few seconds per track)."))
         self.add_button.setText("Add another music folder…" if s.has_music else "Add music folder…")
-        self.failures.clear()
-        for path, reason in s.failures[:FAILURES_SHOWN]:
-            self.failures.addItem(f"{Path(path).name}: {reason}")
+        lines = [f"• {Path(path).name}: {reason}" for path, reason in s.failures[:FAILURES_SHOWN]]
         if len(s.failures) > FAILURES_SHOWN:
-            self.failures.addItem(f"… and {len(s.failures) - FAILURES_SHOWN} more (File → Library…)")
-        self.failures.setVisible(bool(s.failures))
-        if s.failures:  # as tall as its rows, up to about five
-            rows = sum(self.failures.sizeHintForRow(i) for i in range(min(5, self.failures.count())))
-            self.failures.setFixedHeight(min(140, rows + 2 * self.failures.frameWidth() + 4))
+            lines.append(f"… and {len(s.failures) - FAILURES_SHOWN} more (File → Library… lists them all)")
+        self.failure_lines = lines
+        self.failures.setText("\n".join(lines))
+        self.failures.setVisible(bool(lines))
         self.step2.set_state("done" if s.video else "next" if nxt == 2 else "todo")
         if s.video:
             self.step2.text.setText(f"{DONE} {s.video} is open ({s.scenes} scenes)")

@@ -150,3 +150,28 @@ def test_an_empty_folder_says_what_to_do(qtbot, tmp_path, base):
     assert c.session.settings.checkpoint == str(base)
     dlg.start(str(tmp_path / "no such folder"))
     assert dlg.outcome.state == "error" and "Choose the folder" in dlg.outcome.message
+
+
+def test_a_new_model_gets_the_library_indexed_for_it_and_the_video_analysed_again(qtbot, world, tmp_path):
+    """What a switch does after learning (or a model chosen in Settings): the library's tracks
+    and clips get vectors for the new model before the open video is analysed with it."""
+    import torch
+    from gui_support import make_window, open_and_wait
+
+    from engine.model.checkpoint import load_checkpoint, save_checkpoint
+    from engine.model.factory import build_model
+
+    w = make_window(qtbot, world)
+    c = w.controller
+    open_and_wait(qtbot, w, world["footage"] / "video_1.mp4")
+    cfg = load_checkpoint(world["checkpoint"]).config  # same extractors and segments, other weights
+    torch.manual_seed(7)
+    newer = save_checkpoint(tmp_path / "my-style" / "v1", build_model(cfg.model), cfg)
+    with qtbot.waitSignal(c.opened, timeout=120_000):
+        c.switch_model(str(newer))
+    assert c.status.checkpoint_path == str(newer) and c.current.analysis.checkpoint_id == c.status.checkpoint_id
+    cat = c.session.library.catalog
+    counts = cat.embedding_counts(c.status.checkpoint_id)
+    assert counts["music"]["items"] == cat.status_counts("music")["ok"] > 0
+    assert counts["footage"]["items"] == cat.status_counts("footage")["ok"]
+    assert c.results is not None and c.segment_rows(0)  # suggestions from the new model's vectors

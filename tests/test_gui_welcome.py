@@ -83,8 +83,9 @@ def test_three_steps_from_an_empty_library_to_a_picked_scene(qtbot, tmp_path, ti
     s = flow.steps
     assert s.failed == 1 and page.step1.state == "done" and page.step2.state == "next"
     assert "3 tracks indexed" in page.step1.text.text() and "1 file could not be used" in page.step1.text.text()
-    items = [page.failures.item(i).text() for i in range(page.failures.count())]
-    assert len(items) == 1 and items[0].startswith("broken.mp3: ") and len(items[0]) > len("broken.mp3: ") + 5
+    items = page.failure_lines
+    assert len(items) == 1 and items[0].startswith("• broken.mp3: ") and len(items[0]) > len("• broken.mp3: ") + 5
+    assert page.failures.isVisible() and items[0] in page.failures.text()
     assert "Traceback" not in items[0]
     assert str(music) in c.session.settings.music_folders
     # step 2: footage dropped; the editor replaces the page, step 3 is the hint above it
