@@ -94,7 +94,9 @@ def _summ(res: dict) -> dict:
 
 
 def part_sizes(sizes: list[int], work: Path, threads: int, world_cfg: SynthConfig = WORLD,
-               with_fixed: bool = True) -> list[dict]:
+               with_fixed: bool = True, steps: int | None = None) -> list[dict]:
+    """``steps``: a step budget for every model (the schedule runs its course within it; None:
+    each model's own default)."""
     world = SynthWorld(world_cfg)
     test = base_videos(world, TEST_VIDEOS, seed=9001)
     rows = []
@@ -110,7 +112,7 @@ def part_sizes(sizes: list[int], work: Path, threads: int, world_cfg: SynthConfi
         for name, extra in models:
             t0 = time.perf_counter()
             res = run(train(TrainConfig(data=str(data), out=str(work / f"run{n}_{name}"), device="cpu",
-                                        threads=threads, **extra)))
+                                        threads=threads, steps=steps, **extra)))
             loaded = load_checkpoint(res.run / "best")
             with torch.no_grad():
                 rep = evaluate(loaded.model, split, pool=2000, pools=3, seed=0)
@@ -292,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-pairs", type=int, default=None,
                     help="part 2: base-world pairs the base model learns from (default 1000; --quick: 300)")
     ap.add_argument("--finetune-lr", type=float, default=None, help="part 2: fine-tuning learning rate (default 3e-4)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="part 1: the same step budget for every model (a loaded CPU; default: their own)")
     ap.add_argument("--no-fixed", action="store_true", help="part 1 without the fixed-recipe column below 1,000")
     ap.add_argument("--one-segment", action="store_true",
                     help="part 1 with pairs of one segment each (a set of short clips or stills)")
@@ -314,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"part 1: defaults vs baselines, held-out test of {TEST_VIDEOS} videos")
             wc = replace(WORLD, min_segments=1, max_segments=1) if a.one_segment else WORLD
             out["sizes"] = part_sizes(sizes, work / ("sizes1" if a.one_segment else "sizes"), a.threads, wc,
-                                      with_fixed=not (a.quick or a.no_fixed))
+                                      with_fixed=not (a.quick or a.no_fixed), steps=a.steps)
         if a.part in ("creator", "both"):
             print(f"part 2: a creator's taste (base model on {a.base_pairs} pairs of the base world)")
             out["creator"] = part_creator(edits, work / ("creator" if not a.finetune_lr else f"creator_lr{a.finetune_lr:g}"),
