@@ -176,8 +176,17 @@ class Controller(QObject, SoundtrackMixin):
             lambda cancel: tasks.open_media(session, path, k, weights, cancel), self._opened,
             what=f"Cannot open {name}")
         handle.progress.connect(lambda ev, h=handle: self._open_progress(h, ev))
+        handle.aborted.connect(lambda h=handle: self._open_stopped(h))
+        handle.errored.connect(lambda _msg, h=handle: self._open_stopped(h))
         self.analysis_job = handle
         return handle
+
+    def _open_stopped(self, handle: JobHandle) -> None:
+        """A cancelled (or failed) opening leaves no half-read file behind: the scenes shown
+        provisionally go (the window shows what to do next)."""
+        if handle is self.analysis_job and self.current is not None and self.current.provisional:
+            self.current = self.results = None
+            self.segment = -1
 
     def _open_progress(self, handle: JobHandle, event) -> None:
         """Scenes stream in while the file is read: show the provisional :class:`tasks.Opened`

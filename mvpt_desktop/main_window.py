@@ -297,7 +297,12 @@ class MainWindow(QMainWindow):
         self._preview_for = None
         self._shown = None  # the first scenes that come in set the window up for it
         c.restore_project(path)
-        return c.open_file(path)
+        # the editor shows at once (its first layout and paint happen now, at the click, not when
+        # the first scenes come in); a file that cannot be read leaves the welcome page as it was
+        self.central.setCurrentWidget(self.editor)
+        handle = c.open_file(path)
+        handle.finished.connect(lambda: self.central.setCurrentWidget(self.welcome) if c.current is None else None)
+        return handle
 
     def _provisional(self, opened: tasks.Opened) -> None:
         """Scenes of the file being read: the first time the window is set up for it, in three

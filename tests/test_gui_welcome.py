@@ -141,3 +141,14 @@ def test_the_last_video_reopens_from_the_analysis_cache(qtbot, tmp_path, tiny_mo
     assert not provisional  # not read again, scene by scene: it came straight from the cache
     assert {p: p.stat().st_mtime_ns for p in (data / "analyses").iterdir()} == stored
     assert again.central.currentWidget() is again.editor and again.flow.steps.video == "holiday.mp4"
+
+
+def test_a_file_that_cannot_be_read_leaves_the_welcome_page(qtbot, tmp_path, tiny_model):
+    w = _window(qtbot, tiny_model, tmp_path / "data")
+    bad = tmp_path / "not really.mp4"
+    bad.write_bytes(b"\x00" * 4000)
+    handle = w.open_file(str(bad))
+    assert w.central.currentWidget() is w.editor  # the editor shows at the click…
+    qtbot.waitUntil(lambda: handle.done, timeout=30_000)
+    assert w.errors and "not really.mp4" in w.errors[-1]
+    assert w.central.currentWidget() is w.welcome and w.welcome.step2.state == "todo"  # …and gives way again
