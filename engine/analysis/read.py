@@ -129,8 +129,11 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
                            limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side,
                            audio_tap=None if listener is None else listener.feed, audio_rate=SPEECH_RATE)
     try:
-        yield from _encode_as_read(frames, encoder, feats, thumbs, want_thumbs, per_batch, T, cancel,
-                                   None if listener is None else listener.close)
+        for event in _encode_as_read(frames, encoder, feats, thumbs, want_thumbs, per_batch, T, cancel,
+                                     None if listener is None else listener.close):
+            yield event
+            if listener is not None:
+                listener.start()  # after the first scene: loading the detector would delay it
         video_rhythm = None
         if detector is not None:
             video_rhythm = detector.finish(info.duration)
@@ -275,9 +278,14 @@ class _SpeechListener:
         self._error: BaseException | None = None
         self.heard = 0.0
         """Seconds of sound listened to so far."""
-        # started at once: the detector loads while the first seconds are decoded
         self._thread = threading.Thread(target=self._run, name="mvpt-speech", daemon=True)
-        self._thread.start()
+        self._starting = threading.Lock()
+
+    def start(self) -> None:
+        """Start listening (loads the detector); the sound fed before waits in the queue."""
+        with self._starting:  # the decoder's thread may start it too
+            if self._thread.ident is None:
+                self._thread.start()
 
     def feed(self, samples: np.ndarray) -> None:
         """float32 mono [n] at SPEECH_RATE, in order (the decoder's thread)."""
@@ -293,7 +301,7 @@ class _SpeechListener:
                 self._q.put(item, timeout=0.1)
                 return
             except queue.Full:
-                continue
+                self.start()  # the queue is full before the first scene is out: listen now
 
     def _run(self) -> None:
         try:
@@ -332,6 +340,7 @@ class _SpeechListener:
 
     def finish(self, duration: float, cancel: CancelCheck | None) -> Job[np.ndarray]:
         """After the decode: the last piece, then wait for the detector. Merged regions [n, 2]."""
+        self.start()
         if self._have:
             self._put(np.concatenate(self._buf))
         self._buf, self._have = [], 0
@@ -351,7 +360,8 @@ class _SpeechListener:
             self._q.put_nowait(None)
         except queue.Full:
             pass
-        self._thread.join(timeout=10)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=10)
 
 
 def merge_regions(r: np.ndarray, gap: float = 0.05) -> np.ndarray:
