@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import atomic_write_text
-from engine.jobs import CancelCheck, Job, Progress, check_cancel, relabel
+from engine.jobs import CancelCheck, Job, Progress, check_cancel, map_progress, relabel
 from engine.media.grid import DEFAULT_SEGMENT_SECONDS
 
 from .build import BuildConfig, build_dataset
@@ -125,13 +125,24 @@ def _build(cfg: StarterConfig, cancel: CancelCheck | None) -> Job[StarterReport]
     root = Path(cfg.root)
     root.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    world = yield from relabel(build_starter_world(
-        root / "world", cfg.n_clips, lengths=cfg.lengths, size=cfg.size, fps=cfg.fps, seed=cfg.seed,
-        workers=cfg.workers, held_out=cfg.held_out, cancel=cancel), "world")
-    seconds["world"] = round(time.perf_counter() - t0, 1)
+    try:  # a stage this run only reused keeps the time it took when it did its work
+        before = {k: float(v) for k, v in load_report(root).get("seconds", {}).items()}
+    except (OSError, ValueError, AttributeError):
+        before = {}
+
+    def timed(stage: str, t0: float, worked: bool) -> None:
+        took = round(time.perf_counter() - t0, 1)
+        seconds[stage] = took if worked or stage not in before else before[stage]
 
     t0 = time.perf_counter()
+    first: list[Progress] = []
+    world = yield from relabel_first(build_starter_world(
+        root / "world", cfg.n_clips, lengths=cfg.lengths, size=cfg.size, fps=cfg.fps, seed=cfg.seed,
+        workers=cfg.workers, held_out=cfg.held_out, cancel=cancel), "world", first)
+    timed("world", t0, not first or " 0 to render" not in first[0].message)
+
+    t0 = time.perf_counter()
+    built = 0
     data, held = root / "dataset", root / "held_out_dataset"
     for folder, out in ((world.footage_dir, data), (world.held_out_dir, held)):
         rep = yield from relabel(build_dataset(BuildConfig(
@@ -140,11 +151,12 @@ def _build(cfg: StarterConfig, cancel: CancelCheck | None) -> Job[StarterReport]
             "dataset")
         if rep.failed:
             raise RuntimeError(f"the starter dataset could not read {len(rep.failed)} clips: {rep.failed[0][1]}")
-    seconds["dataset"] = round(time.perf_counter() - t0, 1)
+        built += rep.built
+    timed("dataset", t0, built > 0)
 
     t0 = time.perf_counter()
     run_dir, recipe = yield from _train_model(cfg, data, root / "model", cancel)
-    seconds["model"] = round(time.perf_counter() - t0, 1)
+    timed("model", t0, not recipe.get("reused"))
 
     t0 = time.perf_counter()
     check_cancel(cancel)
@@ -153,7 +165,7 @@ def _build(cfg: StarterConfig, cancel: CancelCheck | None) -> Job[StarterReport]
 
     loaded = load_checkpoint(run_dir / "best", device="cpu")
     proofs = held_out_proofs(loaded, data, held)
-    seconds["proof"] = round(time.perf_counter() - t0, 1)
+    timed("proof", t0, True)
 
     train_clips = [c for c in world.clips if c.split == "train"]
     styles: dict[str, int] = {}
@@ -164,10 +176,19 @@ def _build(cfg: StarterConfig, cancel: CancelCheck | None) -> Job[StarterReport]
                            round(sum(c.seconds for c in world.clips) / 3600, 2), styles, recipe, proofs, seconds)
     yield Progress("write", 0, 1, str(out))
     write_starter(loaded, out, cfg, world, report)
-    report.size_bytes = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     report.save()
     yield Progress("write", 1, 1, "done")
     return report
+
+
+def relabel_first(job: Job, stage: str, first: list[Progress]) -> Job:
+    """:func:`engine.jobs.relabel`, keeping the job's first event in ``first``."""
+    def keep(ev: Progress) -> Progress:
+        if not first:
+            first.append(ev)
+        return Progress(stage, ev.done, ev.total, ev.message or ev.stage, ev.data)
+
+    return map_progress(job, keep)
 
 
 def _train_config(cfg: StarterConfig, data: Path, out: Path) -> TrainConfig:
@@ -188,7 +209,7 @@ def _train_model(cfg: StarterConfig, data: Path, out: Path, cancel: CancelCheck 
     if (out / "best" / "config.json").is_file() and stamp_file.is_file() and recipe_file.is_file() \
             and stamp_file.read_text().strip() == stamp:
         yield Progress("model", 1, 1, "the starter model is up to date")
-        return out, json.loads(recipe_file.read_text())
+        return out, {**json.loads(recipe_file.read_text()), "reused": True}
     stamp_file.unlink(missing_ok=True)
     result = yield from relabel(train(tcfg, cancel), "model")
     resolved = asdict(result.config) if result.config is not None else {}
@@ -263,6 +284,7 @@ def write_starter(loaded, out: Path, cfg: StarterConfig, world: StarterWorld, re
     metrics.update({f"heldout_{p.pool}_chance": round(p.chance, 4) for p in report.proofs})
     metrics.update({f"heldout_{p.pool}_median_whole_rank": p.median_rank for p in report.proofs})
     save_checkpoint(out, loaded.model, ck, metrics=metrics)
+    report.size_bytes = sum(f.stat().st_size for f in out.iterdir() if f.is_file())  # weights + config
     from .starter_card import model_card
 
     atomic_write_text(out / "MODEL_CARD.md", model_card(cfg, report, ck))

@@ -57,8 +57,9 @@ for fast cuts and bright, moving pictures) and is meant to be replaced: train yo
   (50-95 % by style), the rest off the beat; some long takes, some dissolves and fades; one
   clip in ten is shot in another style's look and one shot in seven shows another style's
   places (editors' taste varies).
-- **Held out**: whole blocks of {cfg.held_out[0]} consecutive clips (one per style), so every
-  style is judged on footage and tracks never seen in training.
+- **Held out**: one block of {cfg.held_out[0]} consecutive clips in every {cfg.held_out[1]} (styles
+  come in turn, so a block of 14 holds one clip of each), so every style is judged on footage
+  and tracks never seen in training.
 
 ## Model
 
@@ -68,8 +69,8 @@ features** (52 weightless colour, texture and motion statistics: `{ck.visual_id}
 Width {m.d_model}, {m.n_layers} layers, {m.n_heads} heads, output {m.out_dim}-d;
 {report.size_bytes / 1e6:.2f} MB on disk (`model.safetensors` + `config.json`).
 
-Trained by `training.train` with the adaptive small-set recipe (no settings given: a step
-budget of {s.get('steps')} steps with early stopping on 15 % of the training clips, batch
+Trained by `training.train` with the adaptive small-set recipe (no architecture or optimiser
+settings given: a step budget of {s.get('steps') or report.train.get('steps')} steps with early stopping on 15 % of the training clips, batch
 {s.get('batch_size')}, lr {s.get('lr')}, weight decay {s.get('weight_decay')}, dropout
 {s.get('dropout')}): that recipe was measured on sets of this size in `bench/learn.py`.
 It ran {report.train.get('steps')} steps ({report.train.get('stopped') or 'budget'}), CPU, 1 thread.
