@@ -140,9 +140,17 @@ class Controller(QObject, SoundtrackMixin):
                 self.jobStarted.emit(label, handle)
 
         handle.progress.connect(progress)
-        handle.returned.connect(lambda n: self.libraryChanged.emit() if n else None)
+        handle.returned.connect(lambda n: self._reindexed() if n else None)
         handle.errored.connect(lambda msg: self.failed.emit("Indexing failed", msg))
         return handle
+
+    def _reindexed(self, emit: bool = True) -> None:
+        """New vectors in the library: counts to show again, the open video ranked again (a
+        provisional one is ranked with them when its reading ends)."""
+        if emit:
+            self.libraryChanged.emit()
+        if self.current is not None and not self.current.provisional:
+            self.rerank()
 
     def switch_model(self, checkpoint: str) -> JobHandle:
         """Use ``checkpoint`` from now on (saved in the settings when the GUI persists): the
@@ -331,6 +339,7 @@ class Controller(QObject, SoundtrackMixin):
                              lambda cancel: _embed_job(session, kind, cancel), lambda _r: self.info.emit("library ready"),
                              what="Indexing failed")
             h.finished.connect(self.libraryChanged)
+            h.returned.connect(lambda _r: self._reindexed(emit=False))  # the open video gets its suggestions
 
         handle = self._submit("io", f"Scanning {Path(folder).name}", lambda cancel: tasks.scan_job(session, folder, kind, cancel),
                               embed_after, what=f"Cannot scan {folder}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from . import player as player_module
 from . import tasks
-from .attributes_panel import AttributesPanel, NewAttributeDialog
+from .attributes_panel import AttributesPanel
 from .controller import Controller
 from .cues import CuePanel
 from .cuts_panel import CutsPanel
@@ -38,6 +38,7 @@ from .player import Player, VideoView
 from .suggestions import SuggestionsPanel
 from .timeline import Timeline
 from .welcome import GuideBar, WelcomeFlow, WelcomePage
+from .window_dialogs import WindowDialogsMixin
 
 FIRST_RUN = ("No trained model yet.\n{reason}\n\nYou can open footage, watch it and export it, and the library "
              "works without one; suggestions need a model: choose its folder in File → Settings…")
@@ -46,7 +47,7 @@ MODEL_LABEL_PX = 360
 """The model line in the status bar is elided to this width: job progress gets the rest."""
 
 
-class MainWindow(QMainWindow):
+class MainWindow(QMainWindow, WindowDialogsMixin):
     def __init__(self, controller: Controller | None = None, reopen_last: bool = False) -> None:
         super().__init__()
         self.reopen_last = reopen_last
@@ -547,119 +548,6 @@ class MainWindow(QMainWindow):
         at = int(self.timeline.playhead * 1000)  # from where the playhead is
         self._preview_for = self.controller.choice
         self.player.load(path, autoplay=True, start_ms=at)
-
-    # -- export, library, settings, attributes -------------------------------------------------
-    def _choose_export(self) -> None:
-        c = self.controller
-        if c.current is None or c.choice is None:
-            self.show_error("Nothing to export", "open footage and choose music for it first")
-            return
-        default = str(Path(c.gui.last_folder or Path(c.current.analysis.path).parent)
-                      / f"{Path(c.current.analysis.path).stem} + music.mp4")
-        path, _ = QFileDialog.getSaveFileName(self, "Export MP4 and timeline", default, "MP4 video (*.mp4)")
-        if path:
-            self.export(path)
-
-    def _choose_sheet_file(self) -> None:
-        c = self.controller
-        if c.current is None or c.choice is None:
-            self.show_error("No cue sheet", "open footage and choose music for it first")
-            return
-        default = str(Path(c.gui.last_folder or Path(c.current.analysis.path).parent)
-                      / f"{Path(c.current.analysis.path).stem}.cues.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save the cue sheet", default, "Cue sheet (*.json)")
-        if path:
-            self.save_sheet(path)
-
-    def save_sheet(self, path: str) -> Path | None:
-        """The cue sheet as JSON, for ``mvpt export VIDEO --cues FILE`` (said in the status bar)."""
-        c = self.controller
-        try:
-            out = c.save_sheet(path)
-        except OSError as e:
-            self.show_error("Cannot save the cue sheet", str(e))
-            return None
-        self.statusBar().showMessage(f"Cue sheet saved to {out}; export it from the command line with: mvpt export "
-                                     f"\"{c.current.analysis.path}\" --cues \"{out}\" --out OUT.mp4", 15000)
-        return out
-
-    def export(self, mp4: str, otio_path: str | None = None):
-        otio_path = otio_path or str(Path(mp4).with_suffix(".otio"))
-        return self.controller.export(mp4, otio_path)
-
-    def _exported(self, result) -> None:
-        """Say where the files went, with "Show in folder" (the platform's file manager)."""
-        files = [str(f) for f in (result.mp4, result.otio) if f]
-        if not files:
-            return
-        folder = str(Path(files[0]).parent)
-        text = "Exported:\n" + "\n".join(files)
-        QTimer.singleShot(0, lambda: self.statusBar().showMessage(f"Exported {' and '.join(files)}", 15000))
-        box = QMessageBox(QMessageBox.Icon.Information, "Export finished", text, QMessageBox.StandardButton.Close, self)
-        show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
-        show.clicked.connect(lambda: self.open_url(QUrl.fromLocalFile(folder)))
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.export_box = box
-        box.open()
-
-    def show_library(self):
-        from .library_dialog import LibraryDialog
-
-        dlg = LibraryDialog(self.controller, self)
-        dlg.open()
-        return dlg
-
-    def show_learn(self):
-        """"Teach it your style": learn from a folder of finished edits (a child process)."""
-        from .learn_dialog import LearnDialog
-
-        dlg = LearnDialog(self.controller, self)
-        dlg.open()
-        return dlg
-
-    def show_insights(self):
-        """What the model sees: attention, the suggestions' tags, the attribute matrix."""
-        from .insights import InsightsView
-
-        if self.insights is None:
-            self.insights = InsightsView(self.controller, self)
-            self.insights.setWindowFlag(Qt.WindowType.Window)
-            self.insights.resize(900, 700)
-        self.insights.show()
-        self.insights.raise_()
-        return self.insights
-
-    def show_settings(self):
-        from .settings_dialog import SettingsDialog
-
-        c = self.controller
-        st = c.status
-        dlg = SettingsDialog(c.session.settings, c.gui, f"Active: {st.model} · {st.extractors}" if st else "", self)
-
-        def accepted() -> None:
-            c.gui = dlg.gui_settings()
-            if c.gui.persist:
-                c.gui.save()
-            self.suggestions.hover_enabled = c.gui.hover_audition
-            if dlg.engine_settings() != c.session.settings:
-                c.apply_settings(dlg.engine_settings(), save=c.gui.persist)
-
-        dlg.accepted.connect(accepted)
-        dlg.open()
-        return dlg
-
-    def new_attribute(self):
-        st = self.controller.status
-        dlg = NewAttributeDialog(bool(st and st.clip_active), self.controller.gui.last_folder, self)
-
-        def accepted() -> None:
-            name, source, domain = dlg.values()
-            self.controller.create_attribute(name, domain=domain, **source)
-
-        dlg.accepted.connect(accepted)
-        dlg.open()
-        return dlg
 
     # -- messages ------------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:

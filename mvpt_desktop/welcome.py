@@ -129,6 +129,8 @@ class _Step(QFrame):
 
     def set_state(self, state: str) -> None:
         """"done", "next" (the one to do now) or "todo"."""
+        if getattr(self, "state", None) == state:
+            return  # a style sheet re-polishes the card: only when the state changes
         self.state = state
         colour = {"done": "#3a9a5a", "next": "#2f7fd0", "todo": "#555"}[state]
         self.badge.setText(DONE if state == "done" else str(self.number))
@@ -263,13 +265,6 @@ class WelcomePage(QWidget):
         self.progress_label.setText(text)
         self.progress_label.setVisible(bool(text))
 
-    def set_opening(self, text: str | None) -> None:
-        """Step 2 while a video is being read (before its first scenes show)."""
-        if text:
-            self.step2.text.setText(text)
-        else:
-            self.set_steps(self.steps)
-
     def set_model_line(self, text: str) -> None:
         self.model_line.setText(text)
 
@@ -307,12 +302,18 @@ class GuideBar(QFrame):
         row.addWidget(self.button)
         row.addWidget(close)
         self.dismissed = False
+        self.indexing = False
+        """Music is being read and indexed (step 1 under way)."""
         self.setVisible(False)
 
     def set_steps(self, steps: Steps, provisional: bool = False) -> None:
         """Show what is left for an open video (hidden when nothing is, or when closed)."""
         nxt = steps.next_step
-        if nxt == 1 and steps.known:
+        if nxt == 1 and self.indexing:
+            self.text.setText("Step 1 of 3 is under way: your music is being read and indexed (progress below). "
+                              "The suggestions for this video come once it is done.")
+            self.button.setVisible(False)
+        elif nxt == 1 and steps.known:
             self.text.setText("Step 1 of 3 is left: your library has no music yet, so there is nothing to suggest. "
                               "Add a folder of music (or drop it on this window); the suggestions follow once it "
                               "is indexed.")
@@ -425,21 +426,18 @@ class WelcomeFlow(QObject):
 
     # -- jobs -----------------------------------------------------------------------------------
     def _job(self, label: str, handle) -> None:
-        if label.startswith("Analysing"):
-            self.page.set_opening(f"{label}…")
-            handle.progress.connect(lambda p: self.page.set_opening(f"{label}: {p.message}" if p.message else label)
-                                    if self.controller.current is None else None)
-            handle.finished.connect(lambda: self.page.set_opening(None) if handle.state != "returned" else None)
-            return
         if not any(label.startswith(w) for w in ("Scanning", "Indexing", "Removing")):
             return
         self.page.set_indexing(label)
+        self.bar.indexing = True
+        self._set(self.steps)
 
         def progress(p) -> None:
             self.page.set_indexing(f"{label}: {p.message}" if p.message else label, p.done, p.total)
 
         def finished() -> None:
             self.page.set_indexing(None)
+            self.bar.indexing = False
             r = handle.result
             if handle.state == "errored":
                 self.page.set_result(f"{label}: failed — {handle.error}")

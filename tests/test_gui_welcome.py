@@ -102,12 +102,21 @@ def test_three_steps_from_an_empty_library_to_a_picked_scene(qtbot, tmp_path, ti
     assert not w.guide.isVisible() and c.gui.guide_done
 
 
-def test_an_open_video_without_music_says_step_one_is_left(qtbot, tmp_path, tiny_model, short_video):
+def test_an_open_video_without_music_says_step_one_is_left_then_gets_suggestions(qtbot, tmp_path, tiny_model, short_video):
     w = _window(qtbot, tiny_model, tmp_path / "data")
     with qtbot.waitSignal(w.controller.opened, timeout=60_000):
         w.open_file(str(short_video))
     assert w.central.currentWidget() is w.editor
     assert w.guide.isVisible() and "no music yet" in w.guide.text.text() and w.guide.button.isVisible()
+    assert not w.controller.segment_rows(0)  # nothing to suggest from
+    music = tmp_path / "music"
+    write_songs(music, 2, seconds=8.0)
+    w.flow.add_folder(str(music))
+    assert "under way" in w.guide.text.text() and not w.guide.button.isVisible()
+    # once indexed, the open video gets its suggestions without being opened again
+    qtbot.waitUntil(lambda: bool(w.controller.segment_rows(0)) or bool(w.errors), timeout=180_000)
+    assert not w.errors and w.suggestions.scene_model.rowCount() > 0
+    qtbot.waitUntil(lambda: "pick a scene" in w.guide.text.text(), timeout=10_000)
     w.guide.close_button.click()
     assert not w.guide.isVisible()
 
