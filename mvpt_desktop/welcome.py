@@ -146,6 +146,7 @@ class WelcomePage(QWidget):
     addMusicRequested = Signal()
     openVideoRequested = Signal()
     clipNoteDismissed = Signal()
+    learnRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -202,13 +203,20 @@ class WelcomePage(QWidget):
         self.model_line = QLabel("")
         self.model_line.setWordWrap(True)
         self.model_line.setStyleSheet("color: #999;")
+        self.learn_button = QPushButton("Teach it your style…")
+        self.learn_button.setToolTip("learn your taste from a folder of your finished videos (Tools menu)")
+        self.learn_button.clicked.connect(self.learnRequested)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_line, 1)
+        model_row.addWidget(self.learn_button, 0, Qt.AlignmentFlag.AlignTop)
         column = QWidget()
         column.setMaximumWidth(760)
         column.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         cl = QVBoxLayout(column)
         cl.setSpacing(10)
-        for w in (heading, sub, self.step1, self.step2, self.step3, self.clip_note, self.model_line):
+        for w in (heading, sub, self.step1, self.step2, self.step3, self.clip_note):
             cl.addWidget(w)
+        cl.addLayout(model_row)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         row = QHBoxLayout()
@@ -265,8 +273,9 @@ class WelcomePage(QWidget):
         self.progress_label.setText(text)
         self.progress_label.setVisible(bool(text))
 
-    def set_model_line(self, text: str) -> None:
+    def set_model_line(self, text: str, can_learn: bool = True) -> None:
         self.model_line.setText(text)
+        self.learn_button.setEnabled(can_learn)
 
     def show_clip_note(self, show: bool) -> None:
         self.clip_note.setVisible(show)
@@ -357,6 +366,7 @@ class WelcomeFlow(QObject):
         page.addMusicRequested.connect(self.choose_music_folder)
         page.openVideoRequested.connect(window._choose_file)
         page.clipNoteDismissed.connect(self._clip_note_dismissed)
+        page.learnRequested.connect(window.show_learn)
         bar.addMusicRequested.connect(self.choose_music_folder)
 
     # -- what the page shows --------------------------------------------------------------------
@@ -392,12 +402,12 @@ class WelcomeFlow(QObject):
                     + " (File → Settings…).")
         elif kind == "starter":
             line = ("Suggestions come from the starter model that ships with the app. To make them follow your "
-                    "taste: Tools → Teach it your style… (it learns from your finished videos).")
+                    "taste, teach it your style: it learns from your finished videos.")
         elif kind == "demo":
             line = "Suggestions come from the demo model (trained on a small generated world)."
         else:
             line = f"Suggestions come from your {st.model}."
-        self.page.set_model_line(line)
+        self.page.set_model_line(line, st.has_model)
         self.refresh()  # a new model: its own count of tracks indexed
 
     def _video(self, opened) -> None:

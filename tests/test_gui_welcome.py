@@ -128,6 +128,13 @@ def test_the_clip_note_shows_once_then_stays_dismissed(qtbot, tmp_path, tiny_mod
     assert not note.isHidden() and "mvpt models" in w.welcome.clip_note_text.text()
     w.welcome.dismiss_button.click()
     assert note.isHidden()
+    from mvpt_desktop.learn_dialog import LearnDialog
+
+    assert w.welcome.learn_button.isEnabled()  # "Teach it your style" is one click away
+    w.welcome.learn_button.click()
+    dialogs = w.findChildren(LearnDialog)
+    assert len(dialogs) == 1 and dialogs[0].isVisible() and dialogs[0].start_button.isEnabled()
+    dialogs[0].close()
     w.close()
     again = _window(qtbot, tiny_model, tmp_path / "data", persist=True, load=True)
     assert again.controller.gui.clip_note_dismissed and again.welcome.clip_note.isHidden()
