@@ -41,7 +41,6 @@ streamed): the pieces' clock is divided by it on the video's timeline.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -50,18 +49,15 @@ from pathlib import Path
 import numpy as np
 
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
-from engine.media.audio import iter_audio_channels
-from engine.media.errors import CorruptMedia, MediaError
+from engine.media.errors import MediaError
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 from engine.media.probe import probe
 
 from .cuesheet import Cue, CueSheet, MixSettings
 from .envelope import down_regions, duck_amount
 from .loudness import BLOCK, BlockMeter, Master, master_gains
+from .readers import RATE, Reader, StretchedReader, track_reader
 
-log = logging.getLogger(__name__)
-
-RATE = 48000
 LOWPASS_HZ = 17000.0
 """The true peaks the limiter works from are measured on the mix band-limited here
 (8th-order Butterworth), i.e. on what the AAC encoder (cut-off ~18.5 kHz at 192 kb/s) will
@@ -248,92 +244,6 @@ class _LowPass:
         return y.astype(np.float32)
 
 
-class _Reader:
-    """Sequential stereo reads from a track starting at ``src0`` seconds (negative: silence
-    first); zeros after the track ends."""
-
-    def __init__(self, path: str, src0: float, length: float, limits: MediaLimits,
-                 cancel: CancelCheck | None) -> None:
-        from dataclasses import replace
-
-        self.lead = int(round(max(0.0, -src0) * RATE))  # zeros before the track begins
-        # the reader lives as long as the render takes to pass its stretch (encoding, muxing
-        # and the other tracks in between): a wider wall-clock budget than a plain decode
-        limits = replace(limits, decode_per_media_second=max(4.0, limits.decode_per_media_second))
-        self.it = iter_audio_channels(path, RATE, start=max(0.0, src0), duration=length + 0.1,
-                                      limits=limits, cancel=cancel) if length > 0 else iter(())
-        self.buf = np.zeros((2, 0), np.float32)
-        self.done = False
-        self.got = 0
-
-    def read(self, n: int) -> np.ndarray:
-        out = np.zeros((2, n), np.float32)
-        pos = 0
-        if self.lead:
-            k = min(self.lead, n)
-            self.lead -= k
-            pos = k
-        while pos < n:
-            if self.buf.shape[1] == 0:
-                if self.done:
-                    break
-                try:
-                    self.buf = next(self.it)
-                    self.got += self.buf.shape[1]
-                except StopIteration:
-                    self.done = True
-                    break
-                except CorruptMedia as e:
-                    if not self.got:
-                        raise
-                    log.warning("%s: silence from there on", e)  # a truncated track: play what is there
-                    self.done = True
-                    break
-            k = min(n - pos, self.buf.shape[1])
-            out[:, pos:pos + k] = self.buf[:, :k]
-            self.buf = self.buf[:, k:]
-            pos += k
-        return out
-
-    def close(self) -> None:
-        close = getattr(self.it, "close", None)
-        if close is not None:
-            close()
-
-
-class _StretchedReader:
-    """A :class:`_Reader` played ``stretch`` times faster, pitch kept (streamed through
-    :class:`engine.mix.stretch.TimeStretcher`); zeros after the track ends."""
-
-    def __init__(self, path: str, src0: float, length: float, limits: MediaLimits,
-                 cancel: CancelCheck | None, stretch: float) -> None:
-        from .stretch import TimeStretcher
-
-        self.src = _Reader(path, src0, length * stretch + 0.2, limits, cancel)
-        self.st = TimeStretcher(RATE, 2, stretch)
-        self.buf = np.zeros((2, 0), np.float32)
-
-    def read(self, n: int) -> np.ndarray:
-        parts, have = [self.buf], self.buf.shape[1]
-        while have < n:
-            y = self.st.push(self.src.read(max(4800, int((n - have) * self.st.factor) + 1)))
-            parts.append(y)
-            have += y.shape[1]
-        buf = np.concatenate(parts, axis=1)
-        self.buf = buf[:, n:]
-        return buf[:, :n]
-
-    def close(self) -> None:
-        self.src.close()
-
-
-def _reader(path: str, src0: float, length: float, limits: MediaLimits, cancel: CancelCheck | None,
-            stretch: float = 1.0) -> _Reader | _StretchedReader:
-    if abs(stretch - 1.0) > 1e-6:
-        return _StretchedReader(path, src0, length, limits, cancel, stretch)
-    return _Reader(path, src0, length, limits, cancel)
-
-
 @dataclass
 class MixPlan:
     """Everything needed to render the same samples again, any number of times."""
@@ -358,10 +268,10 @@ class MixPlan:
         unless ``master=False``); ``n`` adds up to ``round(duration * 48000)``."""
         s = self.settings
         down = down_regions(self.speech, s) if self.speech.size else np.zeros((0, 2))
-        readers: dict[int, _Reader | _StretchedReader] = {}
+        readers: dict[int, Reader | StretchedReader] = {}
         orig = None
         if self.has_original and s.original != "off":
-            orig = _Reader(self.video, 0.0, self.duration, self.limits, cancel)
+            orig = Reader(self.video, 0.0, self.duration, self.limits, cancel)
         try:
             for c0 in range(0, self.n, chunk):
                 check_cancel(cancel)
@@ -376,7 +286,7 @@ class MixPlan:
                             readers.pop(k).close()
                         continue
                     if k not in readers:
-                        readers[k] = _reader(seg.path, seg.src0 + (max(s0, c0) - s0) / RATE * seg.stretch,
+                        readers[k] = track_reader(seg.path, seg.src0 + (max(s0, c0) - s0) / RATE * seg.stretch,
                                              seg.t1 - seg.t0, self.limits, cancel, seg.stretch)
                     lo, hi = max(s0, c0) - c0, min(s1, c0 + m) - c0
                     x = readers[k].read(hi - lo)
