@@ -27,6 +27,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,15 @@ from .starter_world import StarterWorld, build_starter_world
 from .train import TrainConfig, train
 
 REPORT = "starter.json"
+PINNED_RECIPE: dict[str, Any] = dict(
+    steps=400, batch_size=27, lr=1e-3, weight_decay=0.1, warmup_epochs=6.7, tau=0.05, seq_len=24, d_model=64,
+    n_layers=2, n_heads=4, ff_dim=128, hidden_dim=256, dropout=0.3, out_dim=128, patience=8, cls_mean=True,
+    track_weight=0.0, augment=False, save_every=5)
+"""What ``training.train``'s adaptive small-set recipe chose for this set when the shipped model
+was built (83 training + 15 validation clips: the step budget with early stopping, width 64,
+L 24, a [CLS] from the mean input with no loss of its own), pinned so that the command rebuilds
+that very model (bit for bit, on one machine) while the recipe keeps evolving; None fields of
+TrainConfig still come from the recipe (epochs from the step budget)."""
 TOP_K = 5
 COMMAND = "mvpt starter build --root /tmp/starter"
 
@@ -58,13 +68,14 @@ class StarterConfig:
     workers: int = 2                            # processes rendering the world, threads reading it
     threads: int | None = 1                     # torch threads (fixed: the same numbers on any core count)
     steps: int | None = None                    # None: the adaptive recipe's step budget
+    recipe: dict[str, Any] | None = None        # TrainConfig settings (None: PINNED_RECIPE; {}: the recipe's)
     command: str = COMMAND                      # the command recorded in the card
 
     @classmethod
     def reduced(cls, root: str, **changes) -> StarterConfig:
         """Seconds, not minutes: 6 tiny clips (4 train, 2 held out), 3 s segments, 60 steps."""
         base = cls(root, n_clips=6, lengths=(9, 12), size=(64, 36), fps=6.0, held_out=(2, 3),
-                   segment_seconds=3.0, workers=1, steps=60,
+                   segment_seconds=3.0, workers=1, steps=60, recipe={},
                    command=f"mvpt starter build --root {root} --reduced")
         return replace(base, **changes)
 
@@ -192,10 +203,12 @@ def relabel_first(job: Job, stage: str, first: list[Progress]) -> Job:
 
 
 def _train_config(cfg: StarterConfig, data: Path, out: Path) -> TrainConfig:
-    # everything else None: the adaptive small-set recipe (training.train.auto_recipe), measured
-    # on sets of this size in bench/learn.py; the CPU and fixed threads keep it reproducible
-    return TrainConfig(data=str(data), out=str(out), seed=cfg.seed, device="cpu", threads=cfg.threads,
-                       steps=cfg.steps)
+    # the adaptive small-set recipe's choices for this set, pinned (PINNED_RECIPE); the CPU and fixed
+    # threads keep it reproducible
+    settings = dict(PINNED_RECIPE if cfg.recipe is None else cfg.recipe)
+    if cfg.steps is not None:
+        settings["steps"] = cfg.steps
+    return TrainConfig(data=str(data), out=str(out), seed=cfg.seed, device="cpu", threads=cfg.threads, **settings)
 
 
 def _train_model(cfg: StarterConfig, data: Path, out: Path, cancel: CancelCheck | None) -> Job[tuple[Path, dict]]:

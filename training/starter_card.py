@@ -69,10 +69,11 @@ features** (52 weightless colour, texture and motion statistics: `{ck.visual_id}
 Width {m.d_model}, {m.n_layers} layers, {m.n_heads} heads, output {m.out_dim}-d;
 {report.size_bytes / 1e6:.2f} MB on disk (`model.safetensors` + `config.json`).
 
-Trained by `training.train` with the adaptive small-set recipe (no architecture or optimiser
-settings given: a step budget of {s.get('steps') or report.train.get('steps')} steps with early stopping on 15 % of the training clips, batch
-{s.get('batch_size')}, lr {s.get('lr')}, weight decay {s.get('weight_decay')}, dropout
-{s.get('dropout')}): that recipe was measured on sets of this size in `bench/learn.py`.
+Trained by `training.train` with the settings its adaptive small-set recipe chose for this set
+(a step budget of {s.get('steps') or report.train.get('steps')} steps with early stopping on 15 % of the training clips, batch
+{s.get('batch_size')}, lr {s.get('lr')}, weight decay {s.get('weight_decay')}, dropout {s.get('dropout')}; that
+recipe was measured on sets of this size in `bench/learn.py`), pinned in `training/starter.py`
+(`PINNED_RECIPE`) so that the command rebuilds this very model while the recipe evolves.
 It ran {report.train.get('steps')} steps ({report.train.get('stopped') or 'budget'}), CPU, 1 thread.
 
 ## How it was built
