@@ -173,3 +173,30 @@ def test_cli_fit_writes_the_re_edit_exactly_s_long(song, tmp_path, capsys):
     assert main(["fit", str(video), str(track), "--out", str(tmp_path / "v.flac")]) == 0  # the video's length
     assert soundfile.info(str(tmp_path / "v.flac")).frames == 2 * 48000
     assert main(["fit", str(video), str(track), "--length", "20", "--out", str(tmp_path / "x.mp3")]) != 0
+
+
+def test_the_apps_whole_video_fit_makes_a_cue_from_a_library_track(song, tmp_path):
+    """``engine.recommend.fit_track_to_video``: a scanned library track (its stored rhythm)
+    re-edited to the video's length as a cue with the plan's pieces and stretch."""
+    import soundfile
+
+    from engine.jobs import run
+    from engine.recommend import fit_track_to_video
+    from engine.session import EngineSession
+    from engine.settings import EngineSettings
+
+    x, rate, _, _ = song
+    folder = tmp_path / "music"
+    folder.mkdir()
+    soundfile.write(str(folder / "song.wav"), x, rate)
+    s = EngineSession(EngineSettings(data_dir=str(tmp_path / "data"), checkpoint=None))
+    try:
+        run(s.library.scan(folder, "music", music_extractor_name="classic-music", segment_seconds=3.0, workers=1))
+        item = s.library.catalog.item_by_path(folder / "song.wav")
+        cue = run(fit_track_to_video(s, item.id, 34.0, start=2.0, fps=FPS))
+    finally:
+        s.close()
+    assert (cue.start, cue.end, cue.item_id) == (2.0, 36.0, item.id)
+    assert cue.pieces and abs(cue.stretch - 1) <= MAX_STRETCH + 1e-9 and "fit to length" in cue.note
+    heard = sum(p.source_end - p.source_start for p in cue.pieces) - sum(p.crossfade for p in cue.pieces)
+    assert heard / cue.stretch == pytest.approx(34.0, abs=0.6)  # the music's own end, before any ring-out trim
