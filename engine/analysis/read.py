@@ -2,7 +2,8 @@
 
 For footage, one sequential decode of the picture feeds, per segment, the visual encoder's
 frames and the timeline thumbnail, and (with ``rhythm``) every frame, small, to the shot-cut
-and visual-energy detector; the footage's own sound is decoded once for speech detection.
+and visual-energy detector; the footage's own sound comes out of the same demux and is
+listened to for speech in a thread beside the decode (:class:`_SpeechListener`).
 For music, one audio decode at the encoder's rate feeds the music encoder and the rhythm
 analysis. Encoders are pure (frames or samples in, arrays out): nothing else opens the file.
 
