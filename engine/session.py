@@ -203,8 +203,9 @@ class EngineSession:
         kind = self.model_kind
         try:
             m = self.model
-            label = "model" if kind == "model" else f"{kind} model"
-            model_line = f"{label} {Path(m.path).name} ({m.config.model.kind}, t = {m.config.segment_seconds:g} s)"
+            name = "starter model" if kind == "starter" else f"{'demo model' if kind == 'demo' else 'model'} " \
+                f"{Path(m.path).name}"  # the starter's folder is named "starter" too
+            model_line = f"{name} ({m.config.model.kind}, t = {m.config.segment_seconds:g} s)"
         except NoModelError as e:
             model_line = f"no model: {e}"
         try:

@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--time-limit", type=float, default=None, help="seconds one file may take (default 600)")
     add.add_argument("--extractor", help="base-feature extractor name (default: the checkpoint's, else the best "
                                          "one installed)")
-    add.add_argument("--checkpoint", help="model checkpoint folder: also embed the library for suggestions")
+    add.add_argument("--checkpoint", help="model checkpoint folder to embed the library for (default: the active model, "
+                                           "else the starter model)")
     add.add_argument("--retry-failed", action="store_true", help="try files that failed before again")
     add.set_defaults(func=_add)
 
@@ -61,6 +62,13 @@ def _add(args: argparse.Namespace) -> int:
         from engine.model.checkpoint import load_checkpoint
 
         loaded = load_checkpoint(args.checkpoint)
+    else:  # the model the app uses: the configured one, else the starter model that ships
+        from engine.session import EngineSession, NoModelError
+
+        try:
+            loaded = EngineSession().model
+        except NoModelError:
+            loaded = None
     folder = Path(args.folder).expanduser()
     bar = ProgressBar(not args.json)
     out: dict = {"folder": str(folder.resolve()), "kind": kind}
