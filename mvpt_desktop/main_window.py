@@ -198,6 +198,7 @@ class MainWindow(QMainWindow, WindowDialogsMixin):
         c.info.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.timeline.segmentClicked.connect(self._timeline_clicked)
         self.suggestions.chosen.connect(self._choose_row)
+        self.suggestions.fitRequested.connect(self._fit_row)
         self.suggestions.auditionRequested.connect(self.audition_row)
         self.suggestions.hover_enabled = c.gui.hover_audition
         self.attributes.weightChanged.connect(c.set_weight)
@@ -467,6 +468,11 @@ class MainWindow(QMainWindow, WindowDialogsMixin):
                 self.cues.select(i)  # the new cue is the one the editor edits next
         elif isinstance(row, tasks.TrackRow):
             self.controller.choose_track(row)
+
+    def _fit_row(self, row) -> None:
+        if isinstance(row, tasks.TrackRow):
+            self.flow.scene_picked()
+            self.controller.fit_track(row)
 
     def _choice(self, sheet) -> None:
         cues = sheet.cues if sheet is not None else ()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.export import Cue, CueSheet, scene_cue
 from engine.project import Project, load_project, save_project
+from engine.recommend import clock, fit_track_to_video
 
 from . import tasks
 from .export import export_sheet_job, settings_for
@@ -104,6 +105,23 @@ class SoundtrackMixin:
                                note="best fit for the whole video", crossfade=self.sheet.crossfade)
         self.set_sheet(sheet)
         return sheet.cues[0]
+
+    def fit_track(self, row: tasks.TrackRow) -> JobHandle | None:
+        """The whole-video pick fitted to the video's length: the track re-edited on its
+        downbeats (and stretched a few per cent at most) so it ends with the video, as one cue.
+        Decodes the track, so it runs off the GUI thread; the sheet changes when it is done."""
+        if self.current is None or self.current.is_music or row.track.item_id is None:
+            return None
+        session, item_id = self.session, int(row.track.item_id)
+        length = float(self.current.analysis.duration)
+
+        def placed(cue: Cue) -> None:
+            self.set_sheet(CueSheet((cue,), crossfade=self.sheet.crossfade))
+            self.info.emit(f"{cue.title} fitted to the video's {clock(length)}: {cue.note}")
+
+        return self._submit("io", f"Fitting {row.name} to the video",
+                            lambda cancel: fit_track_to_video(session, item_id, length, cancel=cancel),
+                            placed, what="Cannot fit the track")
 
     def set_sheet(self, sheet: CueSheet) -> None:
         self.sheet = sheet

@@ -85,6 +85,8 @@ class SuggestionsPanel(QWidget):
     """A row object (:class:`tasks.SuggestionRow` or :class:`tasks.TrackRow`)."""
     chosen = Signal(object)
     """A row object: use this music."""
+    fitRequested = Signal(object)
+    """A whole-video row (:class:`tasks.TrackRow`): use it fitted to the video's length."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,9 +103,15 @@ class SuggestionsPanel(QWidget):
         self.use_button = QPushButton("Use this music")
         self.audition_button.clicked.connect(lambda: self._emit_current(self.auditionRequested))
         self.use_button.clicked.connect(lambda: self._emit_current(self.chosen))
+        self.fit_button = QPushButton("Fit to video length")
+        self.fit_button.setToolTip("Use this track for the whole video, re-edited on its downbeats "
+                                   "so that it ends when the video ends")
+        self.fit_button.clicked.connect(lambda: self._emit_current(self.fitRequested))
+        self.fit_button.setVisible(False)  # the whole-video tab's action
         buttons = QHBoxLayout()
         buttons.addWidget(self.audition_button)
         buttons.addWidget(self.use_button)
+        buttons.addWidget(self.fit_button)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -128,6 +136,7 @@ class SuggestionsPanel(QWidget):
         self.track_model.set_footage(footage_for_song)
         self.tabs.setTabText(1, "Whole song" if footage_for_song else "Whole video")
         self.use_button.setEnabled(not footage_for_song)
+        self._show_heading(self.tabs.currentIndex())  # no fitting music to a song
 
     def set_headings(self, scene: str, whole: str) -> None:
         """What each tab lists, said above the lists (the shown tab's heading)."""
@@ -136,6 +145,7 @@ class SuggestionsPanel(QWidget):
 
     def _show_heading(self, tab: int) -> None:
         self.heading.setText(self._headings[1 if tab == 1 else 0])
+        self.fit_button.setVisible(tab == 1 and self.use_button.isEnabled())
 
     def show_scene(self, rows, heading: str, whole_heading: str | None = None) -> None:
         self.scene_model.set_rows(rows)

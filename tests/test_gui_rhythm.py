@@ -93,3 +93,28 @@ def test_sync_control_sets_the_weight_and_reranks(qtbot, world):
         assert c.analysis_job.done and c.rank_job is not None  # re-ranked, not re-analysed
     finally:
         c.session.settings = c.session.settings.with_(sync_weight=before)  # the world's session is shared
+
+
+def test_fit_to_video_length_places_one_cue_that_ends_with_the_video(qtbot, world):
+    """The whole-video tab's "Fit to video length": the track re-edited (and stretched a few per
+    cent at most) to the video's length, as the one cue of the sheet."""
+    w = make_window(qtbot, world)
+    c = w.controller
+    open_and_wait(qtbot, w, world["footage"] / "video_2.mp4")
+    panel = w.suggestions
+    panel.tabs.setCurrentIndex(1)
+    assert panel.fit_button.isVisibleTo(panel) and panel.track_model.rowCount() > 0
+    row = panel.current_object()
+    assert isinstance(row, tasks.TrackRow)
+    duration = float(c.current.analysis.duration)
+    with qtbot.waitSignal(c.choiceChanged, timeout=60_000) as sig:
+        panel.fit_button.click()
+    (cue,) = sig.args[0].cues
+    assert cue.music_path == row.track.path and cue.item_id == row.track.item_id
+    assert abs(cue.start) < 1e-6 and abs(cue.end - duration) < 0.05
+    assert 0.9 <= cue.stretch <= 1.1
+    if cue.pieces:  # the re-edit, on its own clock, runs to the video's end
+        heard = max(p.at + p.source_end - p.source_start for p in cue.pieces) / cue.stretch
+        assert heard >= cue.duration - 0.1
+    panel.tabs.setCurrentIndex(0)
+    assert not panel.fit_button.isVisibleTo(panel)  # a scene's list places cues by scene instead
