@@ -110,8 +110,8 @@ def test_an_empty_library_is_said_before_the_video_is_analysed(lib, tmp_path, ca
     empty.mkdir()
     assert main(["recommend", str(lib["clip"]), "--checkpoint", str(lib["ck"]), "--data-dir", str(empty)]) == 1
     cap = capsys.readouterr()
-    assert f"error: the music library is empty: add a folder of music with `mvpt library add FOLDER --checkpoint DIR " \
-           f"--data-dir {empty}`" in cap.err
+    assert f"error: the music library is empty: add a folder of music with `mvpt library add FOLDER " \
+           f"--data-dir {empty}` (with the same `--checkpoint`, if you gave one)" in cap.err
     assert "reading" not in cap.err and not (empty / "analyses").exists()  # the video was never read
     # music there, but not embedded for this other model
     other = save_random_checkpoint(tmp_path / "other-ck", seed=1).path

@@ -74,7 +74,8 @@ def require_items(catalog, kind: str, data_dir: str | os.PathLike[str] | None) -
         flag = " --footage" if kind == "footage" else ""
         what = "footage" if kind == "footage" else "music"
         raise UsageError(f"the {what} library is empty: add a folder of {what} with "
-                         f"`mvpt library add FOLDER{flag} --checkpoint DIR{data_dir_arg(data_dir)}`")
+                         f"`mvpt library add FOLDER{flag}{data_dir_arg(data_dir)}` (with the same `--checkpoint`, "
+                         f"if you gave one)")
     return n
 
 
@@ -85,5 +86,6 @@ def require_indexed(catalog, checkpoint_id: str, kind: str, data_dir: str | os.P
         flag = " --footage" if kind == "footage" else ""
         what = "clips" if kind == "footage" else "tracks"
         raise UsageError(f"the {kind} library has no {what} indexed for this model: "
-                         f"`mvpt library add FOLDER{flag} --checkpoint DIR{data_dir_arg(data_dir)}` embeds them")
+                         f"`mvpt library add FOLDER{flag}{data_dir_arg(data_dir)}` embeds them (with the same "
+                         f"`--checkpoint`, if you gave one)")
     return n
