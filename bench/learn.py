@@ -5,7 +5,10 @@
                                                 # times measured at load 4-10 on 2 cores
     python bench/learn.py                       # 100/300/1,000/3,000 pairs; 10/25/50/100 edits
     python bench/learn.py --part sizes|creator  # one half only
-    python bench/learn.py --json out.json
+    python bench/learn.py --part sizes --sizes 3000 --steps 150   # the same step budget for every model
+                                                # (what a loaded 2-core CPU allows in an hour)
+    python bench/learn.py --part laptop --laptop-videos 6
+    python bench/learn.py --json out.json --work DIR   # keep the runs; part 2 reuses part 1's base
 
 Part 1, "sizes": N generated music-video pairs of 1–30 segments (``training.synth``'s world:
 shared style, sections and events seen through two different fixed random feature maps,
@@ -27,9 +30,10 @@ shares the footage and the music of the first (the same feature maps, the same g
 pairs them by another rule: the music of each edit is drawn from a genre the creator
 assigns to the footage's genre (a fixed permutation: "piano on dark footage, drums on fast
 cuts"), with the creator's own sections. 10/25/50/100 edits; 20 % of them held out (at least
-4, by video) plus 40 more edits by the same creator as the test. Hit rate: the share of
-test scenes whose own track is in the top 5 of all test tracks (per-scene best segment),
-and the whole-video rank of the own track; for the base model, the fine-tuned one
+4, by video: what ``learn`` decides on) plus 200 more edits by the same creator as the test,
+in 5 pools of 40. Hit rate: the share of test scenes whose own track is in the top 5 of
+their pool's 40 tracks (per-scene best segment), and the whole-video rank of the own track,
+averaged over the pools; for the base model, the fine-tuned one
 (``training.learn.finetune_features``, the code path of ``mvpt learn``) and one trained
 from scratch on the edits alone (defaults).
 """
