@@ -354,8 +354,10 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
     if kind == "triplet":
         return triplet(seg_v, seg_m, cfg.margin, valid) + cfg.track_weight * triplet(out_v.cls, out_m.cls, cfg.margin)
     if not info.enabled:
-        return (info_nce(seg_v, seg_m, cfg.tau, valid)
-                + cfg.track_weight * info_nce(out_v.cls, out_m.cls, cfg.track_tau or cfg.tau))
+        seg = info_nce(seg_v, seg_m, cfg.tau, valid)
+        if not cfg.track_weight:  # a [CLS] that reads the mean learns through the shared layers only
+            return seg
+        return seg + cfg.track_weight * info_nce(out_v.cls, out_m.cls, cfg.track_tau or cfg.tau)
     # DDP: negatives from every rank (each rank's batch has the same shape)
     all_v, all_m = distrib.gather_with_grad(seg_v, info), distrib.gather_with_grad(seg_m, info)
     all_valid = distrib.gather_plain(valid, info)
