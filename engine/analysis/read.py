@@ -18,6 +18,7 @@ show results for the first scenes while the rest of the file is still being read
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
@@ -116,12 +117,20 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
     detector = None
     tap = None
     tap_side = 48
+    handed: collections.deque = collections.deque()  # (t, small frame) from the decoder's thread
+
+    def to_detector() -> None:
+        """The small frames decoded so far into the cut detector, in this thread: the decoder's
+        thread only scales them (its own work is what the decode waits for)."""
+        while handed:
+            detector.push(*handed.popleft())
+
     if rhythm:
         from engine.rhythm import video
 
         if hasattr(video, "CutDetector"):
             detector = video.CutDetector(fps=float(info.video.fps or 25.0))
-            tap, tap_side = detector.push, video.CUT_FRAME_SHORT_SIDE
+            tap, tap_side = (lambda t, small: handed.append((t, small))), video.CUT_FRAME_SHORT_SIDE
     # Speech is listened for beside the picture's decode, in the sound of the same demux; only
     # without the cut tap (the picture then need not be decoded whole) is the sound read apart.
     listener = _SpeechListener() if speech and tap is not None and info.audio is not None else None
@@ -131,12 +140,14 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
                            audio_tap=None if listener is None else listener.feed, audio_rate=SPEECH_RATE)
     try:
         for event in _encode_as_read(frames, encoder, feats, thumbs, want_thumbs, per_batch, T, cancel,
-                                     None if listener is None else listener.close):
+                                     None if listener is None else listener.close,
+                                     None if detector is None else to_detector):
             yield event
             if listener is not None:
                 listener.start()  # after the first scene: loading the detector would delay it
         video_rhythm = None
         if detector is not None:
+            to_detector()
             video_rhythm = detector.finish(info.duration)
         regions = None
         if listener is not None:
@@ -151,13 +162,17 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
 
 
 def _encode_as_read(frames, encoder, feats: np.ndarray, thumbs: list[np.ndarray], want_thumbs: bool,
-                    per_batch: int, T: int, cancel: CancelCheck | None, on_abort=None) -> Job[None]:
+                    per_batch: int, T: int, cancel: CancelCheck | None, on_abort=None,
+                    on_segment=None) -> Job[None]:
     """Encode the segments ``frames`` yields into ``feats`` [T, D] (and ``thumbs``) as they come.
-    ``on_abort`` runs first when this stops early (so a decoder waiting on it lets go)."""
+    ``on_abort`` runs first when this stops early (so a decoder waiting on it lets go);
+    ``on_segment`` runs as each segment arrives (before it is encoded)."""
     ahead = prefetch(frames, depth=max(2, 2 * per_batch))  # decode the next scenes while these encode
     pending: list = []
     try:
         for seg in ahead:
+            if on_segment is not None:
+                on_segment()
             if want_thumbs:
                 thumbs.append(_thumbnail(seg.frames[len(seg.frames) // 2]))
             pending.append(seg)
