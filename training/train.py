@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 LARGE_SET = 1000
 """Training videos from which the automatic recipe is the fixed one the benchmark figures of
-docs/training.md were measured with (30 epochs of the 5.6 M-parameter model); below it the
-recipe adapts to the data (:func:`auto_recipe`)."""
+docs/training.md were measured with (30 epochs of the 5.6 M-parameter model) with a [CLS]
+that reads the mean (``LARGE``); below it the recipe adapts to the data (:func:`auto_recipe`)."""
 SOFT_TAU_BELOW = 200
 """Training videos below which the InfoNCE temperature is 0.1 instead of 0.05 (docs/training.md,
 "Small sets")."""
@@ -159,7 +159,7 @@ def model_config(cfg: TrainConfig, store: FeatureStore) -> ModelConfig:
 def auto_recipe(n_videos: int, lengths: np.ndarray) -> dict[str, Any]:
     """The settings for a set of ``n_videos`` training videos of ``lengths`` segments each.
 
-    From ``LARGE_SET`` videos on, the fixed recipe. Below, a step budget instead of epochs (a
+    From ``LARGE_SET`` videos on, ``LARGE``. Below, a step budget instead of epochs (a
     set of 160 pairs got ~60 optimiser steps from 30 epochs), a smaller and more regularised
     model (the 5.6 M-parameter one memorises a few hundred pairs; width 64 under 5,000
     training segments, 128 above), L from the clips' own
