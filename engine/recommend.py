@@ -91,6 +91,23 @@ class Conditioning:
 
 # -- analysis ----------------------------------------------------------------------------
 
+PRELOAD = ("scipy.fft", "scipy.signal", "PIL.Image", "numpy.ma", "engine.analysis.pipeline", "engine.rhythm.video",
+           "engine.rhythm.sync", "engine.attributes")
+"""What the first analysis and ranking of a file import lazily (the sync's cross-correlation,
+thumbnails, cut detection)."""
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` now. An import holds the interpreter's lock while the extension
+    modules load (scipy.fft alone ~0.4 s on a busy 2-core machine): done lazily inside the
+    first analysis, it froze a front end's GUI thread for up to 100 ms at a time just as the
+    first scenes came in. A front end calls this once in a worker at start-up."""
+    import importlib
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+
+
 def analyse_video(session: EngineSession, path: str | os.PathLike[str], *, thumbnails: bool = True,
                   cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
     """Segments, thumbnails, contextualised embeddings, CLS, attention, cuts and speech of a
@@ -427,6 +444,6 @@ def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalys
                          np.array([b for _, b in segs][:n]), emb, cls, np.full(n, 1.0 / n, np.float32))
 
 
-__all__ = ["MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
+__all__ = ["preload", "MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
            "analyse_video", "analyse_music", "analyse_media", "recommend_segments", "recommend_tracks", "fit_soundtrack",
            "best_soundtracks", "fit_track_to_video", "find_footage", "snap_to_beat", "track_rhythm", "condition", "MediaError", "NotMediaError", "clock", "probe"]

@@ -10,6 +10,7 @@ controller's API is what it was before the split.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from engine.export import Cue, CueSheet, scene_cue
@@ -116,6 +117,7 @@ class SoundtrackMixin:
         length = float(self.current.analysis.duration)
 
         def placed(cue: Cue) -> None:
+            cue = replace(cue, title=row.name)  # as the lists and the other cues name it
             self.set_sheet(CueSheet((cue,), crossfade=self.sheet.crossfade))
             self.info.emit(f"{cue.title} fitted to the video's {clock(length)}: {cue.note}")
 
@@ -230,7 +232,6 @@ class SoundtrackMixin:
         return settings_for(self.gui)
 
     def _sheet_for_mix(self) -> CueSheet:
-        from dataclasses import replace
 
         return replace(self.sheet, fade_in=self.gui.fade_in, fade_out=self.gui.fade_out)
 

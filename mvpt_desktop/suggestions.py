@@ -58,6 +58,10 @@ class ScoreDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+MIN_ROWS = 5
+"""Suggestions a list always has room for."""
+
+
 def _table(model) -> QTableView:
     view = QTableView()
     view.setModel(model)
@@ -77,6 +81,10 @@ def _table(model) -> QTableView:
         else:
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
     h.setMinimumSectionSize(60)
+    # room for MIN_ROWS suggestions (tags wrap to two lines): the panels below the lists in the
+    # window's column give way first (under Xvfb at 1400×860 the list was left two rows)
+    line = view.fontMetrics().lineSpacing()
+    view.setMinimumHeight(h.sizeHint().height() + MIN_ROWS * (2 * line + 6) + 4)
     return view
 
 

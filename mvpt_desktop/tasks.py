@@ -23,6 +23,7 @@ from engine.recommend import (
     TrackSuggestion,
     analyse_media,
     best_soundtracks,
+    preload,
     probe,
     recommend_segments,
     snap_to_beat,
@@ -160,13 +161,15 @@ class EngineStatus:
 
 
 def engine_status(session: EngineSession) -> EngineStatus:
-    """Load the model (the slow part, once) and describe what is active."""
+    """Load the model (the slow part, once), import what the first analysis needs
+    (:func:`engine.recommend.preload`), and describe what is active."""
     st = session.status()
     has_model = session.has_model
     try:
         clip = hasattr(session.extractor("visual"), "encode_text")
     except Exception:  # noqa: BLE001 - no extractor: no text attributes, said in the status line
         clip = False
+    preload()
     return EngineStatus(st.model, st.extractors, st.demo, has_model, clip,
                         attribute_infos(session) if has_model else (),
                         session.checkpoint_id if has_model else None, kind=st.kind,

@@ -110,7 +110,7 @@ def test_fit_to_video_length_places_one_cue_that_ends_with_the_video(qtbot, worl
     with qtbot.waitSignal(c.choiceChanged, timeout=60_000) as sig:
         panel.fit_button.click()
     (cue,) = sig.args[0].cues
-    assert cue.music_path == row.track.path and cue.item_id == row.track.item_id
+    assert cue.music_path == row.track.path and cue.item_id == row.track.item_id and cue.title == row.name
     assert abs(cue.start) < 1e-6 and abs(cue.end - duration) < 0.05
     assert 0.9 <= cue.stretch <= 1.1
     if cue.pieces:  # the re-edit, on its own clock, runs to the video's end
