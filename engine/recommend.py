@@ -94,7 +94,7 @@ class Conditioning:
 PRELOAD = ("scipy.fft", "scipy.signal", "PIL.Image", "numpy.ma", "engine.analysis.pipeline", "engine.rhythm.video",
            "engine.rhythm.sync", "engine.attributes")
 """What the first analysis and ranking of a file import lazily (the sync's cross-correlation,
-thumbnails, cut detection)."""
+thumbnails, cut detection); :func:`preload` also loads the speech detector."""
 
 
 def preload() -> None:
@@ -106,6 +106,9 @@ def preload() -> None:
 
     for name in PRELOAD:
         importlib.import_module(name)
+    from engine.mix.speech import preload as preload_speech
+
+    preload_speech()  # the footage's speech is listened for in every analysis
 
 
 def analyse_video(session: EngineSession, path: str | os.PathLike[str], *, thumbnails: bool = True,

@@ -249,6 +249,18 @@ def get_detector(name: str | None = None) -> SpeechDetector:
     return DETECTORS[name]()
 
 
+def preload() -> None:
+    """Load (and script) the default detector now: TorchScript's load and ``torch.jit.script``
+    hold the interpreter's lock for a long while, which a GUI thread feels when the first
+    analysis does it (``engine.recommend.preload`` calls this at a front end's start)."""
+    try:
+        det = get_detector()
+    except RuntimeError:
+        return  # none installed: the analysis says so when it needs one
+    if isinstance(det, SileroDetector):
+        _silero_windows()
+
+
 def to_vad_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     """Mono float32 ``[N']`` at 16 kHz from ``samples [N]`` or ``[channels, N]`` at ``rate``."""
     x = np.asarray(samples, np.float32)
