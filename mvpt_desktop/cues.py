@@ -62,6 +62,7 @@ class CuePanel(QGroupBox):
         self.list.setWordWrap(True)  # long titles wrap instead of scrolling sideways
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setMinimumHeight(2 * self.list.fontMetrics().lineSpacing() + 12)  # gives way to the suggestions
         self.empty = QLabel("No music yet: “Use this music” on a scene adds a cue for that scene; on the "
                             "Whole video tab it scores everything with one track.")
         self.empty.setWordWrap(True)

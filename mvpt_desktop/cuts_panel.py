@@ -36,6 +36,7 @@ class CutsPanel(QWidget):
         self.heading.setWordWrap(True)
         self.list = QListWidget()
         self.list.setAlternatingRowColors(True)
+        self.list.setMinimumHeight(2 * self.list.fontMetrics().lineSpacing() + 12)  # gives way to the suggestions
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
         v.addLayout(row)

@@ -58,7 +58,7 @@ class ScoreDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-MIN_ROWS = 5
+MIN_ROWS = 3
 """Suggestions a list always has room for."""
 
 
@@ -81,7 +81,7 @@ def _table(model) -> QTableView:
         else:
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
     h.setMinimumSectionSize(60)
-    # room for MIN_ROWS suggestions (tags wrap to two lines): the panels below the lists in the
+    # room for MIN_ROWS suggestions (tags wrap to two lines) in a 1400×860 window: the panels below in the
     # window's column give way first (under Xvfb at 1400×860 the list was left two rows)
     line = view.fontMetrics().lineSpacing()
     view.setMinimumHeight(h.sizeHint().height() + MIN_ROWS * (2 * line + 6) + 4)
