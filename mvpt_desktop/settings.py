@@ -13,30 +13,33 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from engine.export import MixSettings
 from engine.settings import SettingsFile
 
 log = logging.getLogger(__name__)
 GUI_FILE = "desktop.json"
+_MIX = MixSettings()
+"""The engine's mix defaults: the app's Mix settings start from them (one place to change)."""
 
 
 @dataclass(frozen=True)
 class GuiSettings(SettingsFile):
-    original: str = "speech"
+    original: str = _MIX.original
     """The footage's own sound in preview and export: "full", "speech" (full under speech,
     ``original_level`` elsewhere) or "off" (no dialogue to keep audible: no ducking either)."""
-    original_level: float = 0.25
+    original_level: float = _MIX.original_level
     """Level of the footage's own sound outside speech (0 = silent there)."""
-    duck: bool = True
-    """Lower the music under the footage's speech (the mix defaults: engine.mix MixSettings)."""
-    duck_depth_db: float = -12.0
-    duck_attack: float = 0.15
-    duck_release: float = 0.6
-    duck_lookahead: float = 0.2
-    duck_hold: float = 0.4
+    duck: bool = _MIX.duck
+    """Lower the music under the footage's speech."""
+    duck_depth_db: float = _MIX.duck_depth_db
+    duck_attack: float = _MIX.attack
+    duck_release: float = _MIX.release
+    duck_lookahead: float = _MIX.lookahead
+    duck_hold: float = _MIX.hold
     """Pauses in speech shorter than this keep the music down (no pumping)."""
-    loudness_target: float | None = -14.0
+    loudness_target: float | None = _MIX.loudness_target
     """Integrated LUFS of the master (web -14, broadcast -23); None keeps the levels."""
-    true_peak: float = -1.0
+    true_peak: float = _MIX.true_peak
     """dBTP ceiling of the master."""
     fade_in: float = 0.5
     """Seconds of fade-in of the music."""

@@ -18,25 +18,25 @@ from .attributes_panel import NewAttributeDialog
 class WindowDialogsMixin:
     """Export, cue sheet, library, learning, Insights, settings, attributes (see the module doc)."""
     # -- export, library, settings, attributes -------------------------------------------------
-    def _choose_export(self) -> None:
+    def _save_path(self, what: str, suffix: str, title: str, file_filter: str) -> str | None:
+        """Where to save a file made from the open video's cue sheet ("<video stem><suffix>"
+        next to the last folder used), or None (nothing chosen, or nothing to save: said)."""
         c = self.controller
         if c.current is None or c.choice is None:
-            self.show_error("Nothing to export", "open footage and choose music for it first")
-            return
-        default = str(Path(c.gui.last_folder or Path(c.current.analysis.path).parent)
-                      / f"{Path(c.current.analysis.path).stem} + music.mp4")
-        path, _ = QFileDialog.getSaveFileName(self, "Export MP4 and timeline", default, "MP4 video (*.mp4)")
+            self.show_error(what, "open footage and choose music for it first")
+            return None
+        video = Path(c.current.analysis.path)
+        default = str(Path(c.gui.last_folder or video.parent) / f"{video.stem}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, title, default, file_filter)
+        return path or None
+
+    def _choose_export(self) -> None:
+        path = self._save_path("Nothing to export", " + music.mp4", "Export MP4 and timeline", "MP4 video (*.mp4)")
         if path:
             self.export(path)
 
     def _choose_sheet_file(self) -> None:
-        c = self.controller
-        if c.current is None or c.choice is None:
-            self.show_error("No cue sheet", "open footage and choose music for it first")
-            return
-        default = str(Path(c.gui.last_folder or Path(c.current.analysis.path).parent)
-                      / f"{Path(c.current.analysis.path).stem}.cues.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save the cue sheet", default, "Cue sheet (*.json)")
+        path = self._save_path("No cue sheet", ".cues.json", "Save the cue sheet", "Cue sheet (*.json)")
         if path:
             self.save_sheet(path)
 
