@@ -112,3 +112,19 @@ def test_refuses_broken_or_missing_config(tmp_path):
         load_checkpoint(d)
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "nowhere")
+
+
+def test_the_same_weights_saved_again_keep_their_id(tmp_path):
+    """safetensors writes its metadata map in a random order, so the file's bytes can differ
+    between two saves of the same tensors; the id (what a library's embeddings are keyed by)
+    must not, or every rebuild of a model re-embeds the library."""
+    from engine.model.checkpoint import checkpoint_id_of
+
+    model, d = saved(tmp_path)
+    loaded = load_checkpoint(d)
+    dirs = [save_checkpoint(tmp_path / "again" / f"ck{i}" / "m", model, loaded.config) for i in range(8)]
+    assert {checkpoint_id_of(x) for x in dirs} == {checkpoint_id_of(d).replace("ck-", "m-")}
+    with torch.no_grad():
+        next(model.parameters()).add_(1e-3)
+    other = save_checkpoint(tmp_path / "other" / "m", model, loaded.config)
+    assert checkpoint_id_of(other) != checkpoint_id_of(dirs[0])

@@ -138,12 +138,27 @@ class LoadedModel:
 
 
 def checkpoint_id_of(directory: str | os.PathLike[str]) -> str:
-    """A stable id for a checkpoint folder: its name and a hash of its weights file."""
+    """A stable id for a checkpoint folder: its name and a hash of its weights.
+
+    The hash reads the safetensors header as canonical JSON (sorted keys), then the tensor
+    bytes: safetensors writes its metadata map in a random order (a Rust ``HashMap``), so the
+    same tensors saved twice gave two files, two ids, and a library re-embedded for nothing."""
     import hashlib
 
     d = Path(directory)
     h = hashlib.sha256()
     with open(d / WEIGHTS, "rb") as f:
+        head = f.read(8)
+        if len(head) == 8:
+            n = int.from_bytes(head, "little")
+            raw = f.read(n) if n <= 100 << 20 else b""
+            try:
+                header = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+            except ValueError:  # not a safetensors header: the bytes as they are
+                header = head + raw
+            h.update(header)
+        else:
+            h.update(head)
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in d.name)[:32] or "model"
