@@ -234,8 +234,7 @@ class MainWindow(QMainWindow, WindowDialogsMixin, WindowSoundtrackMixin):
     def _status(self, st: tasks.EngineStatus) -> None:
         self._kind = st.kind
         self._update_title()
-        full = f"{st.model} · {st.extractors}"
-        self.model_label.setText(self.model_label.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle,
+        self.model_label.setText(self.model_label.fontMetrics().elidedText(st.short, Qt.TextElideMode.ElideRight,
                                                                            MODEL_LABEL_PX))
         self.model_label.setToolTip(f"{st.model}\n{st.extractors}")
         self.attributes.new_button.setEnabled(st.has_model)

@@ -27,7 +27,10 @@ def _engine_items(row) -> list[tuple[int, int]]:
 def test_open_footage_timeline_and_the_list_follows_the_selected_scene(qtbot, world):
     w = make_window(qtbot, world)
     c = w.controller
-    assert "model best" in w.model_label.text() and "classic" in w.model_label.text()
+    # the status bar says which model and which extractor families in words; the ids (elided in
+    # the middle, they read as noise: "t = 6…icnn:pen-meanmax") go to the tooltip
+    assert w.model_label.text() == "model best · picture: classic-visual · music: classic-music"
+    assert "[classic-visual:v1" in w.model_label.toolTip() and "t = " in w.model_label.toolTip()
     open_and_wait(qtbot, w, world["footage"] / "video_2.mp4")
     a = c.current.analysis
     assert len(a) == 12 and len(w.timeline.starts) == 12
