@@ -42,7 +42,7 @@ def test_small_sets_get_a_step_budget_not_a_handful_of_steps():
     assert r["cls_mean"] and r["track_weight"] == 0.0  # the [CLS] reads the mean, no loss of its own
     assert auto_recipe(100, np.full(100, 15))["tau"] == 0.1 and r["tau"] == 0.05  # softer for the smallest sets
     large = auto_recipe(LARGE_SET, np.full(LARGE_SET, 30))
-    assert large == {**LEGACY, "cls_mean": True} and large["track_weight"] == 1.0
+    assert large == {**LEGACY, "cls_mean": True, "track_head": LEGACY["hidden_dim"]} and large["track_weight"] == 1.0
 
 
 def test_plan_holds_out_videos_and_warns_when_too_few(small):
@@ -107,6 +107,7 @@ def test_large_sets_keep_the_fixed_recipe(small, monkeypatch):
     assert not p.adaptive and len(p.train) == 60 and len(p.val) == 0  # as before: nothing carved out
     assert p.cfg.epochs == LEGACY["epochs"] and p.cfg.d_model == LEGACY["d_model"] and p.cfg.patience == 0
     assert p.cfg.cls_mean and p.cfg.track_weight == 1.0  # the fixed recipe with a [CLS] that reads the mean
+    assert p.cfg.track_head == LEGACY["hidden_dim"]  # and the context-free track path
     monkeypatch.setattr(tt, "LARGE_SET", 52)
     assert plan(TrainConfig(data=str(small), out="unused"), open_store(small)).adaptive
 

@@ -23,12 +23,13 @@ training warns."""
 
 LEGACY: dict[str, Any] = dict(epochs=30, batch_size=64, lr=7e-4, weight_decay=0.05, warmup_epochs=2.0, tau=0.05,
                               seq_len=30, d_model=256, n_layers=4, n_heads=8, ff_dim=768, hidden_dim=1344,
-                              dropout=0.1, out_dim=256, save_every=1, augment=False, cls_mean=False, track_weight=1.0)
+                              dropout=0.1, out_dim=256, save_every=1, augment=False, cls_mean=False, track_weight=1.0,
+                              track_head=0)
 """The fixed recipe (every field that ``None`` leaves to the data, at its value before the
 recipe adapted): used whenever ``epochs`` is given (the benchmark figures of docs/training.md,
 "Results", were measured with it), and, with a [CLS] that reads the mean (``LARGE``), for sets
 of ``LARGE_SET`` training videos and more."""
-LARGE: dict[str, Any] = dict(LEGACY, cls_mean=True)
+LARGE: dict[str, Any] = dict(LEGACY, cls_mean=True, track_head=LEGACY["hidden_dim"])
 """The default from ``LARGE_SET`` training videos on: the fixed recipe with ``cls_mean`` (the
 track-level [CLS] starts from the denoised mean input; on 300 pairs the plain [CLS] lost to an
 MLP of the mean feature at track level, 42.5 vs 62.7 R@10: docs/training.md, "Small sets")."""
@@ -68,4 +69,7 @@ def auto_recipe(n_videos: int, lengths: np.ndarray) -> dict[str, Any]:
                 # the [CLS] starts from the mean input, reads the segments (they do not see it) and has no
                 # loss of its own: its own InfoNCE memorised the few hundred training tracks (300 pairs:
                 # track R@10 52.2 with it, 61.7 without; the plain [CLS] 42.5; docs/training.md)
-                cls_mean=True, track_weight=0.0)
+                cls_mean=True, track_weight=0.0,
+                # the track embedding: the context-free path (an MLP of each segment, as wide as the baseline's,
+                # trained by the segment loss), mean over the segments (docs/training.md, "Small sets")
+                track_head=256 if small else 512)

@@ -206,6 +206,8 @@ def _train_config(cfg: StarterConfig, data: Path, out: Path) -> TrainConfig:
     # the adaptive small-set recipe's choices for this set, pinned (PINNED_RECIPE); the CPU and fixed
     # threads keep it reproducible
     settings = dict(PINNED_RECIPE if cfg.recipe is None else cfg.recipe)
+    if cfg.recipe is None:
+        settings.setdefault("track_head", 0)  # built before the context-free track path: the [CLS] is its track
     if cfg.steps is not None:
         settings["steps"] = cfg.steps
     return TrainConfig(data=str(data), out=str(out), seed=cfg.seed, device="cpu", threads=cfg.threads, **settings)

@@ -70,6 +70,8 @@ class TrainConfig:
     track_tau: float | None = None   # temperature of the track-level loss (None: tau)
     seq_len: int | None = None       # L (30; small sets: the clips' own lengths, at most 30)
     cls_mean: bool | None = None     # [CLS] starts from the projected mean input (MVPTConfig.cls_mean)
+    track_head: int | None = None    # width of the context-free track path (MVPTConfig.track_head; 0: off,
+                                     # the track is the [CLS]); trained by the segment loss
     d_model: int | None = None       # Transformer width
     n_layers: int | None = None
     n_heads: int | None = None
@@ -126,7 +128,7 @@ def model_config(cfg: TrainConfig, store: FeatureStore) -> ModelConfig:
         return MVPTConfig(visual_dim=store.visual_dim, music_dim=store.music_dim, d_model=cfg.d_model,
                           n_layers=cfg.n_layers, n_heads=cfg.n_heads, ff_dim=cfg.ff_dim, dropout=cfg.dropout,
                           out_dim=cfg.out_dim, seq_len=cfg.seq_len, segment_time=cfg.segment_time,  # type: ignore[arg-type]
-                          cls_mean=bool(cfg.cls_mean))
+                          cls_mean=bool(cfg.cls_mean), track_head=int(cfg.track_head or 0))
     if cfg.model == "baseline":
         return BaselineConfig(visual_dim=store.visual_dim, music_dim=store.music_dim, hidden_dim=cfg.hidden_dim,
                               dropout=cfg.dropout, out_dim=cfg.out_dim, seq_len=cfg.seq_len, level=cfg.baseline_level)
@@ -143,7 +145,8 @@ class TrainPlan:
     warnings: list[str] = field(default_factory=list)
 
 
-ARCH_FIELDS = ("d_model", "n_layers", "n_heads", "ff_dim", "out_dim", "seq_len", "hidden_dim", "dropout", "cls_mean")
+ARCH_FIELDS = ("d_model", "n_layers", "n_heads", "ff_dim", "out_dim", "seq_len", "hidden_dim", "dropout", "cls_mean",
+               "track_head")
 
 
 def plan(cfg: TrainConfig, store: FeatureStore) -> TrainPlan:
@@ -180,7 +183,7 @@ def plan(cfg: TrainConfig, store: FeatureStore) -> TrainPlan:
             arch.update(hidden_dim=m.hidden_dim, model="baseline", baseline_level=m.level)
         else:
             arch.update(d_model=m.d_model, n_layers=m.n_layers, n_heads=m.n_heads, ff_dim=m.ff_dim,
-                        model="mvpt", segment_time=m.segment_time, cls_mean=m.cls_mean)
+                        model="mvpt", segment_time=m.segment_time, cls_mean=m.cls_mean, track_head=m.track_head)
         for k, v in arch.items():
             given = getattr(cfg, k)
             if k in ARCH_FIELDS and given is not None and given != v:
@@ -293,8 +296,9 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
         return triplet(seg_v, seg_m, cfg.margin, valid)
     if kind == "triplet":
         return triplet(seg_v, seg_m, cfg.margin, valid) + cfg.track_weight * triplet(out_v.cls, out_m.cls, cfg.margin)
+    head = _track_head_loss(cfg, out_v, out_m, valid, info)
     if not info.enabled:
-        seg = info_nce(seg_v, seg_m, cfg.tau, valid)
+        seg = info_nce(seg_v, seg_m, cfg.tau, valid) + head
         if not cfg.track_weight:  # a [CLS] that reads the mean learns through the shared layers only
             return seg
         return seg + cfg.track_weight * info_nce(out_v.cls, out_m.cls, cfg.track_tau or cfg.tau)
@@ -306,7 +310,21 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
     ones = torch.ones(cv.shape[0], dtype=torch.bool, device=cv.device)
     trk = info_nce_gathered(out_v.cls, out_m.cls, cv, cm, info.rank * out_v.cls.shape[0], ones,
                             cfg.track_tau or cfg.tau)
-    return seg + cfg.track_weight * trk
+    return seg + head + cfg.track_weight * trk
+
+
+def _track_head_loss(cfg: TrainConfig, out_v, out_m, valid: torch.Tensor, info: distrib.DistInfo) -> torch.Tensor | float:
+    """The context-free track path (``track_head``) learns from segments, as the MLP baseline does:
+    InfoNCE over the batch's real segments (0 when the model has no such path)."""
+    if out_v.track_segments is None:
+        return 0.0
+    d = out_v.track_segments.shape[-1]
+    tv, tm = out_v.track_segments.reshape(-1, d), out_m.track_segments.reshape(-1, d)  # (B·L, d)
+    if not info.enabled:
+        return info_nce(tv, tm, cfg.tau, valid)
+    all_v, all_m = distrib.gather_with_grad(tv, info), distrib.gather_with_grad(tm, info)
+    return info_nce_gathered(tv, tm, all_v, all_m, info.rank * tv.shape[0], distrib.gather_plain(valid, info),
+                             cfg.tau, valid)
 
 
 def _checkpoint_config(cfg: TrainConfig, mcfg: ModelConfig, store: FeatureStore, n_train: int) -> CheckpointConfig:
@@ -353,6 +371,10 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
+    # the track path's gradients are clipped on their own: under one global norm the Transformer's
+    # larger ones shrank its steps (track_head); a model without it clips exactly as before
+    head_params = [p for n, p in model.named_parameters() if ".track." in n]
+    clip_groups = [[p for n, p in model.named_parameters() if ".track." not in n]] + ([head_params] if head_params else [])
     opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98))
     warmup = max(1, int(cfg.warmup_epochs * steps_per_epoch))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(steps_per_epoch * cfg.epochs, warmup, cfg.min_lr_ratio))
@@ -422,7 +444,8 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            for group in clip_groups:
+                nn.utils.clip_grad_norm_(group, cfg.grad_clip)
             scaler.step(opt)
             scaler.update()
             sched.step()

@@ -33,12 +33,17 @@ class EncoderConfig:
     use_time: bool = True       # add learned temporal (position) embeddings to the inputs
     cls_mean: bool = False      # [CLS] starts from the projected mean of the real inputs (a denoised
                                 # whole-track summary) instead of a constant token
+    track_head: int = 0         # > 0: hidden width of a context-free MLP track path; ``cls`` is then the
+                                # normalised mean of its per-segment embeddings (trained by the segment
+                                # loss), not the Transformer's [CLS]. 0: the [CLS] (older checkpoints)
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
         if min(self.in_dim, self.d_model, self.n_layers, self.ff_dim, self.out_dim, self.max_len) < 1:
             raise ValueError("encoder dimensions must be positive")
+        if self.track_head < 0:
+            raise ValueError(f"track_head must be 0 (off) or a positive width, got {self.track_head}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class MVPTConfig:
     seq_len: int = DEFAULT_SEQ_LEN  # L: segments per Transformer pass (windows at inference)
     segment_time: SegmentTime = "visual"  # which tower gets temporal embeddings (paper: visual)
     cls_mean: bool = False          # [CLS] starts from the projected mean input (EncoderConfig.cls_mean)
+    track_head: int = 0             # hidden width of the context-free track path (EncoderConfig.track_head; 0: off)
     kind: str = "mvpt"              # model family tag, checked on load
 
     def __post_init__(self) -> None:
@@ -71,7 +77,7 @@ class MVPTConfig:
         return EncoderConfig(in_dim=in_dim, d_model=self.d_model, n_layers=self.n_layers,
                              n_heads=self.n_heads, ff_dim=self.ff_dim, dropout=self.dropout,
                              out_dim=self.out_dim, max_len=self.seq_len, use_time=use_time,
-                             cls_mean=self.cls_mean)
+                             cls_mean=self.cls_mean, track_head=self.track_head)
 
 
 @dataclass(frozen=True)
