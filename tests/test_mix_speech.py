@@ -122,9 +122,31 @@ def test_a_stream_of_pieces_finds_what_the_whole_signal_gives(detector):
     fresh = DETECTORS[detector]  # a new one each time: the WebRTC detector adapts as it listens
     frames = fresh().stream()
     cuts = [0, 700, 5000, 5001, 40000, 77777, x.size]  # pieces that split frames anywhere
-    probs = np.concatenate([frames.push(x[a:b]) for a, b in zip(cuts, cuts[1:])])
+    probs = np.concatenate([frames.push(x[a:b]) for a, b in zip(cuts, cuts[1:])] + [frames.flush()])
     assert np.array_equal(probs, fresh().frame_probs(x))
     s = SpeechStream(fresh())
     for a, b in zip(cuts, cuts[1:]):
         s.push(x[a:b])
     assert np.array_equal(s.regions(), detect_speech(x, SR, detector=fresh())) and len(s.regions()) >= 2
+
+
+def test_silero_in_blocks_computes_what_its_own_window_by_window_call_computes():
+    """The block runner (front end batched, the LSTM cell stepped) against Silero's own
+    ``audio_forward`` (one call per window): the same probabilities but for the last bits of
+    the batched sums, and so the same regions."""
+    import torch
+
+    from engine.mix.speech import SileroDetector, regions_from_probs
+
+    x = np.zeros(SR * 7, np.float32)
+    x[SR * 1:SR * 3] = speechlike(2.0, seed=3)
+    x[int(SR * 4.2):SR * 6] = speechlike(1.8, seed=4)
+    x += 0.02 * np.random.default_rng(1).standard_normal(x.size).astype(np.float32)
+    det = SileroDetector()
+    with torch.inference_mode():
+        own = det.model.audio_forward(torch.from_numpy(x)[None], SR)[0].numpy()  # [frames] (+ a padded last one)
+    det.model.reset_states()
+    ours = det.frame_probs(x)
+    own = own[:x.size // 512]
+    assert ours.shape == own.shape and np.abs(ours - own).max() < 1e-5
+    assert np.array_equal(regions_from_probs(ours, det.hop, 7.0), regions_from_probs(own, det.hop, 7.0))

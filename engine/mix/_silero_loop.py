@@ -1,4 +1,4 @@
-"""Silero VAD over consecutive windows in one TorchScript call (see ``speech._silero_windows``).
+"""Silero VAD over blocks of consecutive windows in one TorchScript call (see ``speech._silero_blocks``).
 
 Its own module: TorchScript compiles ``forward`` from its source and resolves ``Tensor`` and
 ``torch`` from this module's globals (``engine.mix.speech`` imports torch only when used).
@@ -8,16 +8,30 @@ import torch
 from torch import Tensor, nn
 
 
-class Windows(nn.Module):
-    """``model(x[:, i:i + 512], 16000)`` for each 512-sample window of ``x [1, N]`` (N a multiple
-    of 512), the model's recurrent state carried from window to window: ``[1, N / 512]``."""
+class Blocks(nn.Module):
+    """Silero's 16 kHz network (``model._model`` of the loaded VAD) over a block of consecutive
+    windows, what ``model(window, 16000)`` called window by window computes. Per window the
+    network is a stateless front end (STFT and four convolutions of the window and the 64
+    samples before it) and one step of an LSTM cell (the only state); the front end and the
+    output layer run on the whole block at once, only the cell steps one window at a time.
+    That costs half of the window-by-window call (whose per-call overhead is most of it), and
+    holds the interpreter's lock for none of it.
 
-    def __init__(self, model: nn.Module) -> None:
+    ``forward(x [N, 512], state [2, 1, 128], context [1, 64])`` -> (probabilities ``[N]``, the
+    state and the context after the block's last window)."""
+
+    def __init__(self, net: nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.net = net
 
-    def forward(self, x: Tensor) -> Tensor:
-        outs: list[Tensor] = []
-        for i in range(0, x.size(1), 512):
-            outs.append(self.model(x[:, i:i + 512], 16000))
-        return torch.cat(outs, 1)
+    def forward(self, x: Tensor, state: Tensor, context: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        before = torch.cat([context, x[:-1, -64:]], 0)  # [N, 64]: the 64 samples before each window
+        feats = self.net.encoder(self.net.stft(torch.cat([before, x], 1)))  # [N, 128, 1]
+        feats = feats.squeeze(-1)  # [N, 128]
+        h, c = state[0], state[1]  # [1, 128] each
+        hs: list[Tensor] = []
+        for i in range(feats.size(0)):
+            h, c = self.net.decoder.rnn(feats[i:i + 1], (h, c))
+            hs.append(h)
+        out = self.net.decoder.decoder(torch.cat(hs, 0).unsqueeze(-1))  # [N, 1, 1]
+        return out.squeeze(1).mean(1), torch.stack([h, c]), x[-1:, -64:]

@@ -7,8 +7,9 @@ Two detectors run offline from what pip installs, behind one small protocol
   inside the ``silero-vad`` wheel (nothing is downloaded; torch is already a dependency of
   the engine). It tells speech from music and noise: on ``bench/mix.py``'s espeak-ng speech
   (7 voices/languages/speeds) under music, crowd-like babble and wind at +20/+10/+5/0/-5 dB
-  SNR its 10 ms-frame F1 was 0.975/0.976/0.977/0.977/0.970. Cost: about 1.2 s per minute of
-  audio on one thread of the busy 2-core machine (it runs single-threaded: two threads were
+  SNR its 10 ms-frame F1 was 0.975/0.976/0.977/0.977/0.970. Cost: about 0.13 s per minute of
+  audio on one thread of the busy 2-core machine, run in blocks of windows (0.48 s window by
+  window, same run; probabilities within 2e-6, the same regions; it runs single-threaded: two threads were
   4-20x slower there; torch's thread count is process-wide, so other torch work in the process
   runs on one thread for the seconds a detection takes). The wheel's ONNX files would need
   onnxruntime (not a dependency); its TorchScript file is loaded with ``torch.jit.load`` from the
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,7 +58,11 @@ class SpeechDetector(Protocol):
 class FrameStream(Protocol):
     def push(self, x: np.ndarray) -> np.ndarray:
         """Probabilities of the frames completed by the 16 kHz mono piece ``x`` (the signal's
-        pieces in order; a partial last frame waits for the next piece)."""
+        pieces in order; a partial last frame waits for the next piece, and a detector that
+        works in blocks may hold back the frames of an unfinished block until :meth:`flush`)."""
+
+    def flush(self) -> np.ndarray:
+        """After the last piece: the probabilities still held back."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +98,15 @@ class WebRTCDetector:
 
 
 class SileroDetector:
-    """Silero VAD (TorchScript from its wheel) on 512-sample windows (32 ms) at 16 kHz."""
+    """Silero VAD (TorchScript from its wheel) on 512-sample windows (32 ms) at 16 kHz, run in
+    blocks of BLOCK windows (``_silero_loop.Blocks``) counted from the start of the signal, so
+    a signal gives the same probabilities whole or fed piece by piece."""
 
     name = "silero"
     hop = 512 / VAD_RATE
-    _lock = threading.Lock()  # one model (recurrent state inside) shared by every thread
+    BLOCK = 32
+    """Windows per call (~1 s). Each block's front end runs as one batch, and a batch's size can
+    change the last bits of its sums: the blocks are the same however the signal is cut."""
 
     def __init__(self) -> None:
         self.model = _silero_model()
@@ -106,86 +114,83 @@ class SileroDetector:
     def frame_probs(self, x: np.ndarray) -> np.ndarray:
         n = 512
         x = np.ascontiguousarray(x[: x.size // n * n], np.float32)
+        s = self.stream()
+        return np.concatenate([s.push(x), s.flush()])
+
+    def stream(self) -> FrameStream:
+        inner = _SileroStream(self)
+        return _Framed(inner.push, 512, inner.flush)
+
+
+class _SileroStream:
+    """Whole windows in, in blocks of ``BLOCK`` through the network with its state (the LSTM
+    cell's and the last 64 samples) carried from block to block; the windows of an unfinished
+    block wait for the next piece or :meth:`flush`."""
+
+    def __init__(self, det: SileroDetector) -> None:
+        self.det = det
+        self.state: tuple | None = None  # (cell state [2, 1, 128], context [1, 64])
+        self.rest = np.zeros(0, np.float32)  # windows of the unfinished block
+
+    def push(self, x: np.ndarray) -> np.ndarray:  # x: whole windows
+        x = np.concatenate([self.rest, x]) if self.rest.size else np.asarray(x, np.float32)
+        whole = x.size // (512 * self.det.BLOCK) * (512 * self.det.BLOCK)
+        self.rest = x[whole:].copy()
+        return self._blocks(x[:whole])
+
+    def flush(self) -> np.ndarray:
+        rest, self.rest = self.rest, np.zeros(0, np.float32)
+        return self._blocks(rest)
+
+    def _blocks(self, x: np.ndarray) -> np.ndarray:
         if x.size == 0:
             return np.zeros(0, np.float32)
-        with self._lock:
-            return self._probs(x, n)
-
-    def _probs(self, x: np.ndarray, n: int) -> np.ndarray:
         import torch
 
+        blocks = _silero_blocks()
+        size = 512 * self.det.BLOCK
+        out = []
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # a tiny recurrent net: one thread is 4-20x faster than two on a busy CPU
         try:
             with torch.inference_mode():
-                # audio_forward carries the recurrent state and context across windows itself
-                probs = self.model.audio_forward(torch.from_numpy(x)[None], VAD_RATE)  # [1, frames]
+                state, context = self.state or (torch.zeros(2, 1, 128), torch.zeros(1, 64))
+                for i in range(0, x.size, size):
+                    w = torch.from_numpy(np.ascontiguousarray(x[i:i + size])).reshape(-1, 512)  # [N, 512]
+                    probs, state, context = blocks(w, state, context)
+                    out.append(probs.numpy().astype(np.float32))
+                self.state = (state, context)
         finally:
             torch.set_num_threads(threads)
-            self.model.reset_states()
-        return probs[0].numpy().astype(np.float32)[: x.size // n]
-
-    def stream(self) -> FrameStream:
-        return _Framed(_SileroStream(self).push, 512)
-
-
-class _SileroStream:
-    """Window by window through the model, its recurrent state kept between pieces (and
-    put back before each piece: the model is shared), so the probabilities are those of
-    one :meth:`frame_probs` call on the whole signal, bit for bit."""
-
-    def __init__(self, det: SileroDetector) -> None:
-        self.det = det
-        self.state: tuple | None = None  # the model's (_state, _context, _last_sr, _last_batch_size)
-
-    def push(self, x: np.ndarray) -> np.ndarray:  # x: whole windows
-        import torch
-
-        m = self.det.model
-        with self.det._lock:
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                with torch.inference_mode():
-                    if self.state is None:
-                        m.reset_states()
-                    else:
-                        m._state, m._context, m._last_sr, m._last_batch_size = self.state
-                    xt = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None]  # [1, N]
-                    probs = _silero_windows()(xt)  # [1, N / 512]
-                    self.state = (m._state, m._context, m._last_sr, m._last_batch_size)
-            finally:
-                torch.set_num_threads(threads)
-                m.reset_states()
-        return probs[0].numpy().astype(np.float32)
+        return np.concatenate(out)
 
 
 @functools.lru_cache(maxsize=1)
-def _silero_windows():
-    """The model over consecutive 512-sample windows in one TorchScript call: ``audio_forward``
-    without its reset of the recurrent state. One call per piece, not per window, costs
-    ~25 % less and lets go of the GIL for the whole piece (the decoder's thread needs it)."""
+def _silero_blocks():
+    """:class:`engine.mix._silero_loop.Blocks` over the loaded model, scripted (one call per block
+    that lets go of the interpreter's lock throughout; the decoder's thread needs it)."""
     import warnings
 
     import torch
 
-    from ._silero_loop import Windows
+    from ._silero_loop import Blocks
 
+    net = _silero_model()._model  # the 16 kHz network inside Silero's wrapper
     with warnings.catch_warnings():  # torch.jit.script's deprecation notice
         warnings.simplefilter("ignore", FutureWarning)
         try:
-            return torch.jit.script(Windows(_silero_model()))
-        except Exception as e:  # noqa: BLE001 - a torch that cannot script it: window by window
-            log.warning("silero window loop not scripted (%s); calling it window by window", e)
-            return Windows(_silero_model())
+            return torch.jit.script(Blocks(net))
+        except Exception as e:  # noqa: BLE001 - a torch that cannot script it: the same in Python
+            log.warning("silero block loop not scripted (%s); running it in Python", e)
+            return Blocks(net)
 
 
 class _Framed:
     """A :class:`FrameStream` over a function of whole frames: the partial frame at the end of
     a piece is kept for the next."""
 
-    def __init__(self, probs, n: int) -> None:
-        self.probs, self.n = probs, n
+    def __init__(self, probs, n: int, flush=None) -> None:
+        self.probs, self.n, self._flush = probs, n, flush
         self.rest = np.zeros(0, np.float32)
 
     def push(self, x: np.ndarray) -> np.ndarray:
@@ -193,6 +198,10 @@ class _Framed:
         whole = x.size // self.n * self.n
         self.rest = x[whole:].copy()
         return self.probs(x[:whole]) if whole else np.zeros(0, np.float32)
+
+    def flush(self) -> np.ndarray:
+        """The frames the detector still holds (a partial frame is dropped, as on the whole)."""
+        return self._flush() if self._flush is not None else np.zeros(0, np.float32)
 
 
 @functools.lru_cache(maxsize=1)
@@ -258,7 +267,7 @@ def preload() -> None:
     except RuntimeError:
         return  # none installed: the analysis says so when it needs one
     if isinstance(det, SileroDetector):
-        _silero_windows()
+        _silero_blocks()
 
 
 def to_vad_rate(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -291,7 +300,7 @@ def detect_speech(samples: np.ndarray, rate: int, *, detector: str | SpeechDetec
 class SpeechStream:
     """:func:`detect_speech` on a 16 kHz mono signal that arrives piece by piece: ``push`` the
     pieces as they come (the detector runs on each at once), ``regions()`` after the last one
-    gives what ``detect_speech`` on the whole signal gives."""
+    gives what ``detect_speech`` on the whole signal gives (call it once, after the last piece)."""
 
     def __init__(self, detector: str | SpeechDetector | None = None, params: SpeechParams = SpeechParams()) -> None:
         self.det = get_detector(detector) if detector is None or isinstance(detector, str) else detector
@@ -311,6 +320,9 @@ class SpeechStream:
 
     def regions(self) -> np.ndarray:
         """float64 ``[n, 2]`` (start, end) s, as :func:`detect_speech` returns them."""
+        p = self._frames.flush()
+        if p.size:
+            self._probs.append(p)
         if self.samples < VAD_RATE // 10 or not self._heard:
             return np.zeros((0, 2))
         probs = np.concatenate(self._probs) if self._probs else np.zeros(0, np.float32)
