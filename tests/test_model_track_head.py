@@ -95,3 +95,22 @@ def test_recipes_turn_it_on_for_new_trainings_only():
     assert LARGE["track_head"] > 0
     assert auto_recipe(300, np.full(300, 20))["track_head"] > 0
     assert dataclasses.replace(MVPTConfig(), track_head=0) == MVPTConfig()
+
+
+def test_the_track_path_stops_at_its_own_best():
+    from training.track_path import TrackPathStop
+
+    torch.manual_seed(0)
+    model = build_model(MVPTConfig(**SMALL, track_head=12))
+    stop = TrackPathStop(model, patience=2)
+    res = lambda r10: {"track": {d: {"R@1": 0.0, "R@5": 0.0, "R@10": r10} for d in ("v2m", "m2v")}}  # noqa: E731
+    assert not stop.update(res(50.0))
+    best = {n: p.detach().clone() for n, p in stop.params.items()}
+    with torch.no_grad():
+        for p in stop.params.values():
+            p.add_(1.0)  # training moves on and the held-out track score drops
+    assert not stop.update(res(40.0)) and stop.update(res(45.0))  # two validations without progress
+    assert stop.frozen and all(torch.equal(p, best[n]) and not p.requires_grad for n, p in stop.params.items())
+    assert all(p.requires_grad for n, p in model.named_parameters() if ".track." not in n)
+    assert not stop.update(res(99.0))  # frozen for good
+    assert not TrackPathStop(build_model(MVPTConfig(**SMALL))).active  # no track path: nothing to do

@@ -34,6 +34,7 @@ from . import distributed as distrib
 from .dataset import FeatureStore, Split, extractor_info, manifest_sha256, open_store
 from .evaluate import evaluate
 from .recipe import LARGE, LARGE_SET, LEGACY, MIN_JUDGE_VIDEOS, SOFT_TAU_BELOW, auto_recipe  # noqa: F401 - train.* names (tests, bench)
+from .track_path import TrackPathStop, track_path_loss
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +297,7 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
         return triplet(seg_v, seg_m, cfg.margin, valid)
     if kind == "triplet":
         return triplet(seg_v, seg_m, cfg.margin, valid) + cfg.track_weight * triplet(out_v.cls, out_m.cls, cfg.margin)
-    head = _track_head_loss(cfg, out_v, out_m, valid, info)
+    head = track_path_loss(out_v, out_m, valid, cfg.tau, info)
     if not info.enabled:
         seg = info_nce(seg_v, seg_m, cfg.tau, valid) + head
         if not cfg.track_weight:  # a [CLS] that reads the mean learns through the shared layers only
@@ -311,20 +312,6 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
     trk = info_nce_gathered(out_v.cls, out_m.cls, cv, cm, info.rank * out_v.cls.shape[0], ones,
                             cfg.track_tau or cfg.tau)
     return seg + head + cfg.track_weight * trk
-
-
-def _track_head_loss(cfg: TrainConfig, out_v, out_m, valid: torch.Tensor, info: distrib.DistInfo) -> torch.Tensor | float:
-    """The context-free track path (``track_head``) learns from segments, as the MLP baseline does:
-    InfoNCE over the batch's real segments (0 when the model has no such path)."""
-    if out_v.track_segments is None:
-        return 0.0
-    d = out_v.track_segments.shape[-1]
-    tv, tm = out_v.track_segments.reshape(-1, d), out_m.track_segments.reshape(-1, d)  # (B·L, d)
-    if not info.enabled:
-        return info_nce(tv, tm, cfg.tau, valid)
-    all_v, all_m = distrib.gather_with_grad(tv, info), distrib.gather_with_grad(tm, info)
-    return info_nce_gathered(tv, tm, all_v, all_m, info.rank * tv.shape[0], distrib.gather_plain(valid, info),
-                             cfg.tau, valid)
 
 
 def _checkpoint_config(cfg: TrainConfig, mcfg: ModelConfig, store: FeatureStore, n_train: int) -> CheckpointConfig:
@@ -371,10 +358,7 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
-    # the track path's gradients are clipped on their own: under one global norm the Transformer's
-    # larger ones shrank its steps (track_head); a model without it clips exactly as before
-    head_params = [p for n, p in model.named_parameters() if ".track." in n]
-    clip_groups = [[p for n, p in model.named_parameters() if ".track." not in n]] + ([head_params] if head_params else [])
+    track_stop = TrackPathStop(model)  # the track path stops learning at its own best (track_head)
     opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98))
     warmup = max(1, int(cfg.warmup_epochs * steps_per_epoch))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(steps_per_epoch * cfg.epochs, warmup, cfg.min_lr_ratio))
@@ -397,6 +381,7 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
             scaler.load_state_dict(state["scaler"])
         start_epoch, step, best = int(state["epoch"]), int(state["step"]), float(state["best"])
         since_best = int(state.get("since_best", 0))
+        track_stop.load_state(state)
     if info.is_main:
         run.mkdir(parents=True, exist_ok=True)
         if not cfg.resume:
@@ -444,8 +429,7 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(opt)
-            for group in clip_groups:
-                nn.utils.clip_grad_norm_(group, cfg.grad_clip)
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             scaler.step(opt)
             scaler.update()
             sched.step()
@@ -471,6 +455,9 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
             yield Progress("validate", step, total_steps, f"epoch {epoch + 1}: validating")
             if len(val_split):
                 rep = evaluate(model, val_split, pool=cfg.val_pool, pools=1, seed=cfg.seed, device=device)
+                if not info.enabled and track_stop.update(rep.result):  # back to its best: judge that model
+                    record["track_path_frozen"] = True
+                    rep = evaluate(model, val_split, pool=cfg.val_pool, pools=1, seed=cfg.seed, device=device)
                 score = val_score(rep, cfg, tp.adaptive)
                 record.update({"val_segment_avg_R@10": rep.result["segment"]["avg_R@10"],
                                "val_track_avg_R@10": rep.result["track"]["avg_R@10"], "val_score": score})
@@ -490,7 +477,7 @@ def train(cfg: TrainConfig, cancel: CancelCheck | None = None) -> Job[TrainResul
                               and since_best >= (cfg.patience or 0))
             record["best_score"] = best
             with atomic_path(state_path, suffix=".pt") as tmp:
-                torch.save({"epoch": epoch + 1, "step": step, "best": best, "since_best": since_best,
+                torch.save({"epoch": epoch + 1, "step": step, "best": best, "since_best": since_best, **track_stop.state(),
                             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                             "scaler": scaler.state_dict() if scaler.is_enabled() else None}, tmp)
             with open(run / "metrics.jsonl", "a") as f:
