@@ -54,8 +54,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
 from engine.rhythm.cut_detector import CUT_FRAME_SHORT_SIDE, CutDetector
 from engine.rhythm.shots import CUTS_VERSION, Transition, VideoRhythm
@@ -71,8 +69,11 @@ def detect_cuts(path: Any, *, cancel: CancelCheck | None = None, limits: Any = N
     :class:`~engine.media.errors.MediaError` for unreadable ones."""
     from pathlib import Path
 
+    from av.video.reformatter import VideoReformatter
+
     from engine.media.container import decode_stream, open_media, video_stream
     from engine.media.errors import CorruptMedia, NoVideoStream, converted
+    from engine.media.frames import to_rgb
     from engine.media.limits import DEFAULT_LIMITS, Deadline
     from engine.media.probe import probe
 
@@ -92,6 +93,7 @@ def detect_cuts(path: Any, *, cancel: CancelCheck | None = None, limits: Any = N
         cc.options = {"max_pixels": str(limits.max_pixels), "skip_loop_filter": "all"}
         cc.thread_type = "AUTO"
         size = _small_size(vs, CUT_FRAME_SHORT_SIDE)
+        scaler = VideoReformatter()  # set up once for the run, not per frame (same pixels)
         deadline = Deadline(limits.decode_seconds(info.duration), str(p), "decoding video for cuts")
         start = float(vs.start_time * vs.time_base) if vs.start_time is not None and vs.time_base else 0.0
         last_t = -1.0
@@ -104,11 +106,7 @@ def detect_cuts(path: Any, *, cancel: CancelCheck | None = None, limits: Any = N
                 if ft <= last_t:  # a repeated or out-of-order timestamp: keep time monotonic
                     ft = last_t + 1e-4
                 last_t = ft
-                small = frame.reformat(width=size[0], height=size[1], format="rgb24",
-                                       interpolation="AREA").to_ndarray()
-                if turns:
-                    small = np.rot90(small, k=turns)
-                det.push(ft, small)
+                det.push(ft, to_rgb(frame, size, turns, "AREA", scaler))
                 done += 1
                 if done % 64 == 0:
                     check_cancel(cancel)
