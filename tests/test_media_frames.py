@@ -87,3 +87,21 @@ def test_a_kept_scaler_gives_the_pixels_a_fresh_one_gives(video_mp4):
         for t, img in tapped.items():
             assert np.array_equal(img, fresh[t].reformat(width=43, height=24, format="rgb24",
                                                          interpolation="FAST_BILINEAR").to_ndarray())
+
+
+def test_detect_cuts_reads_the_pixels_a_fresh_scaler_gives(video_mp4):
+    """``mvpt cuts`` keeps one scaler for the run (one thread, not a slice pool) and finds what
+    frame.reformat per frame found: the same small frames, so the same cuts and energy."""
+    import av
+
+    from engine.jobs import run
+    from engine.rhythm.video import CutDetector, detect_cuts
+
+    info = probe(video_mp4)
+    det = CutDetector(fps=info.video.fps)
+    with av.open(str(video_mp4)) as c:
+        c.streams.video[0].codec_context.options = {"skip_loop_filter": "all"}
+        for f in c.decode(video=0):
+            det.push(float(f.time), f.reformat(width=85, height=48, format="rgb24", interpolation="AREA").to_ndarray())
+    want, got = det.finish(info.duration), run(detect_cuts(video_mp4))
+    assert np.array_equal(want.energy, got.energy) and np.array_equal(want.cuts, got.cuts)

@@ -2,8 +2,8 @@
 
 For footage, one sequential decode of the picture feeds, per segment, the visual encoder's
 frames and the timeline thumbnail, and (with ``rhythm``) every frame, small, to the shot-cut
-and visual-energy detector; the footage's own sound comes out of the same demux and is
-listened to for speech in a thread beside the decode (:class:`_SpeechListener`).
+and visual-energy detector; the footage's own sound is read, decoded and listened to for
+speech in a thread beside the picture's decode (:class:`_SpeechListener`).
 For music, one audio decode at the encoder's rate feeds the music encoder and the rhythm
 analysis. Encoders are pure (frames or samples in, arrays out): nothing else opens the file.
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import collections
 import logging
 import os
-import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.features.base import FeatureExtractor
-from engine.jobs import CancelCheck, Job, Progress, check_cancel, relabel
+from engine.jobs import CancelCheck, Cancelled, Job, Progress, check_cancel
 from engine.media import NoAudioStream, NoVideoStream
 from engine.media.grid import SegmentGrid
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
@@ -43,8 +42,6 @@ THUMB_SHORT_SIDE = 90
 SPEECH_RATE = 16000
 SPEECH_CHUNK_SECONDS = 60.0
 """Speech detection runs on chunks this long, so a 2-hour file never sits in memory."""
-SPEECH_QUEUE = 30
-"""Pieces of sound (~1 s each) that may wait for the detector beside the decode."""
 
 
 @dataclass(frozen=True)
@@ -131,16 +128,12 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
         if hasattr(video, "CutDetector"):
             detector = video.CutDetector(fps=float(info.video.fps or 25.0))
             tap, tap_side = (lambda t, small: handed.append((t, small))), video.CUT_FRAME_SHORT_SIDE
-    # Speech is listened for beside the picture's decode, in the sound of the same demux; only
-    # without the cut tap (the picture then need not be decoded whole) is the sound read apart.
-    listener = _SpeechListener() if speech and tap is not None and info.audio is not None else None
+    listener = _SpeechListener(path, limits) if speech and info.audio is not None else None
     yield Progress("read", 0, T, f"reading {T} segments of {path.name}")
     frames = sample_frames(path, grid, per_segment=k, short_side=int(encoder.frame_short_side), info=info,
-                           limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side,
-                           audio_tap=None if listener is None else listener.feed, audio_rate=SPEECH_RATE)
+                           limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side)
     try:
         for event in _encode_as_read(frames, encoder, feats, thumbs, want_thumbs, per_batch, T, cancel,
-                                     None if listener is None else listener.close,
                                      None if detector is None else to_detector):
             yield event
             if listener is not None:
@@ -153,7 +146,7 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
         if listener is not None:
             regions = yield from listener.finish(info.duration, cancel)
         elif speech:
-            regions = yield from relabel(_speech(path, info, limits, cancel), "speech")
+            regions = np.zeros((0, 2))  # no sound
     finally:
         if listener is not None:
             listener.close()
@@ -162,10 +155,8 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
 
 
 def _encode_as_read(frames, encoder, feats: np.ndarray, thumbs: list[np.ndarray], want_thumbs: bool,
-                    per_batch: int, T: int, cancel: CancelCheck | None, on_abort=None,
-                    on_segment=None) -> Job[None]:
+                    per_batch: int, T: int, cancel: CancelCheck | None, on_segment=None) -> Job[None]:
     """Encode the segments ``frames`` yields into ``feats`` [T, D] (and ``thumbs``) as they come.
-    ``on_abort`` runs first when this stops early (so a decoder waiting on it lets go);
     ``on_segment`` runs as each segment arrives (before it is encoded)."""
     ahead = prefetch(frames, depth=max(2, 2 * per_batch))  # decode the next scenes while these encode
     pending: list = []
@@ -185,10 +176,6 @@ def _encode_as_read(frames, encoder, feats: np.ndarray, thumbs: list[np.ndarray]
                 pending.clear()
                 yield Progress("read", done, T, f"segment {done} of {T}",
                                SegmentsRead(done, T, feats[:done].copy(), tuple(thumbs)))
-    except BaseException:
-        if on_abort is not None:
-            on_abort()
-        raise
     finally:
         ahead.close()
 
@@ -279,17 +266,17 @@ def _speech(path: Path, info: MediaInfo, limits: MediaLimits, cancel: CancelChec
 
 class _SpeechListener:
     """Speech detection in a thread beside the picture's decode, region for region what
-    :func:`_speech` finds. The decoder hands over the footage's sound (``feed``: 16 kHz mono,
-    from the same demux as the picture) in pieces of about a second; this thread runs the
-    detector on each piece as it comes (its recurrent state kept from piece to piece, restarted
-    every SPEECH_CHUNK_SECONDS as :func:`_speech` does), on the core the decoder leaves over.
-    At most SPEECH_QUEUE pieces wait (the decoder waits beyond that): memory stays flat."""
+    :func:`_speech` finds. The thread reads the footage's sound itself (its own demux of the
+    file, ~0.05 s of CPU a minute, served by the page cache) and decodes, resamples and hears it
+    there: the thread the frame-threaded picture decode waits on does nothing for the sound.
+    The detector's state is kept from piece to piece and restarted every SPEECH_CHUNK_SECONDS,
+    as :func:`_speech` does. The sound is pulled at the listener's own pace: nothing queues up
+    and memory stays flat. A sound track that stops decoding part-way is heard as far as it
+    goes (logged), as a damaged picture would not be: the picture is the footage."""
 
-    def __init__(self) -> None:
-        self._q: queue.Queue = queue.Queue(maxsize=SPEECH_QUEUE)
+    def __init__(self, path: Path, limits: MediaLimits) -> None:
+        self.path, self.limits = path, limits
         self._stop = threading.Event()
-        self._buf: list[np.ndarray] = []
-        self._have = 0
         self._regions: list[np.ndarray] = []
         self._error: BaseException | None = None
         self.heard = 0.0
@@ -298,41 +285,30 @@ class _SpeechListener:
         self._starting = threading.Lock()
 
     def start(self) -> None:
-        """Start listening (loads the detector); the sound fed before waits in the queue."""
-        with self._starting:  # the decoder's thread may start it too
+        """Start listening (loads the detector). The analysis starts it after the first scene
+        is out: loading the detector beside the first segment's decode would delay it."""
+        with self._starting:
             if self._thread.ident is None:
                 self._thread.start()
 
-    def feed(self, samples: np.ndarray) -> None:
-        """float32 mono [n] at SPEECH_RATE, in order (the decoder's thread)."""
-        self._buf.append(samples)
-        self._have += samples.size
-        if self._have >= SPEECH_RATE:
-            self._put(np.concatenate(self._buf))
-            self._buf, self._have = [], 0
-
-    def _put(self, item) -> None:
-        while not self._stop.is_set():
-            try:
-                self._q.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                self.start()  # the queue is full before the first scene is out: listen now
-
     def _run(self) -> None:
+        from engine.media import MediaError
+        from engine.media.audio import iter_audio
+
         try:
             try:
                 from engine.mix.speech import SpeechStream
             except ImportError:  # the mix's detector is not installed in this build
-                SpeechStream = None  # noqa: N806
+                return
             chunk = int(SPEECH_CHUNK_SECONDS * SPEECH_RATE)
-            stream = SpeechStream() if SpeechStream is not None else None
+            stream = SpeechStream()
             at = 0  # samples before the current chunk
-            while not self._stop.is_set():
-                piece = self._q.get()
-                while piece is not None and piece.size:
-                    if stream is None:
-                        break
+            buf: list[np.ndarray] = []
+            have = 0
+
+            def hear(piece: np.ndarray) -> None:
+                nonlocal stream, at
+                while piece.size:
                     take = min(piece.size, chunk - stream.samples)
                     stream.push(piece[:take])
                     piece = piece[take:]
@@ -340,14 +316,26 @@ class _SpeechListener:
                         self._chunk_done(stream, at)
                         at += chunk
                         stream = SpeechStream()
-                    self.heard = (at + stream.samples) / SPEECH_RATE
-                if piece is None:
-                    if stream is not None and stream.samples:
-                        self._chunk_done(stream, at)
-                    return
+                self.heard = (at + stream.samples) / SPEECH_RATE
+
+            try:
+                for piece in iter_audio(self.path, SPEECH_RATE, limits=self.limits, cancel=self._stop.is_set):
+                    buf.append(piece)  # a decoded frame's worth (~23 ms): heard a second at a time
+                    have += piece.size
+                    if have >= SPEECH_RATE:
+                        hear(np.concatenate(buf))
+                        buf, have = [], 0
+            except Cancelled:
+                return
+            except MediaError as e:
+                log.warning("%s: speech heard in the first %.1f s of the sound only (%s)", self.path.name,
+                            (at + stream.samples + have) / SPEECH_RATE, e)
+            if have:
+                hear(np.concatenate(buf))
+            if stream.samples:
+                self._chunk_done(stream, at)
         except BaseException as e:  # noqa: BLE001 - raised in the caller by finish()
             self._error = e
-            self._stop.set()  # the decoder stops handing sound over
 
     def _chunk_done(self, stream, at: int) -> None:
         r = np.asarray(stream.regions(), np.float64).reshape(-1, 2)
@@ -355,12 +343,8 @@ class _SpeechListener:
             self._regions.append(r + at / SPEECH_RATE)
 
     def finish(self, duration: float, cancel: CancelCheck | None) -> Job[np.ndarray]:
-        """After the decode: the last piece, then wait for the detector. Merged regions [n, 2]."""
+        """After the picture's decode: wait for the listener. Merged regions [n, 2]."""
         self.start()
-        if self._have:
-            self._put(np.concatenate(self._buf))
-        self._buf, self._have = [], 0
-        self._put(None)
         while self._thread.is_alive():
             check_cancel(cancel)
             yield Progress("speech", round(min(self.heard, duration)), round(duration), "listening for speech")
@@ -372,10 +356,6 @@ class _SpeechListener:
     def close(self) -> None:
         """Stop the thread (after an error or a cancel; harmless after finish)."""
         self._stop.set()
-        try:
-            self._q.put_nowait(None)
-        except queue.Full:
-            pass
         if self._thread.ident is not None:
             self._thread.join(timeout=10)
 

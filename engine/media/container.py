@@ -12,17 +12,14 @@ HLS playlist that points at URLs. So every open goes through :func:`open_media`,
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 
 from .errors import MediaFileMissing, MediaTimeout, MediaUnreadable, NotMediaError, converted
 from .limits import DEFAULT_LIMITS, MediaLimits
-
-log = logging.getLogger(__name__)
 
 # FFmpeg demuxer names (``ffmpeg -demuxers``). Matching is per comma-separated name, so
 # "mov" admits the "mov,mp4,m4a,3gp,3g2,mj2" demuxer. Nothing here opens other files.
@@ -117,39 +114,19 @@ def audio_stream(container: av.container.InputContainer):
 MAX_BAD_PACKETS = 50
 
 
-def decode_stream(container: av.container.InputContainer, stream, deadline, cancel=None, *,
-                  side: tuple[object, Callable[[object], None]] | None = None):
+def decode_stream(container: av.container.InputContainer, stream, deadline, cancel=None):
     """Decoded frames of ``stream`` in order, checking the deadline and cancel per packet.
 
     Isolated undecodable packets are skipped (real files have them); a stream that keeps
-    failing raises :class:`CorruptMedia`.
-
-    ``side=(other_stream, on_frame)``: the other stream's packets, read by the same demux, are
-    decoded too and each of its frames handed to ``on_frame`` (the file is read once for
-    both). A side stream that keeps failing is given up (logged), never the main one."""
+    failing raises :class:`CorruptMedia`."""
     from engine.jobs import check_cancel
 
     from .errors import CorruptMedia
 
-    bad = side_bad = 0
-    streams = (stream,) if side is None else (stream, side[0])
-    side_index = None if side is None else side[0].index
-    for packet in container.demux(*streams):
+    bad = 0
+    for packet in container.demux(stream):
         deadline.check()
         check_cancel(cancel)
-        if packet.stream_index == side_index:
-            try:
-                for f in packet.decode():
-                    side[1](f)
-            except (av.error.InvalidDataError, av.error.UndefinedError, ValueError) as e:
-                side_bad += 1
-                if side_bad > MAX_BAD_PACKETS:
-                    log.warning("%s: stream %d given up after %d undecodable packets (%s)", container.name,
-                                side_index, side_bad, e)
-                    side_index = -1  # its packets are skipped from here on
-            continue
-        if side_index is not None and packet.stream_index != stream.index:
-            continue  # the given-up side stream
         try:
             frames = packet.decode()
         except (av.error.InvalidDataError, av.error.UndefinedError, ValueError) as e:

@@ -36,8 +36,7 @@ from av.video.reformatter import VideoReformatter
 
 from engine.jobs import CancelCheck
 
-from .audio import Resampler
-from .container import audio_stream, decode_stream, open_media, video_stream
+from .container import decode_stream, open_media, video_stream
 from .errors import CorruptMedia, MediaError, NoVideoStream, converted
 from .grid import SegmentGrid
 from .limits import DEFAULT_LIMITS, Deadline, MediaLimits
@@ -75,25 +74,18 @@ def choose_strategy(info: MediaInfo, grid: SegmentGrid, per_segment: int,
 
 FrameTap = Callable[[float, np.ndarray], None]
 """Called with (media time in s, uint8 [h, w, 3] small upright RGB) for every decoded frame."""
-AudioTap = Callable[[np.ndarray], None]
-"""Called with consecutive float32 mono chunks [n] of the file's sound."""
 
 
 def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: int = 2,
                   short_side: int | None = 224, *, strategy: Strategy = "auto",
                   info: MediaInfo | None = None, limits: MediaLimits = DEFAULT_LIMITS,
                   cancel: CancelCheck | None = None, tap: FrameTap | None = None,
-                  tap_short_side: int = 48, audio_tap: AudioTap | None = None,
-                  audio_rate: int = 16000) -> Iterator[SegmentFrames]:
+                  tap_short_side: int = 48) -> Iterator[SegmentFrames]:
     """Yield the frames of each segment of ``grid``, in order (see module doc).
 
     With ``tap``, every frame of the stream is decoded (sequentially, none skipped) and
     handed to ``tap`` at ``tap_short_side`` px before the segment's picks are made: the one
-    decode pass then feeds the shot-cut detector too. With ``audio_tap`` as well, the file's
-    sound is decoded from the same demux and handed over in order as float32 mono chunks
-    ``[n]`` at ``audio_rate`` (as :func:`engine.media.audio.iter_audio` yields them; never
-    called for a file without sound); ``audio_tap`` alone is ignored (the picture may then be
-    read by seeking, which skips most of the file).
+    decode pass then feeds the shot-cut detector too.
 
     Raises :class:`NoVideoStream` for audio-only files, and :class:`CorruptMedia` (after the
     segments that could be read were yielded) when the stream stops decoding.
@@ -109,7 +101,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
         cc.options = {"max_pixels": str(limits.max_pixels)}
         g = info.video.keyframe_interval or _estimate_keyframe_interval(c, vs)
         chosen = choose_strategy(info, grid, per_segment, g) if strategy == "auto" else strategy
-        tapped = sound = None
+        tapped = None
         if tap is not None:
             chosen = "sequential"
         deadline = Deadline(limits.decode_seconds(info.duration), str(p), "decoding video")
@@ -126,8 +118,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
             cc.thread_type = "AUTO"
             # Deblocking is invisible once frames are scaled down for analysis: skip it.
             cc.options = {**cc.options, "skip_loop_filter": "all"}
-            sound = _AudioSide(c, audio_tap, audio_rate) if tap is not None and audio_tap is not None else None
-            frames = _decoded(c, vs, deadline, cancel, None if sound is None else sound.side)
+            frames = _decoded(c, vs, deadline, cancel)
             if tap is None:
                 # B-frames nobody references are skipped: the frame used is then the next
                 # decoded one, a few frames (< 0.1 s) later at most. Saves a third of the
@@ -143,9 +134,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
                 if tapped is not None and index == len(grid) - 1:
                     for _ in tapped:  # the tap sees the frames after the last pick too
                         pass
-                    if sound is not None:
-                        sound.flush()
-                frames = np.stack([_to_rgb(f, size, turns, scaler=scaler) for f in picks])
+                frames = np.stack([to_rgb(f, size, turns, scaler=scaler) for f in picks])
                 yield SegmentFrames(index, np.array([f.time or 0.0 for f in picks]), frames)
                 done = index + 1
         except CorruptMedia as e:
@@ -157,32 +146,9 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
                                   f"{info.duration:.1f} s (truncated?)", decoded_seconds=reached)
 
 
-def _decoded(c, vs, deadline: Deadline, cancel: CancelCheck | None, side=None) -> Iterator[av.VideoFrame]:
+def _decoded(c, vs, deadline: Deadline, cancel: CancelCheck | None) -> Iterator[av.VideoFrame]:
     """Decoded frames in presentation order; isolated bad packets are skipped."""
-    return decode_stream(c, vs, deadline, cancel, side=side)
-
-
-class _AudioSide:
-    """The sound of the file being decoded for its picture, resampled to mono float32 and
-    handed to ``tap`` as it comes out of the same demux (format changes mid-stream handled
-    as in :mod:`engine.media.audio`)."""
-
-    def __init__(self, c, tap: AudioTap, rate: int) -> None:
-        s = audio_stream(c)
-        self.side = None if s is None else (s, self._frame)
-        self.tap = tap
-        self.resampler = Resampler("mono", rate)
-
-    def _frame(self, frame) -> None:
-        for chunk in self.resampler.resample(frame):
-            if chunk.shape[1]:
-                self.tap(chunk[0])
-
-    def flush(self) -> None:
-        if self.side is not None:
-            for chunk in self.resampler.flush():
-                if chunk.shape[1]:
-                    self.tap(chunk[0])
+    return decode_stream(c, vs, deadline, cancel)
 
 
 def _tapped(frames: Iterator[av.VideoFrame], tap: FrameTap, size, turns: int,
@@ -191,7 +157,7 @@ def _tapped(frames: Iterator[av.VideoFrame], tap: FrameTap, size, turns: int,
         if f.time is not None:
             # every frame of the stream goes through here: FFmpeg's fast bilinear scaler costs
             # ~0.14 ms a 1080p frame (0.8 ms area averaging) and finds the same cuts
-            tap(float(f.time), _to_rgb(f, size, turns, "FAST_BILINEAR", scaler))
+            tap(float(f.time), to_rgb(f, size, turns, "FAST_BILINEAR", scaler))
         yield f
 
 
@@ -327,18 +293,21 @@ def _output_size(vs, short_side: int | None) -> tuple[int, int] | None:
     return max(1, int(round(w * scale))), max(1, int(round(h * scale)))
 
 
-def _to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None, quarter_turns: int,
+def to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None, quarter_turns: int,
             interpolation: str | None = None, scaler: VideoReformatter | None = None) -> np.ndarray:
     """uint8 [h, w, 3] RGB of ``frame`` at ``size``, upright. ``scaler``: a reformatter kept for
     a run of frames of one size. ``frame.reformat`` sets FFmpeg's scaler up anew for every frame,
     which cost more than the scaling itself (0.64 against 0.14 ms a 1080p frame to 85 x 48 px,
-    2.3 against 1.5 ms to 256 x 144); the pixels are the same."""
+    2.3 against 1.5 ms to 256 x 144); the pixels are the same. The scaler runs in the calling
+    thread: by default it splits every frame into slices for a pool of threads, and waking them
+    (on a busy machine, waiting for them to be scheduled) took longer than these small pictures
+    take to scale (the pixels are the same)."""
     if size is None:
         rgb = frame.to_ndarray(format="rgb24")
     else:
         scaler = scaler or VideoReformatter()
         rgb = scaler.reformat(frame, width=size[0], height=size[1], format="rgb24",
-                              interpolation=interpolation).to_ndarray()
+                              interpolation=interpolation, threads=1).to_ndarray()
     if quarter_turns:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=quarter_turns))
     return rgb
