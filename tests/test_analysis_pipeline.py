@@ -190,14 +190,13 @@ def _talking_video(path, seconds: float = 10.0):
     return path
 
 
-def test_speech_is_heard_in_the_same_demux_as_the_picture(tmp_path, monkeypatch):
+def test_speech_is_heard_beside_the_pictures_decode(tmp_path, monkeypatch):
     """The listener beside the decode finds the regions the separate pass finds, chunk for chunk."""
     from engine.analysis import read
     from engine.media.limits import DEFAULT_LIMITS
     from engine.media.probe import probe
 
     monkeypatch.setattr(read, "SPEECH_CHUNK_SECONDS", 3.0)  # several chunks, pieces cut at their ends
-    monkeypatch.setattr(read, "SPEECH_QUEUE", 1)  # the decoder waits for the detector
     video = _talking_video(tmp_path / "talk.mp4")
     info = probe(video)
     events, got = _drive(read.read_media(video, None, 2.0, modality="visual", rhythm=True, speech=True))
@@ -215,7 +214,6 @@ def test_a_failing_or_cancelled_listener_never_hangs_the_decode(tmp_path, monkey
     from engine.jobs import Cancelled
     from engine.mix import speech
 
-    monkeypatch.setattr(read, "SPEECH_QUEUE", 1)
     video = _talking_video(tmp_path / "talk.mp4")
 
     def broken(*a, **k):
@@ -230,3 +228,31 @@ def test_a_failing_or_cancelled_listener_never_hangs_the_decode(tmp_path, monkey
         run(read.read_media(video, None, 2.0, modality="visual", rhythm=True, speech=True,
                             cancel=lambda: len(seen) > 2), seen.append)
     assert not [t for t in threading.enumerate() if t.name in ("mvpt-speech", "mvpt-decode")]
+
+
+def test_provisional_updates_reread_only_the_last_context_lengths():
+    """A provisional update sends only the last PROVISIONAL_TAIL x L scenes through the model
+    again (its cost and its memory stay flat in the duration); the scenes before keep what the
+    last update gave them, and every row has a value."""
+    from types import SimpleNamespace
+
+    from engine.analysis import pipeline
+
+    calls: list[int] = []
+
+    def encode(modality, f):  # [n, 1]: each scene sums itself and the one before it (context)
+        calls.append(f.shape[0])
+        return SimpleNamespace(segments=f + np.concatenate([f[:1] * 0, f[:-1]]))
+
+    loaded = SimpleNamespace(config=SimpleNamespace(seq_len=3), encode=encode)
+    feats = np.arange(1, 41, dtype=np.float32)[:, None]  # [40, 1]
+    shown = np.zeros((0, 0), np.float32)
+    for n in (5, 12, 20, 33, 40):
+        out = pipeline._provisional(loaded, "visual", feats[:n], shown)
+        assert out.shape == (n, 1)
+        # rows inside the re-read tail (past its first window) are what the whole prefix gives
+        whole = encode("visual", feats[:n]).segments
+        calls.pop()
+        assert np.array_equal(out[-9:], whole[-9:])
+        shown = out
+    assert max(calls) <= pipeline.PROVISIONAL_TAIL * 3 + 10 and calls[0] == 5

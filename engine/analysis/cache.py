@@ -8,14 +8,13 @@ class, so a stored analysis never executes code when it is read. A damaged entry
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import typing
 from pathlib import Path
 
 import numpy as np
 
-from engine.atomic import atomic_write_bytes
+from engine.atomic import atomic_path
 
 from .pipeline import MediaAnalysis
 
@@ -87,10 +86,11 @@ def save_analysis(file: Path, a: MediaAnalysis) -> None:
         arrays.update(lane_to_arrays("video_rhythm", a.video_rhythm))
     if a.music_rhythm is not None:
         arrays.update(lane_to_arrays("music_rhythm", a.music_rhythm))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
     try:
-        atomic_write_bytes(file, buf.getvalue())
+        # straight to the file, array by array: built in memory first, the archive (thumbnails
+        # and all) and its copy for the write were held beside the analysis, ~2 x 23 MB an hour
+        with atomic_path(file) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
     except OSError:  # a cache that cannot be written only costs time next time
         pass
 

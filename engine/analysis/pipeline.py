@@ -34,6 +34,8 @@ PARTIAL_EVERY = 0.25
 """Seconds between provisional updates while a file is read (the first comes at once)..."""
 PARTIAL_SHARE = 5.0
 """...and at least this many times what the last one took."""
+PROVISIONAL_TAIL = 4
+"""Context lengths (the model's L segments) at the end that a provisional update re-reads."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,24 @@ def _one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def _provisional(loaded, modality: str, features: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """Embeddings [n, d] of the ``n`` scenes read so far (``features`` [n, D]), with the context
+    read so far. Only the last PROVISIONAL_TAIL context lengths go through the model again:
+    the scenes before keep what the last update (``shown`` [m, d]) gave them, with the context
+    they had then, a window and more after them. The whole prefix each time made every update
+    cost more than the one before (a 2-hour file: ~1,000 scenes) and left the process's heap
+    ~23 MB an hour bigger (blocks of ever-growing sizes)."""
+    n = features.shape[0]
+    L = int(loaded.config.seq_len)
+    start = max(0, n - PROVISIONAL_TAIL * L)
+    start = min(start, max(0, shown.shape[0] - L))  # the kept rows had a window after them
+    if start == 0:
+        return loaded.encode(modality, features).segments
+    tail = loaded.encode(modality, features[start:]).segments  # [n - start, d]
+    # the tail's first window lacks what came before it: its rows come from the last update
+    return np.concatenate([shown[:start + L], tail[L:]])
+
+
 def cache_file(session, path: Path, modality: str, checkpoint_id: str) -> Path:
     from engine.features.cache import content_key
     from engine.rhythm.music import RHYTHM_VERSION
@@ -156,6 +176,7 @@ def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails:
                         thumbnails=thumbnails and modality == "visual",
                         rhythm=rhythm, speech=speech and modality == "visual", cancel=cancel)
     next_at = [-1.0]  # monotonic time of the next provisional update (the first comes at once)
+    shown = [np.zeros((0, 0), np.float32)]  # the last provisional embeddings [n, d]
 
     def provisional(ev: Progress) -> Progress:
         """The scenes read so far through the model (at most every PARTIAL_EVERY seconds)."""
@@ -167,12 +188,12 @@ def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails:
         if now < next_at[0]:
             return plain
         with _one_torch_thread():
-            enc = loaded.encode(modality, data.features)
+            emb = shown[0] = _provisional(loaded, modality, data.features, shown[0])
         # the model's share of this thread stays small, however slow it runs here
         next_at[0] = now + max(PARTIAL_EVERY, PARTIAL_SHARE * (time.monotonic() - now))
         return Progress(ev.stage, ev.done, ev.total, ev.message,
                         PartialAnalysis(str(path), modality, ck, data.done, data.total, starts[:data.done],
-                                        ends[:data.done], enc.segments, data.thumbnails))
+                                        ends[:data.done], emb, data.thumbnails))
 
     read = yield from map_progress(reader, provisional)
     T = len(grid)
