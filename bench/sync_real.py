@@ -1,6 +1,7 @@
 """Start offsets and soundtrack ranks on REAL music, through the product's own path (issue 12).
 
     .venv/bin/python bench/sync_real.py [--videos 24] [--seed 5] [--work DIR] [--weights 0.1,0.5]
+                                        [--section-cuts P] [-v]
 
 Truth by construction: each video's soundtrack is a real song cut at a known offset. The
 songs: the 8 charted Frets on Fire songs (``/usr/share/games/fretsonfire/data/songs``: the
@@ -15,7 +16,10 @@ exposure that follows the song's loudness, light pulses on the beat for club loo
 like an editor would, from the CHART's beats: shots of 1-8 bars (shorter where the song is
 loud), 55 % of cuts on a bar line, 25 % on another beat, 20 % off the beat (a quarter beat
 late/early, or anywhere), a few long takes (8-20 s), 8 % dissolves (0.3-1 s); frames round the
-cuts. The edit is never told the tracker's grid.
+cuts. The edit is never told the tracker's grid. ``--section-cuts P``: an editor who also cuts
+on a share P of the places where the music changes, found from the stems (the mix's or the
+guitar's loudness over two bars differs by ≥ 3 dB from the two before: 3-19 per song), not
+from the tracker's sections; 0 by default (the charts mark no sections).
 
 Then the app's path, unchanged: the songs are added to a library with the shipped starter
 model (``resources/starter``: musicnn features, the tracker's own beats, bars, sections and
@@ -25,15 +29,20 @@ analyse_video` (the real cut detector, visual energy and the model's embeddings)
 
 - offset of the video's own song within one beat (and on the right beat: ≤ 0.5), for: the
   model's own start (:func:`fit_soundtrack`, whole 6.7 s segments); sync over the whole song;
-  the product (``best_soundtracks``: sync with the model's start as tie-breaker); sync
+  the same with the model's content over offsets (:func:`engine.recommend.content_curve`)
+  choosing among the offsets sync cannot tell apart;
+  the product (``best_soundtracks``: sync, the model's content and then its start breaking
+  ties); sync
   refining the model's start (±4 s around it); and with the right 6.7 s segment given
-  (what a good model would hand sync: ``bench/sync.py``'s "refining");
+  (what a good model would hand sync: ``bench/sync.py``'s "refining"), and that start used
+  as the product uses the model's (breaking ties over the whole song);
 - the own song's rank among 24 for the model alone, sync alone (score over chance) and the
   product's blend at each ``--weights`` (0.1 is the app's default);
 - wall time of each stage, and the machine's load.
 
 Everything is cached under ``--work`` (songs, library, videos, analyses): a second run only
-measures (seconds). First run: ~10-15 min on a loaded 2-core machine.
+measures (2-3 min). First run: ~15 min on a loaded 2-core machine (4 min the library, 10 the
+videos).
 """
 
 from __future__ import annotations
@@ -67,6 +76,30 @@ class Song:
     beats: np.ndarray | None  # chart beats (s), None without a chart
     downbeats: np.ndarray | None
     meter: int = 4
+    changes: np.ndarray | None = None  # bar lines where the music changes (from the stems), s
+
+
+def stem_changes(mix: np.ndarray, guitar: np.ndarray | None, rate: int, bars: np.ndarray) -> np.ndarray:
+    """Bar lines where the music clearly changes, from the stems (not the tracker): the
+    loudness (dB) of the mix or of the guitar stem over the next two bars differs from the two
+    before by ≥ 3 dB; local maxima, at least 4 bars apart. float64 [c] (s)."""
+    def per_bar(y: np.ndarray) -> np.ndarray:
+        idx = np.clip((bars * rate).astype(np.int64), 0, len(y))
+        e = [float(np.mean(y[a:b] ** 2)) if b > a else 0.0 for a, b in zip(idx[:-1], idx[1:])]
+        return 10 * np.log10(np.asarray(e) + 1e-8)
+
+    stems = [per_bar(mix)] + ([per_bar(guitar)] if guitar is not None else [])
+    nov = np.zeros(len(bars))
+    for db in stems:
+        for b in range(2, len(db) - 1):
+            nov[b] = max(nov[b], abs(db[b:b + 2].mean() - db[b - 2:b].mean()))
+    out: list[int] = []
+    for b in np.argsort(-nov):
+        if nov[b] < 3.0:
+            break
+        if all(abs(b - o) >= 4 for o in out):
+            out.append(int(b))
+    return np.sort(bars[out]) if out else np.zeros(0)
 
 
 def prepare_songs(work: Path) -> list[Song]:
@@ -93,7 +126,12 @@ def prepare_songs(work: Path) -> list[Song]:
             os.replace(tmp, out)
         dur = sf.info(out).duration
         beats, downbeats, meter = midi_beats(d / "notes.mid", dur)
-        songs.append(Song(d.name, out, beats, downbeats, meter))
+        changes = work / f"{d.name}.changes.npy"
+        if not changes.exists():
+            mix = decode_audio(d / "song.ogg", 4000)
+            gtr = decode_audio(d / "guitar.ogg", 4000) if (d / "guitar.ogg").exists() else None
+            np.save(changes, stem_changes(mix, gtr, 4000, downbeats))
+        songs.append(Song(d.name, out, beats, downbeats, meter, np.load(changes)))
     for f in sorted(OTHERS.rglob("*.ogg")):
         link = music / f.name
         if not link.exists():
@@ -113,9 +151,10 @@ class Plan:
     fps: float
     look: str
     seed: int
+    section_cuts: float = 0.0  # share of the music's changes (Song.changes) that get a cut
 
 
-def plan_videos(songs: list[Song], n: int, seed: int) -> list[Plan]:
+def plan_videos(songs: list[Song], n: int, seed: int, section_cuts: float = 0.0) -> list[Plan]:
     rng = np.random.default_rng(seed)
     charted = [i for i, s in enumerate(songs) if s.beats is not None]
     out = []
@@ -128,7 +167,7 @@ def plan_videos(songs: list[Song], n: int, seed: int) -> list[Plan]:
         offset = (float(rng.choice(s.downbeats[s.downbeats <= top])) if rng.random() < 0.5
                   else float(rng.uniform(0, top)))
         out.append(Plan(i, round(offset, 3), round(secs, 2), float(rng.choice([24.0, 25.0, 30.0])),
-                        str(rng.choice(LOOK_STYLES)), int(rng.integers(2**31))))
+                        str(rng.choice(LOOK_STYLES)), int(rng.integers(2**31)), section_cuts))
     return out
 
 
@@ -159,6 +198,10 @@ def edit(song: Song, plan: Plan, loud: np.ndarray, rng: np.random.Generator) -> 
         else:  # off the beat: a quarter beat or so late/early, or anywhere
             b = float(beats[np.argmin(np.abs(beats - target))])
             end = b + rng.normal(0, 0.12) if rng.random() < 0.6 else target + rng.uniform(-0.6, 0.6)
+        changes = song.changes if song.changes is not None else np.zeros(0)
+        nxt = changes[(changes > now + 0.5) & (changes < end)]  # song time
+        if len(nxt) and rng.random() < plan.section_cuts:
+            end = float(nxt[0])  # cut where the music changes
         end = float(np.clip(end - plan.offset, t + 0.5, plan.seconds))
         if plan.seconds - end < 0.5:
             end = plan.seconds
@@ -224,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--work", default="/tmp/mvpt-bench-sync-real")
     ap.add_argument("--weights", default="0.1,0.5", help="sync weights of the blend to report (0.1: the app's)")
+    ap.add_argument("--section-cuts", type=float, default=0.0, metavar="P",
+                    help="share of the music's changes (from the stems: ≥ 3 dB over two bars) that get a cut")
     ap.add_argument("-v", "--verbose", action="store_true", help="a line per video: the grid, each error, the ranks")
     args = ap.parse_args(argv)
     work = Path(args.work)
@@ -233,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.jobs import run
     from engine.recommend import analyse_video, best_soundtracks, fit_soundtrack
+    try:  # the model's content over offsets (not in the first version measured)
+        from engine.recommend import content_curve
+    except ImportError:
+        content_curve = None
     from engine.rhythm.sync import best_offset
     from engine.session import EngineSession
     from engine.settings import EngineSettings
@@ -250,14 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     stage["songs + library"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    plans = plan_videos(songs, args.videos, args.seed)
+    plans = plan_videos(songs, args.videos, args.seed, args.section_cuts)
+    tag = f"v{args.seed}" + (f"s{round(100 * args.section_cuts)}" if args.section_cuts else "")
     vids = work / "videos"
     vids.mkdir(exist_ok=True)
     edits = {}
     for k, p in enumerate(plans):
-        f = vids / f"v{args.seed}_{k:03d}.mp4"
+        f = vids / f"{tag}_{k:03d}.mp4"
         meta = f.with_suffix(".json")
-        if not (f.exists() and meta.exists() and json.loads(meta.read_text())["plan"] == p.__dict__):
+        if not (f.exists() and meta.exists() and {"section_cuts": 0.0, **json.loads(meta.read_text())["plan"]} == p.__dict__):
             edits[k] = render(songs[p.song], p, f)
             meta.write_text(json.dumps({"plan": p.__dict__, **edits[k]}))
         print(f"\r  video {k + 1}/{len(plans)} rendered", end="", file=sys.stderr, flush=True)
@@ -267,13 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     analyses = []
     for k in range(len(plans)):
-        analyses.append(run(analyse_video(session, vids / f"v{args.seed}_{k:03d}.mp4", thumbnails=False)))
+        analyses.append(run(analyse_video(session, vids / f"{tag}_{k:03d}.mp4", thumbnails=False)))
         print(f"\r  video {k + 1}/{len(plans)} analysed", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     stage["analyse videos"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    errs: dict[str, list[float]] = {k: [] for k in ("model", "whole", "product", "refine", "segment")}
+    errs: dict[str, list[float]] = {k: [] for k in ("model", "whole", "content", "product", "refine", "segment", "good")}
     flags = []
     ranks: dict[str, list[int]] = {"model": [], "sync": []} | {f"blend {w:g}": [] for w in weights}
     cut_f = []
@@ -281,18 +331,23 @@ def main(argv: list[str] | None = None) -> int:
         song = songs[p.song]
         own = ids[song.name]
         rm, video = rhythms[song.name], a.video_rhythm
-        truth = json.loads((vids / f"v{args.seed}_{k:03d}.json").read_text())
+        truth = json.loads((vids / f"{tag}_{k:03d}.json").read_text())
         cut_f.append(_cut_recall(np.asarray(truth["cuts"]), np.asarray(video.cuts)))
         fit = fit_soundtrack(session, a, own)
         errs["model"].append(beats_off(fit.offset, p.offset, song))
         whole = best_offset(video, rm)
         errs["whole"].append(beats_off(whole.offset, p.offset, song))
+        if content_curve is not None:
+            by_content = best_offset(video, rm, content=content_curve(session, a, own))
+            errs["content"].append(beats_off(by_content.offset, p.offset, song))
         ref = best_offset(video, rm, prior_offset=fit.offset, search=4.0)
         errs["refine"].append(beats_off(ref.offset, p.offset, song))
         seg = session.segment_seconds
         right_seg = p.offset + np.random.default_rng(k).uniform(-seg / 2, seg / 2)
         good = best_offset(video, rm, prior_offset=right_seg, search=4.0)
         errs["segment"].append(beats_off(good.offset, p.offset, song))
+        tie = best_offset(video, rm, model_offset=right_seg)  # the product's use, with a model right to the segment
+        errs["good"].append(beats_off(tie.offset, p.offset, song))
         model_list = best_soundtracks(session, a, k=len(songs), sync=0.0)
         ranks["model"].append(1 + [t.item_id for t in model_list].index(own))
         fits = {s.name: best_offset(video, rhythms[s.name]) for s in songs}
@@ -309,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                 flags.append((bool(getattr(sf, "ambiguous", False)),
                               any(beats_off(o, p.offset, song) <= 1.0 for o in offered), getattr(sf, "ties", 1)))
         if args.verbose:
-            print(_detail(k, song, p, video, rm, whole, {key: e[-1] for key, e in errs.items()},
+            print(_detail(k, song, p, video, rm, whole, {key: e[-1] for key, e in errs.items() if e},
                           {key: r[-1] for key, r in ranks.items()}))
         else:
             print(f"\r  video {k + 1}/{len(plans)} measured", end="", file=sys.stderr, flush=True)
@@ -324,10 +379,14 @@ def main(argv: list[str] | None = None) -> int:
           f"(±2 frames of an edit cut): median recall {np.median(cut_f):.2f}")
     print(f"\nOffset of the own song (error in chart beats)  {'≤0.5':>6} {'≤1':>6}  median")
     names = {"model": "model's start (6.7 s segments)", "whole": "sync over the whole song",
+             "content": "sync, the model's content breaks ties",
              "product": "product: sync, model's start breaks ties", "refine": "sync refining the model's start ±4 s",
-             "segment": "sync given the right 6.7 s segment ±4 s"}
+             "segment": "sync given the right 6.7 s segment ±4 s",
+             "good": "product's use of a right-segment model's start"}
     for key, label in names.items():
         e = errs[key]
+        if not e:
+            continue
         print(f"  {label:<44} {share(e, 0.5)}% {share(e, 1.0)}%  {np.median(e):6.2f}")
     fl = np.array([f[0] for f in flags])
     ok = np.array(errs["product"]) <= 1.0

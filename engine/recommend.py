@@ -286,6 +286,36 @@ def fit_soundtrack(session: EngineSession, analysis: MediaAnalysis, item_id: int
     return SoundtrackFit(item_id, best, offset, float(scores[best]), min(tv, tm - best) / tv, scores)
 
 
+def content_curve(session: EngineSession, analysis: MediaAnalysis, item_id: int,
+                  conditioning: Conditioning | None = None, step: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """The model's content match of track ``item_id`` started at every offset, for the sync's
+    choice among offsets it cannot tell apart (:func:`engine.rhythm.sync.best_offset`'s
+    ``content``): offsets [K] (s, ``step`` apart, over the track) and the mean over the
+    video's segments of the cosine with the track at the same time [K] (linear between the
+    track's segment centres; past its end 0, as :func:`fit_soundtrack` counts it)."""
+    pair = session.library.catalog.item_embeddings(item_id, analysis.checkpoint_id)
+    if pair is None or not _searchable(analysis):
+        return np.zeros(0), np.zeros(0)
+    v = condition(analysis.embeddings, conditioning, attribute_directions(session) if conditioning else {})
+    sim = (v @ pair[0].T).astype(np.float64)  # [T_v, T_m]
+    tv, tm = sim.shape
+    segs = catalog_segments(session.library.catalog, item_id)[:tm]
+    mc = np.array([(a + b) / 2 for a, b in segs]) if len(segs) == tm else (np.arange(tm) + 0.5) * session.segment_seconds
+    vc = (np.asarray(analysis.starts, np.float64) + np.asarray(analysis.ends, np.float64)) / 2  # [T_v]
+    end = float(segs[-1][1]) if len(segs) == tm and segs else tm * session.segment_seconds
+    offsets = np.arange(0.0, max(end - step, 0.0) + step / 2, step)  # [K]
+    x = offsets[:, None] + vc[None, :]  # [K, T_v] track time under each video segment's centre
+    j = np.clip(np.searchsorted(mc, x) - 1, 0, max(tm - 2, 0))  # left neighbour
+    if tm > 1:
+        w = np.clip((x - mc[j]) / np.maximum(mc[j + 1] - mc[j], 1e-9), 0.0, 1.0)
+        rows = np.arange(tv)[None, :]
+        val = (1 - w) * sim[rows, j] + w * sim[rows, j + 1]
+    else:
+        val = np.broadcast_to(sim[:, 0][None, :], x.shape)
+    val = np.where(x < end, val, 0.0)
+    return offsets, val.sum(axis=1) / max(tv, 1)
+
+
 SYNC_GATE = 0.5
 """Sync re-orders the whole-video list only when at least one candidate's cuts-on-beats match
 is this sure (:attr:`engine.rhythm.sync.SyncFit.confidence`, 0.5 at z = 2 against unrelated
@@ -326,8 +356,10 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
     if weight > 0 and video is not None and rhythms:
         from engine.rhythm.sync import best_offset, rerank
 
-        # the model's own start only breaks ties between offsets sync cannot tell apart
-        given = {c.item_id: best_offset(video, rhythms[c.item_id], model_offset=fit.offset)
+        # the model's content at each offset, then its own start, only break ties between
+        # offsets sync cannot tell apart
+        given = {c.item_id: best_offset(video, rhythms[c.item_id], model_offset=fit.offset,
+                                        content=content_curve(session, analysis, c.item_id, conditioning))
                  for c, fit, _ in scored if c.item_id in rhythms}
         ranked = rerank([(c.item_id, m) for c, _, m in scored], video, rhythms, weight, fits=given)
         fits = {r.item_id: r.sync for r in ranked}

@@ -217,3 +217,22 @@ def test_the_models_offset_breaks_ties_only():
     music, video, offset = _phrased(4, section_cuts=True)
     sure = best_offset(video, music, model_offset=offset + 20.0)
     assert sure.offset == pytest.approx(offset, abs=0.01) and not sure.by_model
+
+
+def test_the_models_content_picks_among_ties_before_its_offset():
+    music, video, offset = _phrased(4, section_cuts=False)
+    grid = np.arange(0.0, music.duration, 0.1)
+    # the scenes match the music at the true start clearly better than anywhere else
+    content = (grid, 0.2 + 0.3 * np.exp(-0.5 * ((grid - offset) / 3.0) ** 2))
+    fit = best_offset(video, music, content=content, model_offset=offset + 30.0)  # the model's start is wrong
+    assert fit.ambiguous and fit.offset == pytest.approx(offset, abs=0.01) and not fit.by_model
+    assert fit.by_content or best_offset(video, music).offset == pytest.approx(offset, abs=0.01)
+    assert "scenes match best" in describe_offset(fit) or not fit.by_content
+    # flat content says nothing: the model's start breaks the tie as before
+    flat = best_offset(video, music, content=(grid, np.full(len(grid), 0.3)), model_offset=offset + 0.6)
+    assert not flat.by_content and flat.offset == pytest.approx(offset, abs=0.01)
+    # content never overrides an offset sync is sure of
+    music, video, offset = _phrased(4, section_cuts=True)
+    wrong = (grid, np.exp(-0.5 * ((grid - offset - 20.0) / 3.0) ** 2))
+    sure = best_offset(video, music, content=wrong)
+    assert sure.offset == pytest.approx(offset, abs=0.01) and not sure.by_content

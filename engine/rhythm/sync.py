@@ -91,6 +91,7 @@ from engine.rhythm.music import MusicRhythm
 from engine.rhythm.shots import VideoRhythm
 from engine.rhythm.sync_offset import (  # noqa: F401 - re-exported: the public face of sync
     AMBIGUOUS_GAP,
+    CONTENT_GAP,
     PHRASE_GATE,
     SNAP_TOLERANCE,
     SURROGATES,
@@ -99,6 +100,7 @@ from engine.rhythm.sync_offset import (  # noqa: F401 - re-exported: the public 
     _peaks,
     best_offset,
     confidence_of,
+    content_choice,
     describe_offset,
     snap_to_beat,
     snap_to_downbeat,

@@ -29,6 +29,10 @@ PHRASE_GATE = 0.5
 surrogate (``bench/sync.py``: 0 let chance hits decide for editors who ignore sections)."""
 SURROGATES = 16
 """Surrogate videos in the null cohort of :func:`best_offset`."""
+CONTENT_GAP = 0.5
+"""The model's content score decides between offsets sync cannot tell apart when the best
+tied offset's beats every other tied offset's by this share of its spread over the search
+(``bench/sync_real.py``)."""
 SNAP_TOLERANCE = 0.08
 """Seconds: a best offset this close to a downbeat (else a beat) is snapped onto it."""
 AMBIGUOUS_GAP = 0.25
@@ -71,6 +75,9 @@ class SyncFit:
     ties: int = 1
     """How many offsets (at least half a beat apart) score within noise of the best: 1 when
     the offset is clear."""
+    by_content: bool = False
+    """Several offsets fit within noise; the one whose music the model matches best to the
+    video's scenes was taken (``best_offset(..., content=)``)."""
 
     @property
     def informative(self) -> bool:
@@ -105,7 +112,8 @@ def confidence_of(z: float) -> float:
 
 def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float | None = None,
                 search: float | tuple[float, float] | None = None, weights: SyncWeights = WEIGHTS,
-                surrogates: int = SURROGATES, model_offset: float | None = None) -> SyncFit:
+                surrogates: int = SURROGATES, model_offset: float | None = None,
+                content: tuple[np.ndarray, np.ndarray] | None = None) -> SyncFit:
     """The start offset at which the video's cuts and energy best follow the track.
 
     ``search``: None searches every offset that keeps the whole video under the track (or,
@@ -118,6 +126,11 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     the one nearest it is taken (``SyncFit.by_model``). Unlike ``prior_offset`` it never
     narrows the search, so a model that is wrong about the start costs nothing when sync is
     sure.
+
+    ``content`` (offsets [C], score [C]: the model's match of the video's scenes with the
+    track started at each offset, :func:`engine.recommend.content_curve`) picks among
+    the tied offsets first, when it tells them apart by ``CONTENT_GAP`` of its own spread;
+    the model's offset then breaks what remains.
     """
     reason = sync_problem(video, music)
     if reason:
@@ -139,8 +152,11 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     k = int(np.argmax(scores))
     spread = max(float(scores.std()), 1e-6)
     ties = _peaks(offsets, scores, float(scores[k]) - AMBIGUOUS_GAP * spread, _beat_of(music) / 2)
-    by_model = False
-    if model_offset is not None and len(ties) > 1:
+    by_model = by_content = False
+    pick = content_choice(offsets, ties, content) if len(ties) > 1 else None
+    if pick is not None:
+        k, by_content = pick, pick != ties[0]
+    elif model_offset is not None and len(ties) > 1:
         k = min(ties, key=lambda j: abs(offsets[j] - model_offset))
         by_model = k != ties[0]
     best, on_downbeat = _snapped(float(offsets[k]), music)
@@ -151,7 +167,26 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     z = (raw - null.mean()) / max(null.std(), 0.02)
     alternatives, gap = _alternatives(offsets, scores, best, raw, music, [j for j in ties if j != k])
     return SyncFit(best, raw, float(z), confidence_of(z), gap < AMBIGUOUS_GAP, alternatives, "", on_downbeat,
-                   float(null.mean()), float(gap), phrase_on, bool(by_model), len(ties))
+                   float(null.mean()), float(gap), phrase_on, bool(by_model), len(ties),
+                   bool(by_content))
+
+
+def content_choice(offsets: np.ndarray, ties: Sequence[int], content: tuple[np.ndarray, np.ndarray] | None
+                   ) -> int | None:
+    """The index (into ``offsets``) among ``ties`` whose content score beats every other tie's
+    by ``CONTENT_GAP`` of the score's spread over all ``offsets``; None when content cannot
+    tell them apart (or there is none)."""
+    if content is None or len(content[0]) < 2 or len(ties) < 2:
+        return None
+    c_all = np.interp(offsets, content[0], content[1])  # [K]
+    spread = float(c_all.std())
+    if spread < 1e-9:
+        return None
+    c = c_all[list(ties)]
+    order = np.argsort(-c, kind="stable")
+    if c[order[0]] - c[order[1]] < CONTENT_GAP * spread:
+        return None
+    return int(list(ties)[order[0]])
 
 
 def _beat_of(music: MusicRhythm) -> float:
@@ -219,6 +254,8 @@ def describe_offset(fit: SyncFit) -> str:
         return text
     others = [clock(o) for o, _ in fit.alternatives[:3]]
     text += f"; not sure of the start: {' or '.join(others)} fit nearly as well"
-    if fit.by_model:
+    if fit.by_content:
+        text += " (took the one whose music the scenes match best)"
+    elif fit.by_model:
         text += " (took the one nearest the model's start)"
     return text
