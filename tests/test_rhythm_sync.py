@@ -236,3 +236,25 @@ def test_the_models_content_picks_among_ties_before_its_offset():
     wrong = (grid, np.exp(-0.5 * ((grid - offset - 20.0) / 3.0) ** 2))
     sure = best_offset(video, music, content=wrong)
     assert sure.offset == pytest.approx(offset, abs=0.01) and not sure.by_content
+
+
+def test_content_curve_peaks_where_the_scenes_match_the_track():
+    from types import SimpleNamespace
+
+    from engine.recommend import content_curve
+
+    rng = np.random.default_rng(0)
+    seg, start = 6.7, 4  # the video is the track's segments 4..9
+    m = rng.normal(size=(20, 16)).astype(np.float32)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    v = m[start:start + 6] + 0.1 * rng.normal(size=(6, 16)).astype(np.float32)
+    segments = [SimpleNamespace(start=i * seg, end=(i + 1) * seg) for i in range(20)]
+    catalog = SimpleNamespace(item_embeddings=lambda item, ck: (m, m.mean(0)), segments=lambda item: segments)
+    session = SimpleNamespace(library=SimpleNamespace(catalog=catalog), segment_seconds=seg)
+    analysis = SimpleNamespace(embeddings=v, checkpoint_id="ck", starts=np.arange(6) * seg,
+                               ends=(np.arange(6) + 1) * seg)
+    offsets, score = content_curve(session, analysis, 1)
+    assert offsets[np.argmax(score)] == pytest.approx(start * seg, abs=0.11)
+    half = np.argmin(np.abs(offsets - (start + 0.5) * seg))  # half a segment off: between the two
+    assert score[half] < score.max() and score[half] > np.median(score)
+    assert score[-1] < 0.2  # a start near the end covers little of the video: counted 0 past it
