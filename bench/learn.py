@@ -17,7 +17,8 @@ trainer holds out 15 % of them for its own early stopping, as it does for a crea
 the test is 300 other videos of the same world. Three models, each trained with its
 defaults for the set's size (``training.train.plan``):
 
-- **MVPt defaults**: ``TrainConfig(data, out)`` with nothing else set.
+- **MVPt defaults**: ``TrainConfig(data, out)`` with nothing else set (its track embedding:
+  the context-free track path's mean plus a quarter of the [CLS], ``MVPTConfig.track_head``).
 - **MLP InfoNCE**: the per-segment two-layer MLP (``--model baseline``) with InfoNCE.
 - **track mean**: the same MLP on each video's mean feature (``--baseline-level track``).
 
