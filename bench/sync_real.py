@@ -41,8 +41,8 @@ analyse_video` (the real cut detector, visual energy and the model's embeddings)
 - wall time of each stage, and the machine's load.
 
 Everything is cached under ``--work`` (songs, library, videos, analyses): a second run only
-measures (2-3 min). First run: ~15 min on a loaded 2-core machine (4 min the library, 10 the
-videos).
+measures (2-4 min). First run: 17 min on a 2-core machine at load 5.5 (4 min the library,
+10.5 the videos).
 """
 
 from __future__ import annotations
