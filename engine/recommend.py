@@ -337,7 +337,7 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
     offset is the sync's, on a downbeat; without sync information the model's offset is
     snapped to the nearest downbeat (within a beat)."""
     candidates = recommend_tracks(session, analysis, max(3 * k, 10), conditioning)
-    weight = float(session.settings.sync_weight if sync is None else sync)
+    weight = float(session.sync_weight() if sync is None else sync)
     scored = []
     for c in candidates:
         fit = fit_soundtrack(session, analysis, c.item_id, conditioning)

@@ -21,6 +21,16 @@ from pathlib import Path
 from engine.features.base import FeatureExtractor
 from engine.settings import EngineSettings
 
+SYNC_WEIGHT_BY_KIND = {"starter": 0.5, "demo": 0.1, "model": 0.1, "none": 0.1}
+"""The default weight of sync against the model's score, by the active model (settings'
+``sync_weight`` None). The starter learned generated music only: on real songs cut to
+generated footage it ranks the video's own song at chance (MRR 0.17, chance 0.16) while sync
+alone reaches 0.78 and a blend of 0.5 0.80, against 0.23 at 0.1 (``bench/sync_real.py``); on
+bench/sync.py's weak stand-in model 0.5 ranks best too. A model trained on pairs like the
+library's (the demo's own world, a creator's edits) is trusted more: on generated pairs
+whose pictures follow their own song, 0.3 already put a wrong track above the right one the
+model had first (tests/pairs_world.py)."""
+
 
 class NoModelError(Exception):
     """No usable trained model: suggestions need one. The message says how to get one."""
@@ -149,6 +159,18 @@ class EngineSession:
         except NoModelError:
             return "none"
         return "demo" if data.get("demo") else "starter" if data.get("starter") else "model"
+
+    def sync_weight(self) -> float:
+        """How much sync counts in the whole-video list: the settings' value when set, else
+        ``SYNC_WEIGHT_BY_KIND`` for the active model (the starter: 0.5, others: 0.1)."""
+        w = self.settings.sync_weight
+        if w is not None:
+            return float(w)
+        # never loads the model (nor waits for the worker that is loading it: the GUI asks
+        # while it builds the window); until it is loaded, the weight of "none"
+        loaded = self._model
+        kind = "none" if loaded is None else self.model_kind
+        return SYNC_WEIGHT_BY_KIND.get(kind, SYNC_WEIGHT_BY_KIND["model"])
 
     # -- extractors ----------------------------------------------------------------------
     def extractor(self, modality: str) -> FeatureExtractor:

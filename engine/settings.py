@@ -76,13 +76,11 @@ class EngineSettings(SettingsFile):
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     """Segment length when no checkpoint decides it (a checkpoint's own value wins)."""
     top_k: int = 10
-    sync_weight: float = 0.1
+    sync_weight: float | None = None
     """0..1: how much "sync to cuts" (cuts on beats, energy following the music) counts against
-    the model's score in the whole-video list (0 = the model alone). 0.1: on generated pairs
-    whose pictures follow their own song's pitch and loudness, 0.2 already tied a wrong track
-    with the right one the model had first and 0.3 put it above (sync's confidence is not
-    calibrated on such footage); with a weak model (bench/sync.py's stand-in) 0.5 ranked best.
-    The app's "Sync to cuts" slider and `--sync` set it."""
+    the model's score in the whole-video list (0 = the model alone); ``None`` (the default):
+    chosen by the model (:meth:`engine.session.EngineSession.sync_weight`). The app's "Sync to
+    cuts" slider and `--sync` set it."""
     music_folders: tuple[str, ...] = field(default_factory=tuple)
     footage_folders: tuple[str, ...] = field(default_factory=tuple)
     data_dir: str | None = None

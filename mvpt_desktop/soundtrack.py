@@ -27,7 +27,7 @@ class SoundtrackMixin:
     # -- sync ----------------------------------------------------------------------------------
     @property
     def sync_weight(self) -> float:
-        return float(self.session.settings.sync_weight)
+        return self.session.sync_weight()
 
     def set_sync_weight(self, weight: float) -> None:
         """How much the whole-video list follows the cuts landing on the beats (0…1): saved

@@ -229,3 +229,29 @@ def test_a_cancelled_world_leaves_no_half_clip_and_resumes(tmp_path):
     world = run(build_starter_world(tmp_path / "w", 3, **kw), events.append)
     assert "1 clips kept, 2 to render" in events[0].message
     assert [c.split for c in world.clips] == ["train", "train", "held_out"] and all(c.path.is_file() for c in world.clips)
+
+
+def test_sync_counts_more_with_the_starter_unless_the_user_set_it(tmp_path, with_starter):
+    """The starter never heard real music: its whole-video list leans on sync (0.5) by default;
+    a trained model's on 0.1; a value the user set wins; nothing loads the model to answer."""
+    from engine.model.checkpoint import save_checkpoint
+
+    session = EngineSession(EngineSettings(device="cpu", data_dir=str(tmp_path / "d")))
+    try:
+        assert session.settings.sync_weight is None
+        assert session.sync_weight() == 0.1 and session._model is None  # not loaded to answer
+        assert session.has_model and session.model_kind == "starter"
+        assert session.sync_weight() == 0.5
+        session.settings = session.settings.with_(sync_weight=0.2)
+        assert session.sync_weight() == 0.2
+    finally:
+        session.close()
+    starter = load_checkpoint(REPO / "resources" / STARTER)
+    cfg = starter.config
+    cfg.data = {"train_videos": 1}
+    mine = save_checkpoint(tmp_path / "mine", starter.model, cfg)
+    trained = EngineSession(EngineSettings(checkpoint=str(mine), device="cpu", data_dir=str(tmp_path / "d")))
+    try:
+        assert trained.has_model and trained.sync_weight() == 0.1
+    finally:
+        trained.close()

@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-segment", action="store_true", help="also list suggestions for every segment")
     p.add_argument("--sync", type=float, default=None, metavar="W",
                    help="0..1: how much cuts-on-beats and energy following the music count in the whole-video "
-                        "list (default: the settings' sync_weight, 0.5; 0 = the model alone)")
+                        "list (default: the settings' sync_weight, else 0.5 with the starter model and 0.1 with "
+                        "others; 0 = the model alone)")
     p.add_argument("--attribute", action="append", default=[], metavar="NAME:WEIGHT",
                    help="add (+) or remove (-) an attribute, weight in -1..1; repeatable")
     p.set_defaults(func=_recommend)
