@@ -114,3 +114,18 @@ def test_the_track_path_stops_at_its_own_best():
     assert all(p.requires_grad for n, p in model.named_parameters() if ".track." not in n)
     assert not stop.update(res(99.0))  # frozen for good
     assert not TrackPathStop(build_model(MVPTConfig(**SMALL))).active  # no track path: nothing to do
+
+
+def test_a_resumed_run_keeps_the_track_path_frozen():
+    from training.track_path import TrackPathStop
+
+    model = build_model(MVPTConfig(**SMALL, track_head=12))
+    stop = TrackPathStop(model, patience=1)
+    stop.update({"track": {d: {"R@1": 0.0, "R@5": 0.0, "R@10": 50.0} for d in ("v2m", "m2v")}})
+    stop.freeze()
+    state = stop.state()
+    resumed = build_model(MVPTConfig(**SMALL, track_head=12))  # its weights would come from RUN/last
+    again = TrackPathStop(resumed)
+    again.load_state(state)
+    assert again.frozen and not again.active and again.best == stop.best
+    assert not any(p.requires_grad for p in again.params.values())
