@@ -73,3 +73,16 @@ def auto_recipe(n_videos: int, lengths: np.ndarray) -> dict[str, Any]:
                 # the track embedding: the context-free path (an MLP of each segment, as wide as the baseline's,
                 # trained by the segment loss), mean over the segments (docs/training.md, "Small sets")
                 track_head=256 if small else 512)
+
+
+def val_score(rep, cfg: Any, adaptive: bool) -> float:
+    """The number best/ and early stopping follow. The fixed recipe: segment avg R@10 (track
+    level for the track baseline). Adaptive: the mean of R@1, R@5 and R@10, both directions,
+    segment and track level — on a small pool R@10 alone saturates."""
+    levels = ["track"] if (cfg.model == "baseline" and cfg.baseline_level == "track") else ["segment"]
+    if not adaptive:
+        return float(rep.result[levels[0]]["avg_R@10"])
+    if levels == ["segment"]:
+        levels = ["segment", "track"]
+    vals = [rep.result[lv][d][f"R@{k}"] for lv in levels for d in ("v2m", "m2v") for k in (1, 5, 10)]
+    return float(np.mean(vals))

@@ -33,7 +33,7 @@ from engine.model.mvpt import count_parameters
 from . import distributed as distrib
 from .dataset import FeatureStore, Split, extractor_info, manifest_sha256, open_store
 from .evaluate import evaluate
-from .recipe import LARGE, LARGE_SET, LEGACY, MIN_JUDGE_VIDEOS, SOFT_TAU_BELOW, auto_recipe  # noqa: F401 - train.* names (tests, bench)
+from .recipe import LARGE, LARGE_SET, LEGACY, MIN_JUDGE_VIDEOS, SOFT_TAU_BELOW, auto_recipe, val_score  # noqa: F401 - train.* names (tests, bench)
 from .track_path import TrackPathStop, track_path_loss
 
 log = logging.getLogger(__name__)
@@ -238,19 +238,6 @@ def load_checkpoint_config(path: str) -> CheckpointConfig:
     from engine.model.checkpoint import read_config
 
     return read_config(path)
-
-
-def val_score(rep, cfg: TrainConfig, adaptive: bool) -> float:
-    """The number best/ and early stopping follow. The fixed recipe: segment avg R@10 (track
-    level for the track baseline). Adaptive: the mean of R@1, R@5 and R@10, both directions,
-    segment and track level — on a small pool R@10 alone saturates."""
-    levels = ["track"] if (cfg.model == "baseline" and cfg.baseline_level == "track") else ["segment"]
-    if not adaptive:
-        return float(rep.result[levels[0]]["avg_R@10"])
-    if levels == ["segment"]:
-        levels = ["segment", "track"]
-    vals = [rep.result[lv][d][f"R@{k}"] for lv in levels for d in ("v2m", "m2v") for k in (1, 5, 10)]
-    return float(np.mean(vals))
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
