@@ -97,14 +97,19 @@ def test_a_broken_starter_is_a_clear_no_model_error_and_the_app_keeps_working(tm
     session.close()
 
 
-def test_a_configured_checkpoint_wins_over_the_starter(tmp_path, with_starter):
+def _trained_session(tmp_path):
+    """(the starter, a session on a copy of it saved as a creator's own trained model)."""
     from engine.model.checkpoint import save_checkpoint
 
     starter = load_checkpoint(REPO / "resources" / STARTER)
     cfg = starter.config
     cfg.data = {"train_videos": 1}
     mine = save_checkpoint(tmp_path / "mine", starter.model, cfg)
-    session = EngineSession(EngineSettings(checkpoint=str(mine), device="cpu", data_dir=str(tmp_path / "d")))
+    return starter, EngineSession(EngineSettings(checkpoint=str(mine), device="cpu", data_dir=str(tmp_path / "d")))
+
+
+def test_a_configured_checkpoint_wins_over_the_starter(tmp_path, with_starter):
+    starter, session = _trained_session(tmp_path)
     try:
         assert session.model_kind == "model" and session.status().model.startswith("model mine ")
         assert session.checkpoint_id != starter.checkpoint_id  # the library's vectors are keyed apart
@@ -234,8 +239,6 @@ def test_a_cancelled_world_leaves_no_half_clip_and_resumes(tmp_path):
 def test_sync_counts_more_with_the_starter_unless_the_user_set_it(tmp_path, with_starter):
     """The starter never heard real music: its whole-video list leans on sync (0.5) by default;
     a trained model's on 0.1; a value the user set wins; nothing loads the model to answer."""
-    from engine.model.checkpoint import save_checkpoint
-
     session = EngineSession(EngineSettings(device="cpu", data_dir=str(tmp_path / "d")))
     try:
         assert session.settings.sync_weight is None
@@ -246,11 +249,7 @@ def test_sync_counts_more_with_the_starter_unless_the_user_set_it(tmp_path, with
         assert session.sync_weight() == 0.2
     finally:
         session.close()
-    starter = load_checkpoint(REPO / "resources" / STARTER)
-    cfg = starter.config
-    cfg.data = {"train_videos": 1}
-    mine = save_checkpoint(tmp_path / "mine", starter.model, cfg)
-    trained = EngineSession(EngineSettings(checkpoint=str(mine), device="cpu", data_dir=str(tmp_path / "d")))
+    _, trained = _trained_session(tmp_path)
     try:
         assert trained.has_model and trained.sync_weight() == 0.1
     finally:
