@@ -150,3 +150,22 @@ def test_silero_in_blocks_computes_what_its_own_window_by_window_call_computes()
     own = own[:x.size // 512]
     assert ours.shape == own.shape and np.abs(ours - own).max() < 1e-5
     assert np.array_equal(regions_from_probs(ours, det.hop, 7.0), regions_from_probs(own, det.hop, 7.0))
+
+
+def test_the_shared_webrtc_detector_hears_each_signal_afresh():
+    """get_detector caches one detector for the process; what it heard before (another video,
+    another thread's) must not change the next signal's frames."""
+    from engine.mix.speech import get_detector
+
+    det = get_detector("webrtc")
+    x = np.zeros(SR * 6, np.float32)
+    x[SR * 2:SR * 4] = speechlike(2.0)
+    x += 0.003 * np.random.default_rng(1).standard_normal(x.size).astype(np.float32)
+    first = det.frame_probs(x)
+    loud = 0.8 * np.random.default_rng(2).standard_normal(SR * 20).astype(np.float32)  # 20 s of loud noise
+    det.frame_probs(loud)
+    assert np.array_equal(det.frame_probs(x), first)
+    frames = det.stream()
+    det.frame_probs(loud)  # a whole signal between a stream's pieces does not touch the stream's state
+    probs = np.concatenate([frames.push(x[:SR * 3]), frames.push(x[SR * 3:])])
+    assert np.array_equal(probs, first)

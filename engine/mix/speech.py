@@ -85,16 +85,23 @@ class WebRTCDetector:
     def __init__(self, aggressiveness: int = 3) -> None:
         import webrtcvad
 
-        self.vad = webrtcvad.Vad(aggressiveness)
+        self.aggressiveness = aggressiveness
+        self._new_vad = lambda: webrtcvad.Vad(aggressiveness)
 
-    def frame_probs(self, x: np.ndarray) -> np.ndarray:
+    def frame_probs(self, x: np.ndarray, vad=None) -> np.ndarray:
+        """``vad``: the state to carry on (a stream's); by default a fresh one per signal. The
+        detector is shared (``get_detector`` caches it) and webrtcvad adapts to what it heard:
+        one shared state made a signal's regions depend on the signals before it, and on
+        which thread got there first."""
+        vad = vad if vad is not None else self._new_vad()
         n = int(self.hop * VAD_RATE)
         pcm = (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2")
         frames = pcm[: pcm.size // n * n].reshape(-1, n)
-        return np.array([self.vad.is_speech(f.tobytes(), VAD_RATE) for f in frames], np.float32)
+        return np.array([vad.is_speech(f.tobytes(), VAD_RATE) for f in frames], np.float32)
 
     def stream(self) -> FrameStream:
-        return _Framed(self.frame_probs, int(self.hop * VAD_RATE))
+        vad = self._new_vad()  # one state for the whole stream, as for a whole signal
+        return _Framed(lambda x: self.frame_probs(x, vad), int(self.hop * VAD_RATE))
 
 
 class SileroDetector:
