@@ -125,31 +125,21 @@ class SileroDetector:
         return np.concatenate([s.push(x), s.flush()])
 
     def stream(self) -> FrameStream:
+        # whole blocks as they complete; the unfinished block's whole windows at the flush
         inner = _SileroStream(self)
-        return _Framed(inner.push, 512, inner.flush)
+        return _Framed(inner.blocks, 512 * self.BLOCK, lambda rest: inner.blocks(rest[: rest.size // 512 * 512]))
 
 
 class _SileroStream:
     """Whole windows in, in blocks of ``BLOCK`` through the network with its state (the LSTM
-    cell's and the last 64 samples) carried from block to block; the windows of an unfinished
-    block wait for the next piece or :meth:`flush`."""
+    cell's and the last 64 samples) carried from block to block (:class:`_Framed` holds the
+    windows of an unfinished block back until the next piece or the flush)."""
 
     def __init__(self, det: SileroDetector) -> None:
         self.det = det
         self.state: tuple | None = None  # (cell state [2, 1, 128], context [1, 64])
-        self.rest = np.zeros(0, np.float32)  # windows of the unfinished block
 
-    def push(self, x: np.ndarray) -> np.ndarray:  # x: whole windows
-        x = np.concatenate([self.rest, x]) if self.rest.size else np.asarray(x, np.float32)
-        whole = x.size // (512 * self.det.BLOCK) * (512 * self.det.BLOCK)
-        self.rest = x[whole:].copy()
-        return self._blocks(x[:whole])
-
-    def flush(self) -> np.ndarray:
-        rest, self.rest = self.rest, np.zeros(0, np.float32)
-        return self._blocks(rest)
-
-    def _blocks(self, x: np.ndarray) -> np.ndarray:
+    def blocks(self, x: np.ndarray) -> np.ndarray:  # x: whole windows [N * 512]
         if x.size == 0:
             return np.zeros(0, np.float32)
         import torch
@@ -193,8 +183,9 @@ def _silero_blocks():
 
 
 class _Framed:
-    """A :class:`FrameStream` over a function of whole frames: the partial frame at the end of
-    a piece is kept for the next."""
+    """A :class:`FrameStream` over a function of whole frames of ``n`` samples: the partial
+    frame at the end of a piece is kept for the next. ``flush(rest)``: the probabilities of
+    what is left after the last piece (by default none: a partial frame is dropped)."""
 
     def __init__(self, probs, n: int, flush=None) -> None:
         self.probs, self.n, self._flush = probs, n, flush
@@ -208,7 +199,8 @@ class _Framed:
 
     def flush(self) -> np.ndarray:
         """The frames the detector still holds (a partial frame is dropped, as on the whole)."""
-        return self._flush() if self._flush is not None else np.zeros(0, np.float32)
+        rest, self.rest = self.rest, np.zeros(0, np.float32)
+        return self._flush(rest) if self._flush is not None and rest.size else np.zeros(0, np.float32)
 
 
 @functools.lru_cache(maxsize=1)
