@@ -110,7 +110,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
         scaler = VideoReformatter()  # one per output size: FFmpeg's scaler is set up once, not per frame
         if chosen == "keyframes":
             cc.skip_frame = "NONKEY"
-            picker = _pick_nearest(_decoded(c, vs, deadline, cancel), targets, grid)
+            picker = _pick_nearest(decode_stream(c, vs, deadline, cancel), targets, grid)
         elif chosen == "seek":
             cc.thread_type = "AUTO"
             picker = _pick_by_seeking(c, vs, targets, deadline, cancel)
@@ -118,7 +118,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
             cc.thread_type = "AUTO"
             # Deblocking is invisible once frames are scaled down for analysis: skip it.
             cc.options = {**cc.options, "skip_loop_filter": "all"}
-            frames = _decoded(c, vs, deadline, cancel)
+            frames = decode_stream(c, vs, deadline, cancel)
             if tap is None:
                 # B-frames nobody references are skipped: the frame used is then the next
                 # decoded one, a few frames (< 0.1 s) later at most. Saves a third of the
@@ -144,11 +144,6 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
             reached = grid[done].start
             raise CorruptMedia(p, f"the video ends at {reached:.1f} s, before its stated duration "
                                   f"{info.duration:.1f} s (truncated?)", decoded_seconds=reached)
-
-
-def _decoded(c, vs, deadline: Deadline, cancel: CancelCheck | None) -> Iterator[av.VideoFrame]:
-    """Decoded frames in presentation order; isolated bad packets are skipped."""
-    return decode_stream(c, vs, deadline, cancel)
 
 
 def _tapped(frames: Iterator[av.VideoFrame], tap: FrameTap, size, turns: int,
@@ -247,7 +242,7 @@ def _pick_by_seeking(c, vs, targets: list[list[float]], deadline: Deadline, canc
         for target in ts:
             c.seek(int((start + target) / tb), stream=vs, backward=True, any_frame=False)
             got = None
-            for f in _decoded(c, vs, deadline, cancel):
+            for f in decode_stream(c, vs, deadline, cancel):
                 if f.time is None:
                     continue
                 got = f
