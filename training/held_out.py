@@ -132,10 +132,3 @@ def decide(before: Judged, after: Judged, seed: int = 0) -> Decision:
     return Decision("unsure", gain, low, high,
                     f"the held-out edits cannot tell the models apart: {said} ({span}); keeping the current model")
 
-
-def is_better(after: HeldOutScore, before: HeldOutScore) -> bool:
-    """The point comparison (no uncertainty): more held-out scenes with their own track in the
-    top 5; on a tie, a better whole-video rank. :func:`decide` is what ``learn`` follows."""
-    if after.hit5 != before.hit5:
-        return after.hit5 > before.hit5
-    return after.mean_rank < before.mean_rank

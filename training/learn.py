@@ -61,7 +61,6 @@ from .held_out import (  # noqa: F401 - re-exported: learn's result and the benc
     HeldOutScore,
     Judged,
     decide,
-    is_better,
     scene_hits,
     scene_ranks,
 )
