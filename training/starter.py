@@ -197,9 +197,9 @@ def relabel_first(job: Job, stage: str, first: list[Progress]) -> Job:
     def keep(ev: Progress) -> Progress:
         if not first:
             first.append(ev)
-        return Progress(stage, ev.done, ev.total, ev.message or ev.stage, ev.data)
+        return ev
 
-    return map_progress(job, keep)
+    return relabel(map_progress(job, keep), stage)
 
 
 def _train_config(cfg: StarterConfig, data: Path, out: Path) -> TrainConfig:
