@@ -289,7 +289,7 @@ def _output_size(vs, short_side: int | None) -> tuple[int, int] | None:
 
 
 def to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None, quarter_turns: int,
-            interpolation: str | None = None, scaler: VideoReformatter | None = None) -> np.ndarray:
+           interpolation: str | None = None, scaler: VideoReformatter | None = None) -> np.ndarray:
     """uint8 [h, w, 3] RGB of ``frame`` at ``size``, upright. ``scaler``: a reformatter kept for
     a run of frames of one size. ``frame.reformat`` sets FFmpeg's scaler up anew for every frame,
     which cost more than the scaling itself (0.64 against 0.14 ms a 1080p frame to 85 x 48 px,

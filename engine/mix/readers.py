@@ -100,7 +100,8 @@ class StretchedReader:
 
 
 def track_reader(path: str, src0: float, length: float, limits: MediaLimits, cancel: CancelCheck | None,
-            stretch: float = 1.0) -> Reader | StretchedReader:
+                 stretch: float = 1.0) -> Reader | StretchedReader:
+    """A :class:`Reader`, or a :class:`StretchedReader` when ``stretch`` is not 1."""
     if abs(stretch - 1.0) > 1e-6:
         return StretchedReader(path, src0, length, limits, cancel, stretch)
     return Reader(path, src0, length, limits, cancel)

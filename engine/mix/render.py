@@ -287,7 +287,7 @@ class MixPlan:
                         continue
                     if k not in readers:
                         readers[k] = track_reader(seg.path, seg.src0 + (max(s0, c0) - s0) / RATE * seg.stretch,
-                                             seg.t1 - seg.t0, self.limits, cancel, seg.stretch)
+                                                  seg.t1 - seg.t0, self.limits, cancel, seg.stretch)
                     lo, hi = max(s0, c0) - c0, min(s1, c0 + m) - c0
                     x = readers[k].read(hi - lo)
                     g = np.full(hi - lo, seg.gain)
