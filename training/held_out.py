@@ -74,11 +74,9 @@ def scene_hits(model: nn.Module, visual: list[torch.Tensor], music: list[torch.T
     """:func:`scene_ranks` summed up: hit@5 (% of the query videos' scenes whose own track is
     in the top ``k``) and its chance rate, whole-video median and mean rank."""
     per_scene, ranks = scene_ranks(model, visual, music, queries)
-    n = len(music)
-    hits, scenes = sum(int((r <= k).sum()) for r in per_scene), sum(len(r) for r in per_scene)
-    return {"hit@5": 100.0 * hits / max(1, scenes), "chance@5": 100.0 * min(k, n) / n,
-            "median_rank": float(np.median(ranks)), "mean_rank": float(np.mean(ranks)),
-            "scenes": scenes, "videos": len(per_scene), "tracks": n}
+    s = judged(per_scene, ranks, len(music), k).score
+    return {"hit@5": s.hit5, "chance@5": s.chance5, "median_rank": s.median_rank, "mean_rank": s.mean_rank,
+            "scenes": s.scenes, "videos": s.videos, "tracks": s.tracks}
 
 
 @dataclass
@@ -89,6 +87,17 @@ class Judged:
     score: HeldOutScore
     hits: np.ndarray          # (n_edits,) scenes whose own track is in the top 5
     scenes: np.ndarray        # (n_edits,) scenes per edit
+
+
+def judged(per_scene: list[np.ndarray], ranks: np.ndarray, n_tracks: int, k: int = TOP_K) -> Judged:
+    """:func:`scene_ranks`' output (per query video) summed up against ``n_tracks`` candidates."""
+    hits = np.array([int((r <= k).sum()) for r in per_scene], dtype=np.int64)   # (n_videos,)
+    scenes = np.array([len(r) for r in per_scene], dtype=np.int64)              # (n_videos,)
+    score = HeldOutScore(hit5=100.0 * int(hits.sum()) / max(1, int(scenes.sum())),
+                         chance5=100.0 * min(k, n_tracks) / n_tracks,
+                         median_rank=float(np.median(ranks)), mean_rank=float(np.mean(ranks)),
+                         scenes=int(scenes.sum()), videos=len(per_scene), tracks=n_tracks)
+    return Judged(score, hits, scenes)
 
 
 @dataclass

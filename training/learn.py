@@ -61,6 +61,7 @@ from .held_out import (  # noqa: F401 - re-exported: learn's result and the benc
     HeldOutScore,
     Judged,
     decide,
+    judged,
     scene_hits,
     scene_ranks,
 )
@@ -233,13 +234,7 @@ def judge(model: nn.Module, data: Path) -> Judged:
     if not hv:
         raise LearnError(f"{data}: no held-out edits to judge on")
     per_scene, ranks = scene_ranks(model, hv, hm)
-    hits = np.array([int((r <= TOP_K).sum()) for r in per_scene])
-    scenes = np.array([len(r) for r in per_scene])
-    n = len(hv)
-    score = HeldOutScore(hit5=100.0 * hits.sum() / max(1, scenes.sum()), chance5=100.0 * min(TOP_K, n) / n,
-                         median_rank=float(np.median(ranks)), mean_rank=float(np.mean(ranks)),
-                         scenes=int(scenes.sum()), videos=len(hv), tracks=n)
-    return Judged(score, hits, scenes)
+    return judged(per_scene, ranks, len(hv))
 
 
 def finetune_job(data: str | os.PathLike[str], base: str | os.PathLike[str], out: str | os.PathLike[str], *,
