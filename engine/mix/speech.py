@@ -119,9 +119,7 @@ class SileroDetector:
         self.model = _silero_model()
 
     def frame_probs(self, x: np.ndarray) -> np.ndarray:
-        n = 512
-        x = np.ascontiguousarray(x[: x.size // n * n], np.float32)
-        s = self.stream()
+        s = self.stream()  # the same blocks as any stream of x (a partial last window is dropped)
         return np.concatenate([s.push(x), s.flush()])
 
     def stream(self) -> FrameStream:
