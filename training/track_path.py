@@ -32,12 +32,16 @@ def track_path_loss(out_v: EncoderOutput, out_m: EncoderOutput, valid: torch.Ten
     if out_v.track_segments is None:
         return 0.0
     d = out_v.track_segments.shape[-1]
-    tv, tm = out_v.track_segments.reshape(-1, d), out_m.track_segments.reshape(-1, d)  # (B·L, d)
+    return segment_nce(out_v.track_segments.reshape(-1, d), out_m.track_segments.reshape(-1, d), valid, tau, info)
+
+
+def segment_nce(v: torch.Tensor, m: torch.Tensor, valid: torch.Tensor, tau: float, info: DistInfo) -> torch.Tensor:
+    """InfoNCE over a batch's real segments, ``v``/``m`` (B·L, d), ``valid`` (B·L,); under DDP the
+    negatives come from every rank (each rank's batch has the same shape)."""
     if not info.enabled:
-        return info_nce(tv, tm, tau, valid)
-    all_v, all_m = gather_with_grad(tv, info), gather_with_grad(tm, info)
-    return info_nce_gathered(tv, tm, all_v, all_m, info.rank * tv.shape[0], gather_plain(valid, info),
-                             tau, valid)
+        return info_nce(v, m, tau, valid)
+    all_v, all_m = gather_with_grad(v, info), gather_with_grad(m, info)
+    return info_nce_gathered(v, m, all_v, all_m, info.rank * v.shape[0], gather_plain(valid, info), tau, valid)
 
 
 def track_score(result: dict[str, Any]) -> float:

@@ -34,7 +34,7 @@ from . import distributed as distrib
 from .dataset import FeatureStore, Split, extractor_info, manifest_sha256, open_store
 from .evaluate import evaluate
 from .recipe import LARGE, LARGE_SET, LEGACY, MIN_JUDGE_VIDEOS, SOFT_TAU_BELOW, auto_recipe, val_score  # noqa: F401 - train.* names (tests, bench)
-from .track_path import TrackPathStop, track_path_loss
+from .track_path import TrackPathStop, segment_nce, track_path_loss
 
 log = logging.getLogger(__name__)
 
@@ -284,21 +284,17 @@ def compute_loss(cfg: TrainConfig, out_v, out_m, mask: torch.Tensor, info: distr
         return triplet(seg_v, seg_m, cfg.margin, valid)
     if kind == "triplet":
         return triplet(seg_v, seg_m, cfg.margin, valid) + cfg.track_weight * triplet(out_v.cls, out_m.cls, cfg.margin)
-    head = track_path_loss(out_v, out_m, valid, cfg.tau, info)
+    seg = segment_nce(seg_v, seg_m, valid, cfg.tau, info) + track_path_loss(out_v, out_m, valid, cfg.tau, info)
     if not info.enabled:
-        seg = info_nce(seg_v, seg_m, cfg.tau, valid) + head
         if not cfg.track_weight:  # a [CLS] that reads the mean learns through the shared layers only
             return seg
         return seg + cfg.track_weight * info_nce(out_v.cls, out_m.cls, cfg.track_tau or cfg.tau)
     # DDP: negatives from every rank (each rank's batch has the same shape)
-    all_v, all_m = distrib.gather_with_grad(seg_v, info), distrib.gather_with_grad(seg_m, info)
-    all_valid = distrib.gather_plain(valid, info)
-    seg = info_nce_gathered(seg_v, seg_m, all_v, all_m, info.rank * seg_v.shape[0], all_valid, cfg.tau, valid)
     cv, cm = distrib.gather_with_grad(out_v.cls, info), distrib.gather_with_grad(out_m.cls, info)
     ones = torch.ones(cv.shape[0], dtype=torch.bool, device=cv.device)
     trk = info_nce_gathered(out_v.cls, out_m.cls, cv, cm, info.rank * out_v.cls.shape[0], ones,
                             cfg.track_tau or cfg.tau)
-    return seg + head + cfg.track_weight * trk
+    return seg + cfg.track_weight * trk
 
 
 def _checkpoint_config(cfg: TrainConfig, mcfg: ModelConfig, store: FeatureStore, n_train: int) -> CheckpointConfig:
