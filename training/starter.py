@@ -44,10 +44,11 @@ REPORT = "starter.json"
 PINNED_RECIPE: dict[str, Any] = dict(
     steps=400, batch_size=27, lr=1e-3, weight_decay=0.1, warmup_epochs=6.7, tau=0.05, seq_len=24, d_model=64,
     n_layers=2, n_heads=4, ff_dim=128, hidden_dim=256, dropout=0.3, out_dim=128, patience=8, cls_mean=True,
-    track_weight=0.0, augment=False, save_every=5)
+    track_weight=0.0, augment=False, save_every=5, track_head=0)
 """What ``training.train``'s adaptive small-set recipe chose for this set when the shipped model
 was built (83 training + 15 validation clips: the step budget with early stopping, width 64,
-L 24, a [CLS] from the mean input with no loss of its own), pinned so that the command rebuilds
+L 24, a [CLS] from the mean input with no loss of its own, and it is the track: the model predates
+the context-free track path), pinned so that the command rebuilds
 that very model (bit for bit, on one machine) while the recipe keeps evolving; None fields of
 TrainConfig still come from the recipe (epochs from the step budget)."""
 TOP_K = 5
@@ -206,8 +207,6 @@ def _train_config(cfg: StarterConfig, data: Path, out: Path) -> TrainConfig:
     # the adaptive small-set recipe's choices for this set, pinned (PINNED_RECIPE); the CPU and fixed
     # threads keep it reproducible
     settings = dict(PINNED_RECIPE if cfg.recipe is None else cfg.recipe)
-    if cfg.recipe is None:
-        settings.setdefault("track_head", 0)  # built before the context-free track path: the [CLS] is its track
     if cfg.steps is not None:
         settings["steps"] = cfg.steps
     return TrainConfig(data=str(data), out=str(out), seed=cfg.seed, device="cpu", threads=cfg.threads, **settings)
