@@ -77,6 +77,10 @@ class SoundtrackFit:
     coverage: float
     scores: np.ndarray
     """[n_offsets] the score at every offset (for plots)."""
+    similarity: np.ndarray | None = field(default=None, repr=False)
+    """[T_v, T_m] the scenes' cosine with the track's segments (:func:`content_curve` reads it)."""
+    segments: tuple = field(default=(), repr=False)
+    """The track's catalogued (start, end) segment times."""
 
 
 @dataclass(frozen=True)
@@ -281,25 +285,31 @@ def fit_soundtrack(session: EngineSession, analysis: MediaAnalysis, item_id: int
         scores[o] = np.trace(sim[:n, o:o + n]) / tv
     best = int(np.argmax(scores))
     seg = float(session.segment_seconds)
-    starts = [a for a, _ in catalog_segments(session.library.catalog, item_id)]
-    offset = float(starts[best]) if best < len(starts) else best * seg
-    return SoundtrackFit(item_id, best, offset, float(scores[best]), min(tv, tm - best) / tv, scores)
+    segs = tuple(catalog_segments(session.library.catalog, item_id))
+    offset = float(segs[best][0]) if best < len(segs) else best * seg
+    return SoundtrackFit(item_id, best, offset, float(scores[best]), min(tv, tm - best) / tv, scores, sim, segs)
 
 
 def content_curve(session: EngineSession, analysis: MediaAnalysis, item_id: int,
-                  conditioning: Conditioning | None = None, step: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+                  conditioning: Conditioning | None = None, step: float = 0.1,
+                  fit: SoundtrackFit | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The model's content match of track ``item_id`` started at every offset, for the sync's
     choice among offsets it cannot tell apart (:func:`engine.rhythm.sync.best_offset`'s
     ``content``): offsets [K] (s, ``step`` apart, over the track) and the mean over the
     video's segments of the cosine with the track at the same time [K] (linear between the
-    track's segment centres; past its end 0, as :func:`fit_soundtrack` counts it)."""
-    pair = session.library.catalog.item_embeddings(item_id, analysis.checkpoint_id)
-    if pair is None or not _searchable(analysis):
+    track's segment centres; past its end 0, as :func:`fit_soundtrack` counts it).
+    ``fit``: that track's :func:`fit_soundtrack` (with the same ``conditioning``), whose
+    similarities are reused instead of read and computed again."""
+    if not _searchable(analysis):
         return np.zeros(0), np.zeros(0)
-    v = condition(analysis.embeddings, conditioning, attribute_directions(session) if conditioning else {})
-    sim = (v @ pair[0].T).astype(np.float64)  # [T_v, T_m]
+    if fit is None or fit.similarity is None:
+        try:
+            fit = fit_soundtrack(session, analysis, item_id, conditioning)
+        except KeyError:  # no vectors for this model
+            return np.zeros(0), np.zeros(0)
+    sim = fit.similarity.astype(np.float64)  # [T_v, T_m]
     tv, tm = sim.shape
-    segs = catalog_segments(session.library.catalog, item_id)[:tm]
+    segs = list(fit.segments)[:tm]
     mc = np.array([(a + b) / 2 for a, b in segs]) if len(segs) == tm else (np.arange(tm) + 0.5) * session.segment_seconds
     vc = (np.asarray(analysis.starts, np.float64) + np.asarray(analysis.ends, np.float64)) / 2  # [T_v]
     end = float(segs[-1][1]) if len(segs) == tm and segs else tm * session.segment_seconds
@@ -359,7 +369,7 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
         # the model's content at each offset, then its own start, only break ties between
         # offsets sync cannot tell apart
         given = {c.item_id: best_offset(video, rhythms[c.item_id], model_offset=fit.offset,
-                                        content=content_curve(session, analysis, c.item_id, conditioning))
+                                        content=content_curve(session, analysis, c.item_id, conditioning, fit=fit))
                  for c, fit, _ in scored if c.item_id in rhythms}
         ranked = rerank([(c.item_id, m) for c, _, m in scored], video, rhythms, weight, fits=given)
         fits = {r.item_id: r.sync for r in ranked}
