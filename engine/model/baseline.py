@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import BaselineConfig
-from .encoder import EncoderOutput
+from .encoder import EncoderOutput, segment_mlp
 from .mvpt import MODALITIES
 
 
@@ -23,13 +23,7 @@ class MLPTower(nn.Module):
 
     def __init__(self, in_dim: int, cfg: BaselineConfig) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.LayerNorm(in_dim)]
-        width = in_dim
-        for _ in range(cfg.n_hidden):
-            layers += [nn.Linear(width, cfg.hidden_dim), nn.GELU(), nn.Dropout(cfg.dropout)]
-            width = cfg.hidden_dim
-        layers.append(nn.Linear(width, cfg.out_dim))
-        self.mlp = nn.Sequential(*layers)
+        self.mlp = segment_mlp(in_dim, cfg.hidden_dim, cfg.n_hidden, cfg.dropout, cfg.out_dim)
 
     def embed(self, x: Tensor) -> Tensor:
         return F.normalize(self.mlp(x).float(), dim=-1)

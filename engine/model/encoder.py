@@ -84,6 +84,18 @@ output). Held-out track R@10 for weights 0 / 0.25 / 0.5: 300 pairs 66.5 / 67.7 /
 74.8 / 74.0 / 74.5), 1,000 pairs 88.2 / 87.5 / 86.5 (docs/training.md, "Small sets")."""
 
 
+def segment_mlp(in_dim: int, hidden: int, n_hidden: int, dropout: float, out_dim: int) -> nn.Sequential:
+    """The per-segment MLP of the baseline and of the track path: LayerNorm, then ``n_hidden``
+    × (Linear, GELU, Dropout), then a Linear to ``out_dim``."""
+    layers: list[nn.Module] = [nn.LayerNorm(in_dim)]
+    width = in_dim
+    for _ in range(n_hidden):
+        layers += [nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout)]
+        width = hidden
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
 class TrackHead(nn.Module):
     """The context-free track path (``EncoderConfig.track_head`` > 0): a two-hidden-layer MLP of
     each segment's base feature, trained by the segment loss; the track is the normalised mean of
@@ -92,9 +104,7 @@ class TrackHead(nn.Module):
 
     def __init__(self, cfg: EncoderConfig) -> None:
         super().__init__()
-        h = cfg.track_head
-        self.mlp = nn.Sequential(nn.LayerNorm(cfg.in_dim), nn.Linear(cfg.in_dim, h), nn.GELU(), nn.Dropout(cfg.dropout),
-                                 nn.Linear(h, h), nn.GELU(), nn.Dropout(cfg.dropout), nn.Linear(h, cfg.out_dim))
+        self.mlp = segment_mlp(cfg.in_dim, cfg.track_head, 2, cfg.dropout, cfg.out_dim)
 
     def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """``x``: (B, L, in_dim), ``mask``: (B, L) bool -> (segments (B, L, out), track (B, out)), unit norm."""
