@@ -85,8 +85,11 @@ class WebRTCDetector:
     def __init__(self, aggressiveness: int = 3) -> None:
         import webrtcvad
 
-        self.aggressiveness = aggressiveness
-        self._new_vad = lambda: webrtcvad.Vad(aggressiveness)
+        self._vad_class, self.aggressiveness = webrtcvad.Vad, aggressiveness
+        self._vad_class(aggressiveness)  # a bad aggressiveness fails here, not at the first signal
+
+    def _new_vad(self):
+        return self._vad_class(self.aggressiveness)
 
     def frame_probs(self, x: np.ndarray, vad=None) -> np.ndarray:
         """``vad``: the state to carry on (a stream's); by default a fresh one per signal. The
