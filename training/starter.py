@@ -168,7 +168,7 @@ def _build(cfg: StarterConfig, cancel: CancelCheck | None) -> Job[StarterReport]
 
     t0 = time.perf_counter()
     run_dir, recipe = yield from _train_model(cfg, data, root / "model", cancel)
-    timed("model", t0, not recipe.get("reused"))
+    timed("model", t0, not recipe.pop("reused", False))  # a flag for the timing, not part of the report
 
     t0 = time.perf_counter()
     check_cancel(cancel)
