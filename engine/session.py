@@ -32,6 +32,12 @@ whose pictures follow their own song, 0.3 already put a wrong track above the ri
 model had first (tests/pairs_world.py)."""
 
 
+def _kind_of(loaded) -> str:
+    """"demo", "starter" or "model": what a loaded checkpoint's data says it is."""
+    data = loaded.config.data
+    return "demo" if data.get("demo") else "starter" if data.get("starter") else "model"
+
+
 class NoModelError(Exception):
     """No usable trained model: suggestions need one. The message says how to get one."""
 
@@ -155,10 +161,9 @@ class EngineSession:
     def model_kind(self) -> str:
         """"demo", "starter", "model" (any other checkpoint) or "none" (see :class:`SessionStatus`)."""
         try:
-            data = self.model.config.data
+            return _kind_of(self.model)
         except NoModelError:
             return "none"
-        return "demo" if data.get("demo") else "starter" if data.get("starter") else "model"
 
     def sync_weight(self) -> float:
         """How much sync counts in the whole-video list: the settings' value when set, else
@@ -166,11 +171,11 @@ class EngineSession:
         w = self.settings.sync_weight
         if w is not None:
             return float(w)
-        # never loads the model (nor waits for the worker that is loading it: the GUI asks
-        # while it builds the window); until it is loaded, the weight of "none"
+        # never loads the model nor takes the session's lock (a worker holds it while it loads
+        # the model or an extractor, and the GUI asks while it builds the window); until the
+        # model is loaded, the weight of "none"
         loaded = self._model
-        kind = "none" if loaded is None else self.model_kind
-        return SYNC_WEIGHT_BY_KIND.get(kind, SYNC_WEIGHT_BY_KIND["model"])
+        return SYNC_WEIGHT_BY_KIND["none" if loaded is None else _kind_of(loaded)]
 
     # -- extractors ----------------------------------------------------------------------
     def extractor(self, modality: str) -> FeatureExtractor:
