@@ -67,6 +67,9 @@ class SessionStatus:
     kind: str = "none"
     """Which kind of model is active: "demo", "starter" (shipped, used when none is
     configured), "model" (one the user chose or trained) or "none"."""
+    short: str = ""
+    """The model and the extractor families in words, for a status bar: "starter model ·
+    picture: classic-visual · music: musicnn" (without a model: ``model``)."""
 
 
 class EngineSession:
@@ -233,13 +236,18 @@ class EngineSession:
             name = "starter model" if kind == "starter" else f"{'demo model' if kind == 'demo' else 'model'} " \
                 f"{Path(m.path).name}"  # the starter's folder is named "starter" too
             model_line = f"{name} ({m.config.model.kind}, t = {m.config.segment_seconds:g} s)"
+            short = [name]
         except NoModelError as e:
             model_line = f"no model: {e}"
+            short = [model_line]
         try:
-            extractors = describe_active(self.extractor("visual"), self.extractor("music"))
+            visual, music = self.extractor("visual"), self.extractor("music")
+            extractors = describe_active(visual, music)
+            if kind != "none":  # the families, not the ids (elided, they read as noise)
+                short += [f"picture: {visual.id.split(':')[0]}", f"music: {music.id.split(':')[0]}"]
         except Exception as e:  # noqa: BLE001 - shown to the user, never fatal
             extractors = f"extractors unavailable: {e}"
-        return SessionStatus(model_line, extractors, kind == "demo", kind)
+        return SessionStatus(model_line, extractors, kind == "demo", kind, " · ".join(short))
 
     # -- the library for this model -------------------------------------------------------
     def unindexed(self) -> dict[str, int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,20 +160,8 @@ class EngineStatus:
     """The active model's folder ("Teach it your style" starts from it)."""
     kind: str = "none"
     """"demo", "starter", "model" or "none" (engine.session.SessionStatus.kind)."""
-
-    @property
-    def short(self) -> str:
-        """The status bar's line: "starter model · picture: classic · music: musicnn" (the
-        full model and extractor lines go to its tooltip; elided ids read as noise)."""
-        if not self.has_model:
-            return self.model
-        parts = [self.model.split(" (")[0]]
-        for side, label in (("visual", "picture"), ("music", "music")):
-            m = re.search(rf"{side}: (.*?)(?: · music: |$)", self.extractors)
-            if m:
-                ids = re.findall(r"\[([^\]]+)\]", m.group(1)) or [m.group(1)]
-                parts.append(f"{label}: {ids[-1].split(':')[0].split(' ')[0]}")
-        return " · ".join(parts)
+    short: str = ""
+    """The status bar's line (engine.session.SessionStatus.short); the full lines go to its tooltip."""
 
 
 def engine_status(session: EngineSession) -> EngineStatus:
@@ -190,7 +177,7 @@ def engine_status(session: EngineSession) -> EngineStatus:
     return EngineStatus(st.model, st.extractors, st.demo, has_model, clip,
                         attribute_infos(session) if has_model else (),
                         session.checkpoint_id if has_model else None, kind=st.kind,
-                        checkpoint_path=str(session.model.path) if has_model else None)
+                        checkpoint_path=str(session.model.path) if has_model else None, short=st.short)
 
 
 def attribute_infos(session: EngineSession) -> tuple[AttributeInfo, ...]:
