@@ -106,25 +106,30 @@ class Player(QObject):
 
     def play(self) -> None:
         if self._mp is not None and self.source:
-            self._mp.play()
+            self._queued("play")
 
     def pause(self) -> None:
         if self._mp is not None:
-            self._mp.pause()
+            self._queued("pause")
 
     def stop(self) -> None:
         if self._mp is not None:
             self._queued("stop")
 
-    def _queued(self, slot: str, *args) -> None:
-        """Call a QMediaPlayer slot from the event loop, where Python's GIL is released.
+    def _queued(self, slot: str, *args, target: QObject | None = None) -> None:
+        """Call a slot of the QMediaPlayer (or of ``target``, its QAudioOutput) from the event
+        loop, where Python's GIL is released. Every command goes this way, never directly.
 
-        ``stop()`` and ``setSource()`` wait for Qt's renderer threads to shut down, and those
-        threads need the GIL to finish (they notify Python-made objects). Called from Python,
-        the GUI thread would hold the GIL while waiting: a deadlock, seen here at window
-        close. Queued, the C++ slot runs without the GIL; order is kept (one event queue).
+        The player's C++ side takes Qt's locks that its own threads hold while they wait for the
+        GIL (a renderer thread shutting down notifies Python-made objects; the FFmpeg plugin
+        deletes an object whose virtuals PySide checks for Python overrides). Called from
+        Python, the GUI thread would wait for such a lock while holding the GIL: a deadlock.
+        Seen here at window close (``stop``, ``setSource``) and, in CI, at a ``pause`` from the
+        loaded-media slot while the plugin was deleting the previous file's objects. Queued, the
+        C++ slot runs without the GIL; order is kept (one event queue).
         """
-        QMetaObject.invokeMethod(self._mp, slot, Qt.ConnectionType.QueuedConnection, *args)
+        QMetaObject.invokeMethod(self._mp if target is None else target, slot,
+                                 Qt.ConnectionType.QueuedConnection, *args)
 
     def toggle(self) -> None:
         self.pause() if self.is_playing else self.play()
@@ -135,7 +140,7 @@ class Player(QObject):
         if not self._loaded:  # not loaded yet: go there once it is
             self._pending_seek = max(0, int(ms))
         else:
-            self._mp.setPosition(max(0, int(ms)))
+            self._queued("setPosition", Q_ARG("qint64", max(0, int(ms))))
 
     def play_range(self, path: str, start_ms: int, length_ms: int) -> None:
         """An audition: ``length_ms`` of ``path`` from ``start_ms``, then stop."""
@@ -145,11 +150,11 @@ class Player(QObject):
 
     def set_volume(self, level: float) -> None:
         if self._mp is not None:
-            self._audio.setVolume(max(0.0, min(1.0, level)))
+            self._queued("setVolume", Q_ARG("float", max(0.0, min(1.0, float(level)))), target=self._audio)
 
     def set_muted(self, muted: bool) -> None:
         if self._mp is not None:
-            self._audio.setMuted(muted)
+            self._queued("setMuted", Q_ARG(bool, bool(muted)), target=self._audio)
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -172,17 +177,17 @@ class Player(QObject):
             self._loaded = True
             seek = self._pending_seek
             if seek is not None:
-                self._mp.setPosition(seek)
+                self._queued("setPosition", Q_ARG("qint64", int(seek)))
                 self._settling = seek  # until the player reports being there
                 self._pending_seek = None
             self.loaded.emit(self.source or "")
             if self._autoplay:
                 self._autoplay = False
-                self._mp.play()
+                self._queued("play")
             elif self._sink is not None:
                 # paused, not stopped: a stopped player does not render seeks, so the viewer
                 # would keep the first frame until playback had started once
-                self._mp.pause()
+                self._queued("pause")
         elif status == QMediaPlayer.MediaStatus.InvalidMedia:
             self.errorOccurred.emit(f"cannot play {self.source}: the file is not playable here")
 
@@ -196,7 +201,7 @@ class Player(QObject):
         self.positionChanged.emit(int(ms))
         if self._stop_at is not None and ms >= self._stop_at:
             self._stop_at = None
-            self._mp.pause()
+            self._queued("pause")
 
     @Slot(object)
     def _on_frame(self, frame) -> None:
