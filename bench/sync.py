@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.rhythm import ENERGY_RATE  # noqa: E402
-from engine.rhythm.music import MusicRhythm  # noqa: E402
+from engine.rhythm.music import RHYTHM_VERSION, MusicRhythm  # noqa: E402
 from engine.rhythm.sync import best_offset, rerank, score_offsets  # noqa: E402
 from engine.rhythm.video import VideoRhythm  # noqa: E402
 
@@ -75,6 +75,14 @@ def energy_curve(x: np.ndarray, rate: int) -> np.ndarray:
     return np.clip(0.5 * norm(f) + 0.5 * norm(r), 0, 1).astype(np.float32)
 
 
+def _analyser_key() -> str:
+    """RHYTHM_VERSION and a digest of the analyser's code (cached analyses of an edited tracker
+    are not reused)."""
+    code = b"".join((ROOT / "engine" / "rhythm" / f"{m}.py").read_bytes()
+                    for m in ("music", "signals", "tempo", "downbeats", "sections"))
+    return f"{RHYTHM_VERSION}-{hashlib.sha1(code).hexdigest()[:8]}"
+
+
 def library(n: int, seed: int, analysed: bool, long_fast: int = 0
             ) -> tuple[list[MusicRhythm], list[MusicRhythm], list[str]]:
     """(rhythms sync reads, true rhythms the videos are cut to, styles). Without ``analysed``
@@ -90,7 +98,8 @@ def library(n: int, seed: int, analysed: bool, long_fast: int = 0
         audio = None
         pair = []
         for kind in ((False, True) if analysed else (False,)):
-            f = cache / f"{hashlib.sha1(f'{spec.key_hash(1)}{kind}'.encode()).hexdigest()[:12]}.npz"
+            version = _analyser_key() if kind else ""  # an analysis is redone when the analyser changes
+            f = cache / f"{hashlib.sha1(f'{spec.key_hash(1)}{kind}{version}'.encode()).hexdigest()[:12]}.npz"
             if f.exists():
                 d = np.load(f)
                 r = MusicRhythm(float(d["dur"]), bool(d["steady"]), float(d["tempo"]) if d["tempo"] > 0 else None,
@@ -210,6 +219,53 @@ def timing(lib: list[MusicRhythm]) -> tuple[float, float, int, float]:
     return float(np.median(ts)), float(np.median(tb)), len(offs), music.duration
 
 
+def why(pairs: list[tuple[VideoRhythm, float, int]], lib: list[MusicRhythm], truth: list[MusicRhythm],
+        styles: list[str]) -> None:
+    """Offsets within one beat with the found grid, with one part of it replaced by the true
+    one (energy, sections, downbeats on the found beats, the whole grid), per cause of the true
+    track's grid error (:func:`bench.rhythm_why.diagnose`)."""
+    from dataclasses import replace
+
+    from bench.rhythm_why import CAUSES, diagnose
+
+    def true_bars(a: MusicRhythm, t: MusicRhythm) -> MusicRhythm:
+        if not a.steady or len(a.beats) == 0:
+            return a
+        j = np.argmin(np.abs(a.beats[:, None] - t.downbeats[None, :]), axis=0)
+        keep = np.abs(a.beats[j] - t.downbeats) <= 0.07
+        return replace(a, downbeats=np.unique(a.beats[j[keep]]))
+
+    variants = {
+        "found grid (the product)": lambda a, t: a,
+        "+ true energy curve": lambda a, t: replace(a, energy=t.energy),
+        "+ true sections": lambda a, t: replace(a, sections=t.sections),
+        "+ true bars on found beats": true_bars,
+        "+ true beats, bars, tempo": lambda a, t: replace(t, energy=a.energy, sections=a.sections),
+        "true grid": lambda a, t: t,
+    }
+    cause = [diagnose(t.beats, t.downbeats, t.sections, t.tempo, a)["cause"] for a, t in zip(lib, truth)]
+    rng = np.random.default_rng(7)
+    priors = [offset + rng.uniform(-3.35, 3.35) for _, offset, _ in pairs]
+    print(f"\nWhy (--why): start within one beat, {len(pairs)} pairs, by the cause of the true track's grid error")
+    by = {c: [k for k, (_, _, i) in enumerate(pairs) if cause[i] == c] for c in CAUSES}
+    head = " ".join(f"{c + f' ({len(by[c])})':>15s}" for c in CAUSES if by[c])
+    print(f"  {'grid sync reads':<28} {'whole':>6} {'prior':>6}  whole track, per cause: {head}")
+    for name, make in variants.items():
+        whole, prior = [], []
+        for (video, offset, i), p in zip(pairs, priors):
+            m, beat = make(lib[i], truth[i]), 60.0 / truth[i].tempo
+            f = best_offset(video, m)
+            whole.append(f.offset is not None and abs(f.offset - offset) <= beat)
+            f = best_offset(video, m, prior_offset=p, search=4.0)
+            prior.append(f.offset is not None and abs(f.offset - offset) <= beat)
+        w = np.array(whole)
+        per = " ".join(f"{100 * w[by[c]].mean():>14.0f}%" for c in CAUSES if by[c])
+        print(f"  {name:<28} {100 * w.mean():>5.0f}% {100 * np.mean(prior):>5.0f}%  {'':23s} {per}")
+    per_style = {s: [cause[i] for i in range(len(lib)) if styles[i] == s] for s in dict.fromkeys(styles)}
+    print("  tracks by style and cause: " + "; ".join(
+        f"{s} " + ", ".join(f"{c} {cs.count(c)}" for c in CAUSES if cs.count(c)) for s, cs in per_style.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tracks", type=int, default=50)
@@ -218,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--section-cuts", type=float, default=0.7, metavar="P",
                     help="share of the section starts inside a video that get a cut (0: an editor who ignores them)")
     ap.add_argument("--analysed", action="store_true", help="beats/energy from engine.rhythm.music.analyse_rhythm")
+    ap.add_argument("--why", action="store_true",
+                    help="with --analysed: which part of the found grid costs the offsets (bench/rhythm_why.py)")
     ap.add_argument("--long-fast", type=int, default=0, metavar="N",
                     help="add N long (300-420 s) busy tracks that no video is cut to: the bias of raw maxima")
     args = ap.parse_args(argv)
@@ -230,10 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     off_err, prior_err, ambiguous_ok, confident, model_err, honest = [], [], [], [], [], []
     ranks: dict[str, list[int]] = {k: [] for k in ("model", "raw", "excess", "z")}
     blended: dict[tuple[str, float], list[int]] = {(k, w): [] for k in METRICS for w in WEIGHTS}
-    t_sync = []
+    t_sync, pairs = [], []
     for v in range(args.videos):
         true = int(rng.integers(args.tracks))
         video, offset = cut_video(truth[true], rng, args.section_cuts)  # cut to the true grid; sync reads `lib`
+        pairs.append((video, offset, true))
         model = rng.normal(0.3, 0.05, len(lib))
         model[style_ids == style_ids[true]] += 0.03
         model[true] += 0.03
@@ -269,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\r  video {v + 1}/{args.videos}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
+    if args.why and args.analysed:
+        why(pairs, lib, truth, styles)
     e = np.array(off_err)
     no_grid = sum(1 for i in range(len(lib)) if not lib[i].steady)
     if no_grid:

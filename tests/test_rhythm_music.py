@@ -222,3 +222,43 @@ def test_slow_piano_is_read_at_its_slow_tempo():
     assert r.steady and r.tempo == pytest.approx(spec.bpm, rel=0.04)
     assert any(abs(c.bpm - 2 * spec.bpm) < 0.04 * 2 * spec.bpm and c.confidence > 0 for c in r.tempo_alternatives)
     assert _near(np.arange(spec.bars * 4) * spec.beat_seconds, r.beats).mean() >= 0.8  # (the soft outro has none)
+
+
+def test_a_half_note_pulse_is_read_at_its_beat():
+    # the demo's strings: bass and long notes on beats 1 and 3, spiccato eighths only when
+    # loud; the onsets repeat most strongly every two beats, which was read as the beat (41 bpm)
+    from training.demo_music import SR, plan_track, render_track
+
+    spec = plan_track(0, 3, (40, 60), style="strings")  # 82 bpm
+    r = analyse_rhythm(render_track(spec).mean(axis=0), SR)
+    assert r.steady and r.tempo == pytest.approx(spec.bpm, rel=0.04)
+    assert any(abs(c.bpm - spec.bpm / 2) < 0.04 * spec.bpm / 2 for c in r.tempo_alternatives)  # x1/2 still offered
+
+
+class _BarFrames:
+    """Stand-in for :class:`engine.rhythm.signals.Frames` whose harmony, timbre and loudness
+    change at given bars (60 frames a bar)."""
+
+    def __init__(self, bars: int, changes: list[int]) -> None:
+        rng = np.random.default_rng(0)
+        self.n = 60 * bars
+        part = np.searchsorted(changes, np.arange(self.n) // 60, side="right")  # [T] section index
+        looks = rng.normal(0, 1, (len(changes) + 1, 25))  # one look per section
+        x = looks[part].T + 0.05 * rng.normal(0, 1, (25, self.n))
+        self.chroma, self.mfcc, self.loud_db = np.abs(x[:12]), x[12:24], x[24]
+
+    def seconds(self, frames: np.ndarray) -> np.ndarray:
+        from engine.rhythm.signals import ANALYSIS_RATE, HOP
+
+        return np.asarray(frames) * (HOP / ANALYSIS_RATE)
+
+
+def test_a_soft_intro_ends_its_section_on_its_own_bar():
+    # the tracker found no beat in the first bar of a soft intro: the intro's four bars are still
+    # counted from the start (the section was put a bar late, or dropped, when only found bars counted)
+    from engine.rhythm.sections import find_sections
+
+    f = _BarFrames(24, [4, 12])
+    found_bars = np.arange(1, 24) * 60  # downbeats from bar 1 on
+    starts = np.round(find_sections(f, found_bars) / f.seconds(60)).astype(int)  # in bars
+    assert starts.tolist() == [0, 4, 12]

@@ -85,7 +85,7 @@ __all__ = ["ANALYSIS_RATE", "RHYTHM_VERSION", "MusicRhythm", "TempoCandidate", "
 
 log = logging.getLogger(__name__)
 
-RHYTHM_VERSION = 5
+RHYTHM_VERSION = 6
 """Bump when any output of :func:`analyse_rhythm` would change (stored rows are redone)."""
 
 

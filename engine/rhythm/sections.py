@@ -23,6 +23,14 @@ def find_sections(f: Frames, bars: np.ndarray | None) -> np.ndarray:
     else:
         units = np.asarray(bars, int)
         min_gap = 4
+        if len(units) >= 2:
+            # Bars before the first downbeat found (a soft intro the tracker skipped): counted at
+            # the median bar length back to the start, so that an intro of four bars ends a
+            # section on its own downbeat, not four found bars later (bench/rhythm_why.py:
+            # intros were found one bar late, or not at all).
+            bar = float(np.median(np.diff(units)))
+            k = int(units[0] / bar + 0.5)
+            units = np.concatenate([np.maximum(units[0] - bar * np.arange(k, 0, -1), 0).round().astype(int), units])
     if len(units) > MAX_SECTION_UNITS:  # a long file: several bars (seconds) per unit, memory flat
         k = int(np.ceil(len(units) / MAX_SECTION_UNITS))
         units, min_gap = units[::k], max(2, min_gap // k)

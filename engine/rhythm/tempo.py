@@ -50,6 +50,13 @@ kicks and snares). On generated music a wrong fast reading measures 0.01-0.07 an
 one 0.28-1.0 (the beat without a kick, against the snares): set between, with room."""
 
 
+SLOWEST_BEAT = 50.0
+"""A reading slower than this (bpm) is taken at x2 when that is periodic at all: listeners do
+not feel pulses much longer than a second as the beat (London's metric limits). Generated
+strings, whose bass and long notes fall on beats 1 and 3, were read at 41-45 bpm for 82-90
+(bench/rhythm_why.py); every true tempo measured here is 62 bpm or faster."""
+
+
 def lag_of(bpm: float) -> float:
     return 60.0 * ANALYSIS_RATE / (HOP * bpm)
 
@@ -146,6 +153,8 @@ def choose_level(f: Frames, cands: tuple[TempoCandidate, ...],
             chosen = _stronger(cands, bpm, (2.0, 1.5))
         elif alternate <= HALVE_IF_ALTERNATE:
             chosen = _stronger(cands, bpm, (0.5, 2.0 / 3.0))
+    if chosen < SLOWEST_BEAT and any(c.confidence > 0 and abs(np.log2(c.bpm / (2 * chosen))) < 0.1 for c in cands):
+        chosen = 2 * chosen  # a half-note pulse (bass and long notes on 1 and 3): the beat is x2
     # match the chosen reading to a candidate (or add it), boost it, renormalise
     listed = list(cands)
     near = [i for i, c in enumerate(listed) if abs(np.log2(c.bpm / chosen)) < 0.05]
@@ -254,5 +263,17 @@ def extend_grid(f: Frames, frames: np.ndarray) -> np.ndarray:
                 out.append(k)
             else:
                 out.insert(0, k)
+    # A soft intro (pads, a piano alone) under a steady track is in its tempo: the grid goes on
+    # back through it at the beat period while there is sound, so that a video cut to the
+    # intro finds bars there (bench/rhythm_why.py: songs whose first four bars had no beat).
+    sound = f.loud_db >= f.peak_dbfs - INTRO_SOUND_DB  # [T]
+    at = out[0] - period
+    while at >= -0.25 * period and sound[max(0, int(round(at)) - 3):int(round(at)) + 4].any():
+        out.insert(0, max(0, int(round(at))))
+        at -= period
     return np.asarray(out, dtype=int)
+
+
+INTRO_SOUND_DB = 30.0
+"""The grid is carried back through an intro where the loudness is within this of the track's peak."""
 
