@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.analysis import MediaAnalysis, PartialAnalysis, analyse
+from engine.analysis import MediaAnalysis, PartialAnalysis, add_speech, analyse
 from engine.jobs import CancelCheck, Job, run
 from engine.media import MediaError, NotMediaError
 from engine.media.grid import clock
@@ -112,15 +112,23 @@ def preload() -> None:
         importlib.import_module(name)
     from engine.mix.speech import preload as preload_speech
 
-    preload_speech()  # the footage's speech is listened for in every analysis
+    preload_speech()  # the footage's speech is heard right after every analysis
 
 
 def analyse_video(session: EngineSession, path: str | os.PathLike[str], *, thumbnails: bool = True,
                   cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
-    """Segments, thumbnails, contextualised embeddings, CLS, attention, cuts and speech of a
-    video, in one pass over the file (:func:`engine.analysis.analyse`); progress events carry
+    """Segments, thumbnails, contextualised embeddings, CLS, attention and cuts of a video,
+    in one pass over the file (:func:`engine.analysis.analyse`); progress events carry
     the scenes read so far (:class:`engine.analysis.PartialAnalysis`)."""
     return analyse(session, path, "visual", thumbnails=thumbnails, cancel=cancel)
+
+
+def hear_speech(session: EngineSession, analysis: MediaAnalysis, *,
+                cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
+    """The footage's analysis with the speech in its own sound (the regions the mix ducks the
+    music under), stored with it. Not part of :func:`analyse_video`: the suggestions do not
+    need it, so a front end asks for it once they are out (see engine.analysis.pipeline)."""
+    return add_speech(session, analysis, cancel=cancel)
 
 
 def analyse_music(session: EngineSession, path: str | os.PathLike[str], *,

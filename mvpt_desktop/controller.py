@@ -9,6 +9,7 @@ signals; tests drive it directly.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -59,6 +60,9 @@ class Controller(QObject, SoundtrackMixin):
     libraryChanged = Signal()
     """Folders were scanned, indexed or removed (counts to show again)."""
     syncWeightChanged = Signal(float)
+    speechHeard = Signal(object)
+    """float64 [n, 2] (start, end) s of speech in the open footage's own sound, heard after its
+    suggestions are out (the mix ducks the music there)."""
     """:class:`insights.AttributeMatrix` (the Insights view's genre x class matrix)"""
 
     def __init__(self, settings: EngineSettings | None = None, gui: GuiSettings | None = None,
@@ -79,6 +83,7 @@ class Controller(QObject, SoundtrackMixin):
         self.analysis_job: JobHandle | None = None
         self.rank_job: JobHandle | None = None
         self.preview_job: JobHandle | None = None
+        self.speech_job: JobHandle | None = None
         self._rank_ids = itertools.count(1)
         self._rank_latest = 0
         self._rerank_timer = QTimer(self, singleShot=True, interval=RERANK_DELAY_MS)
@@ -175,8 +180,9 @@ class Controller(QObject, SoundtrackMixin):
     # -- opening a file ------------------------------------------------------------------------
     def open_file(self, path: str) -> JobHandle:
         """Analyse ``path`` (footage, or a song for footage-for-music) and rank at once."""
-        if self.analysis_job is not None and not self.analysis_job.done:
-            self.analysis_job.cancel()
+        for job in (self.analysis_job, self.speech_job):
+            if job is not None and not job.done:
+                job.cancel()
         session, k, weights = self.session, self.k, dict(self.weights)
         name = Path(path).name
         handle = self._submit(
@@ -238,6 +244,29 @@ class Controller(QObject, SoundtrackMixin):
         self.choiceChanged.emit(self.sheet)
         if not opened.is_music:
             self._restore_sheet(opened, keep)
+            self._hear_speech(opened)
+
+    def _hear_speech(self, opened: tasks.Opened) -> None:
+        """The speech in the footage's own sound (where preview and export duck the music),
+        heard on the inference thread now that the suggestions are out; a re-opened file has
+        it stored already. Until it comes, a preview hears the sound itself."""
+        if opened.analysis.speech is not None:
+            return
+        session, analysis = self.session, opened.analysis
+        handle = self.workers.inference.submit(lambda cancel: tasks.hear_speech(session, analysis, cancel=cancel),
+                                               "Listening for speech")
+        handle.returned.connect(self._speech_heard)
+        handle.errored.connect(lambda msg: self.info.emit(
+            f"The speech in {Path(analysis.path).name} could not be heard ({msg}); preview and export "
+            "will listen again"))
+        self.speech_job = handle
+
+    def _speech_heard(self, analysis) -> None:
+        cur = self.current
+        if cur is None or cur.provisional or cur.analysis.path != analysis.path:
+            return  # another file is open now
+        self.current = replace(cur, analysis=analysis)
+        self.speechHeard.emit(analysis.speech)
 
     # -- selection -----------------------------------------------------------------------------
     def select_segment(self, index: int) -> None:

@@ -184,6 +184,7 @@ class MainWindow(QMainWindow, WindowDialogsMixin, WindowSoundtrackMixin):
         c.statusChanged.connect(self._status)
         c.jobStarted.connect(self._job_started)
         c.opened.connect(self._opened)
+        c.speechHeard.connect(self.timeline.set_speech)
         c.provisionalChanged.connect(self._provisional)
         c.resultsChanged.connect(self._results)
         c.segmentChanged.connect(self._segment)

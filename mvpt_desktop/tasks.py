@@ -23,6 +23,7 @@ from engine.recommend import (
     TrackSuggestion,
     analyse_media,
     best_soundtracks,
+    hear_speech,  # noqa: F401 - the controller hears the footage's speech through tasks
     preload,
     probe,
     recommend_segments,

@@ -190,44 +190,97 @@ def _talking_video(path, seconds: float = 10.0):
     return path
 
 
-def test_speech_is_heard_beside_the_pictures_decode(tmp_path, monkeypatch):
-    """The listener beside the decode finds the regions the separate pass finds, chunk for chunk."""
-    from engine.analysis import read
-    from engine.media.limits import DEFAULT_LIMITS
-    from engine.media.probe import probe
+def test_speech_is_heard_after_the_pass_and_stored_with_the_analysis(tmp_path, monkeypatch):
+    """The pass does not listen (the suggestions do not need the sound); add_speech hears the
+    regions, chunk by chunk as the whole-signal detector does, and stores them with the
+    analysis, so the next open has them without listening again."""
+    from engine.analysis import add_speech, read, speech_regions
+    from engine.mix import speech
+    from engine.recommend import analyse_video
+    from engine.session import EngineSession
+    from engine.settings import EngineSettings
 
     monkeypatch.setattr(read, "SPEECH_CHUNK_SECONDS", 3.0)  # several chunks, pieces cut at their ends
     video = _talking_video(tmp_path / "talk.mp4")
-    info = probe(video)
-    events, got = _drive(read.read_media(video, None, 2.0, modality="visual", rhythm=True, speech=True))
-    apart = run(read._speech(video, info, DEFAULT_LIMITS, None))
-    assert got.video_rhythm is not None and len(got.speech) >= 2
-    assert got.speech == pytest.approx(apart)
-    on = lambda t: any(a <= t <= b for a, b in got.speech)  # noqa: E731
-    assert on(3.5) and on(8.0) and not on(1.0) and not on(6.0)
+    s = EngineSession(EngineSettings(data_dir=str(tmp_path / "data"), checkpoint=None))
+    try:
+        heard_calls = []
+        real = speech.detect_speech
+        monkeypatch.setattr(speech, "detect_speech", lambda *a, **k: heard_calls.append(1) or real(*a, **k))
+        a = run(analyse_video(s, video))
+        assert a.speech is None and not heard_calls  # the pass never listened
+        events, b = _drive(add_speech(s, a))
+        assert [e.stage for e in events] and {e.stage for e in events} == {"speech"}
+        assert len(heard_calls) == 4  # 10 s in chunks of 3 s
+        on = lambda t: any(x <= t <= y for x, y in b.speech)  # noqa: E731
+        assert on(3.5) and on(8.0) and not on(1.0) and not on(6.0)
+        assert b.speech == pytest.approx(run(speech_regions(video)))
+        assert np.array_equal(b.embeddings, a.embeddings) and b.video_rhythm == a.video_rhythm
+        heard_calls.clear()
+        c = run(analyse_video(s, video))  # re-opened: from the cache, speech included
+        assert c.speech == pytest.approx(b.speech) and run(add_speech(s, c)) is c and not heard_calls
+    finally:
+        s.close()
 
 
-def test_a_failing_or_cancelled_listener_never_hangs_the_decode(tmp_path, monkeypatch):
-    import threading
-
-    from engine.analysis import read
+def test_a_failing_or_cancelled_hearing_keeps_the_stored_analysis(tmp_path, monkeypatch):
+    from engine.analysis import add_speech
     from engine.jobs import Cancelled
     from engine.mix import speech
+    from engine.recommend import analyse_video
+    from engine.session import EngineSession
+    from engine.settings import EngineSettings
 
     video = _talking_video(tmp_path / "talk.mp4")
+    s = EngineSession(EngineSettings(data_dir=str(tmp_path / "data"), checkpoint=None))
+    try:
+        a = run(analyse_video(s, video))
+        stored = sorted((tmp_path / "data" / "analyses").glob("*.npz"))
+        before = [p.read_bytes() for p in stored]
 
-    def broken(*a, **k):
-        raise RuntimeError("detector broke")
+        def broken(*args, **kwargs):
+            raise RuntimeError("detector broke")
 
-    with monkeypatch.context() as m:
-        m.setattr(speech.SpeechStream, "push", broken)
-        with pytest.raises(RuntimeError, match="detector broke"):
-            run(read.read_media(video, None, 2.0, modality="visual", rhythm=True, speech=True))
-    seen = []
-    with pytest.raises(Cancelled):
-        run(read.read_media(video, None, 2.0, modality="visual", rhythm=True, speech=True,
-                            cancel=lambda: len(seen) > 2), seen.append)
-    assert not [t for t in threading.enumerate() if t.name in ("mvpt-speech", "mvpt-decode")]
+        with monkeypatch.context() as m:
+            m.setattr(speech, "detect_speech", broken)
+            with pytest.raises(RuntimeError, match="detector broke"):
+                run(add_speech(s, a))
+        with pytest.raises(Cancelled):
+            run(add_speech(s, a, cancel=lambda: True))
+        assert [p.read_bytes() for p in stored] == before  # the stored analysis is as it was
+        assert run(analyse_video(s, video)).speech is None
+    finally:
+        s.close()
+
+
+def test_a_sound_track_that_breaks_part_way_is_heard_as_far_as_it_goes(tmp_path, caplog, monkeypatch):
+    """Speech is heard up to where the sound stops decoding, with a warning; a sound that
+    cannot be decoded at all is an error that says so."""
+    from engine.analysis import speech_regions
+    from engine.media import CorruptMedia
+    from engine.media import audio as media_audio
+
+    video = _talking_video(tmp_path / "talk.mp4")
+    real = media_audio.iter_audio
+
+    def breaks_after(seconds):
+        def it(path, rate, **kw):
+            n = 0
+            for piece in real(path, rate, **kw):
+                if n >= seconds * rate:
+                    raise CorruptMedia(path, "audio stops decoding here")
+                n += piece.size
+                yield piece
+        return it
+
+    monkeypatch.setattr(media_audio, "iter_audio", breaks_after(6.0))
+    with caplog.at_level("WARNING"):
+        r = run(speech_regions(video))
+    assert len(r) >= 1 and r[0, 0] < 3.5 < r[0, 1] and r.max() <= 6.5  # the first words, none after
+    assert "heard in the first" in caplog.text
+    monkeypatch.setattr(media_audio, "iter_audio", breaks_after(0.0))
+    with pytest.raises(CorruptMedia):
+        run(speech_regions(video))
 
 
 def test_provisional_updates_reread_only_the_last_context_lengths():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from gui_support import make_window
 
 from engine.export import MixSettings
@@ -83,3 +84,25 @@ def test_the_timeline_draws_the_speech_regions(qtbot):
     for none in (None, np.zeros((0, 2))):
         t.set_speech(none)
         assert bands() == [] and labels() == [] and len(t.speech) == 0
+
+
+def test_the_footages_speech_comes_after_its_suggestions_and_reaches_the_timeline(qtbot, world, tmp_path):
+    """The analysis pass does not listen; once the file is open the controller hears its speech
+    on the inference thread, the timeline draws it and the preview's mix gets it; a re-opened
+    file has it stored."""
+    from gui_support import make_window, open_and_wait
+    from test_analysis_pipeline import _talking_video
+
+    w = make_window(qtbot, world)
+    c = w.controller
+    video = _talking_video(tmp_path / "talk.mp4")
+    with qtbot.waitSignal(c.speechHeard, timeout=60_000) as heard:
+        open_and_wait(qtbot, w, video)
+        assert c.current.analysis.speech is None  # the suggestions came first
+    regions = heard.args[0]
+    assert len(regions) >= 2 and regions[0, 0] < 3.5 < regions[0, 1]
+    assert c.current.analysis.speech is regions and len(w.timeline.speech) == len(regions)
+    job = c.speech_job
+    open_and_wait(qtbot, w, video)  # from the cache: speech at once, no listening again
+    assert c.current.analysis.speech == pytest.approx(regions) and len(w.timeline.speech) == len(regions)
+    assert c.speech_job is job

@@ -7,6 +7,12 @@ Scenes are embedded as they are read, with the context read so far (``provisiona
 the whole file is in, every scene is embedded again with its full context and the result is
 cached per file content + checkpoint + segment length, so a re-opened file comes back at
 once.
+
+The speech in footage's own sound is not part of that pass: the suggestions do not use it,
+only the mix's ducking at preview and export does. :func:`add_speech` hears it afterwards
+(a front end starts it when the suggestions are out) and stores it with the analysis. On a
+two-core machine the pass already keeps both cores busy decoding; hearing the sound beside
+it made the suggestions wait ~15 % longer for a result nobody needed yet (bench/recommend.py).
 """
 
 from __future__ import annotations
@@ -145,11 +151,12 @@ def cache_file(session, path: Path, modality: str, checkpoint_id: str) -> Path:
 
 
 def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails: bool = True,
-            rhythm: bool = True, speech: bool = True, info: MediaInfo | None = None,
+            rhythm: bool = True, info: MediaInfo | None = None,
             cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
     """Job: the :class:`MediaAnalysis` of ``path`` (see module doc). ``session`` is an
     :class:`engine.session.EngineSession`; without a model the file is read (thumbnails,
-    rhythm, speech) but has no vectors. ``info``: the probe the caller already made."""
+    rhythm) but has no vectors. Its ``speech`` is None (see :func:`add_speech`), or what an
+    earlier :func:`add_speech` stored with it. ``info``: the probe the caller already made."""
     from .cache import load_analysis, save_analysis
 
     path = Path(path)
@@ -174,7 +181,7 @@ def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails:
     ends = np.array([s.end for s in grid])
     reader = read_media(path, encoder, seconds, modality=modality, info=info, grid=grid,
                         thumbnails=thumbnails and modality == "visual",
-                        rhythm=rhythm, speech=speech and modality == "visual", cancel=cancel)
+                        rhythm=rhythm, cancel=cancel)
     next_at = [-1.0]  # monotonic time of the next provisional update (the first comes at once)
     shown = [np.zeros((0, 0), np.float32)]  # the last provisional embeddings [n, d]
 
@@ -205,7 +212,31 @@ def analyse(session, path: str | os.PathLike[str], modality: str, *, thumbnails:
         emb, cls, att = np.zeros((T, 0), np.float32), np.zeros(0, np.float32), np.full(T, 1.0 / T, np.float32)
     analysis = MediaAnalysis(str(path), modality, ck, info.duration, seconds, starts, ends, emb, cls, att,
                              list(read.thumbnails), read.tags, tuple(read.tag_names),
-                             read.video_rhythm, read.music_rhythm, read.speech)
+                             read.video_rhythm, read.music_rhythm, None)
     save_analysis(target, analysis)
     yield Progress("done", 1, 1, "analysis ready")
     return analysis
+
+
+def add_speech(session, analysis: MediaAnalysis, *, cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
+    """Job: ``analysis`` (footage) with the speech regions of its own sound, stored with it in
+    the cache, so a re-opened file has them at once. Returned as it is when it has them
+    already (or is a song). The stored entry is replaced atomically: a cancel or a failure
+    leaves the analysis stored as it was."""
+    import dataclasses
+
+    from .cache import save_analysis
+    from .read import speech_regions
+
+    if analysis.speech is not None or analysis.modality != "visual":
+        return analysis
+    path = Path(analysis.path)
+    target = cache_file(session, path, analysis.modality, analysis.checkpoint_id)
+    regions = yield from speech_regions(path, cancel=cancel)
+    heard = dataclasses.replace(analysis, speech=regions)
+    # stored only where it belongs: this session's segment length, and the file unchanged
+    # since (its content is in the entry's name)
+    if (analysis.segment_seconds == float(session.segment_seconds)
+            and cache_file(session, path, analysis.modality, analysis.checkpoint_id) == target):
+        save_analysis(target, heard)
+    return heard

@@ -2,8 +2,9 @@
 
 For footage, one sequential decode of the picture feeds, per segment, the visual encoder's
 frames and the timeline thumbnail, and (with ``rhythm``) every frame, small, to the shot-cut
-and visual-energy detector; the footage's own sound is read, decoded and listened to for
-speech in a thread beside the picture's decode (:class:`_SpeechListener`).
+and visual-energy detector. The footage's own sound is not read by this pass: the speech in
+it matters only for ducking at preview and export, so it is heard after the suggestions are
+out (:func:`speech_regions`, :func:`engine.analysis.pipeline.add_speech`).
 For music, one audio decode at the encoder's rate feeds the music encoder and the rhythm
 analysis. Encoders are pure (frames or samples in, arrays out): nothing else opens the file.
 
@@ -21,14 +22,13 @@ from __future__ import annotations
 import collections
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine.features.base import FeatureExtractor
-from engine.jobs import CancelCheck, Cancelled, Job, Progress, check_cancel
+from engine.jobs import CancelCheck, Job, Progress, check_cancel
 from engine.media import NoAudioStream, NoVideoStream
 from engine.media.grid import SegmentGrid
 from engine.media.limits import DEFAULT_LIMITS, MediaLimits
@@ -72,18 +72,15 @@ class MediaRead:
     """:class:`engine.rhythm.video.VideoRhythm` (footage, with ``rhythm=True``)."""
     music_rhythm: object | None = None
     """:class:`engine.rhythm.music.MusicRhythm` (music, with ``rhythm=True``)."""
-    speech: np.ndarray | None = None
-    """float64 [n, 2] (start, end) s of speech in the footage's own sound (with ``speech=True``;
-    empty when it has no sound)."""
 
 
 def read_media(path: str | os.PathLike[str], encoder: FeatureExtractor | None, segment_seconds: float, *,
                modality: str | None = None, info: MediaInfo | None = None, grid: SegmentGrid | None = None,
-               thumbnails: bool = False, rhythm: bool = False, speech: bool = False,
+               thumbnails: bool = False, rhythm: bool = False,
                limits: MediaLimits = DEFAULT_LIMITS, cancel: CancelCheck | None = None) -> Job[MediaRead]:
     """Job: read ``path`` once with ``encoder`` (see module doc). The file is probed here
     unless ``info`` is given; the grid is ``SegmentGrid(duration, segment_seconds)`` unless given.
-    ``encoder=None`` (no model yet) reads only thumbnails, rhythm and speech of ``modality``."""
+    ``encoder=None`` (no model yet) reads only thumbnails and rhythm of ``modality``."""
     path = Path(path)
     modality = encoder.modality if encoder is not None else modality
     if modality not in ("visual", "music"):
@@ -98,12 +95,12 @@ def read_media(path: str | os.PathLike[str], encoder: FeatureExtractor | None, s
     if encoder is None:
         encoder = _NoEncoder(modality)
     if modality == "visual":
-        return (yield from _read_video(path, encoder, info, grid, thumbnails, rhythm, speech, limits, cancel))
+        return (yield from _read_video(path, encoder, info, grid, thumbnails, rhythm, limits, cancel))
     return (yield from _read_music(path, encoder, info, grid, rhythm, limits, cancel))
 
 
 def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_thumbs: bool, rhythm: bool,
-                speech: bool, limits: MediaLimits, cancel: CancelCheck | None) -> Job[MediaRead]:
+                limits: MediaLimits, cancel: CancelCheck | None) -> Job[MediaRead]:
     from engine.media.frames import sample_frames
 
     T = len(grid)
@@ -128,30 +125,17 @@ def _read_video(path: Path, encoder, info: MediaInfo, grid: SegmentGrid, want_th
         if hasattr(video, "CutDetector"):
             detector = video.CutDetector(fps=float(info.video.fps or 25.0))
             tap, tap_side = (lambda t, small: handed.append((t, small))), video.CUT_FRAME_SHORT_SIDE
-    listener = _SpeechListener(path, limits) if speech and info.audio is not None else None
     yield Progress("read", 0, T, f"reading {T} segments of {path.name}")
     frames = sample_frames(path, grid, per_segment=k, short_side=int(encoder.frame_short_side), info=info,
                            limits=limits, cancel=cancel, tap=tap, tap_short_side=tap_side)
-    try:
-        for event in _encode_as_read(frames, encoder, feats, thumbs, want_thumbs, per_batch, T, cancel,
-                                     None if detector is None else to_detector):
-            yield event
-            if listener is not None:
-                listener.start()  # after the first scene: loading the detector would delay it
-        video_rhythm = None
-        if detector is not None:
-            to_detector()
-            video_rhythm = detector.finish(info.duration)
-        regions = None
-        if listener is not None:
-            regions = yield from listener.finish(info.duration, cancel)
-        elif speech:
-            regions = np.zeros((0, 2))  # no sound
-    finally:
-        if listener is not None:
-            listener.close()
+    yield from _encode_as_read(frames, encoder, feats, thumbs, want_thumbs, per_batch, T, cancel,
+                               None if detector is None else to_detector)
+    video_rhythm = None
+    if detector is not None:
+        to_detector()
+        video_rhythm = detector.finish(info.duration)
     return MediaRead(str(path), info, grid, "visual", encoder.id, feats, None, (), tuple(thumbs),
-                     video_rhythm=video_rhythm, speech=regions)
+                     video_rhythm=video_rhythm)
 
 
 def _encode_as_read(frames, encoder, feats: np.ndarray, thumbs: list[np.ndarray], want_thumbs: bool,
@@ -227,8 +211,17 @@ def music_rhythm_of(samples: np.ndarray, rate: int):
     return None if analyse is None else analyse(samples, rate)
 
 
-def _speech(path: Path, info: MediaInfo, limits: MediaLimits, cancel: CancelCheck | None) -> Job[np.ndarray]:
-    """Speech regions of the footage's own sound, chunk by chunk (memory flat in duration)."""
+def speech_regions(path: str | os.PathLike[str], info: MediaInfo | None = None,
+                   limits: MediaLimits = DEFAULT_LIMITS, cancel: CancelCheck | None = None) -> Job[np.ndarray]:
+    """Job: float64 [n, 2] (start, end) s of speech in the footage's own sound, merged; empty
+    without sound (or without the mix's detector in this build). Heard a chunk of
+    SPEECH_CHUNK_SECONDS at a time: memory stays flat in the duration. A sound track that stops
+    decoding part-way is heard as far as it goes (logged): the picture is the footage, and
+    its suggestions do not depend on the sound."""
+    from engine.media import MediaError
+
+    path = Path(path)
+    info = info or probe(path, limits=limits)
     if info.audio is None:
         return np.zeros((0, 2))
     try:
@@ -250,114 +243,24 @@ def _speech(path: Path, info: MediaInfo, limits: MediaLimits, cancel: CancelChec
             regions.append(r + offset)
 
     yield Progress("speech", 0, total, "listening for speech")
-    for piece in iter_audio(path, SPEECH_RATE, limits=limits, cancel=cancel):
-        buf.append(piece)
-        have += piece.size
-        if have >= chunk:
-            data = np.concatenate(buf)
-            flush(data[:chunk], at)
-            at += chunk / SPEECH_RATE
-            buf, have = [data[chunk:]], data.size - chunk
-            yield Progress("speech", int(at // SPEECH_CHUNK_SECONDS), total, "listening for speech")
+    try:
+        for piece in iter_audio(path, SPEECH_RATE, limits=limits, cancel=cancel):
+            buf.append(piece)
+            have += piece.size
+            if have >= chunk:
+                data = np.concatenate(buf)
+                flush(data[:chunk], at)
+                at += chunk / SPEECH_RATE
+                buf, have = [data[chunk:]], data.size - chunk
+                yield Progress("speech", int(at // SPEECH_CHUNK_SECONDS), total, "listening for speech")
+    except MediaError as e:
+        if at == 0 and not have:
+            raise
+        log.warning("%s: speech heard in the first %.1f s of the sound only (%s)", path.name,
+                    at + have / SPEECH_RATE, e)
     if have:
         flush(np.concatenate(buf), at)
     return merge_regions(np.concatenate(regions) if regions else np.zeros((0, 2)))
-
-
-class _SpeechListener:
-    """Speech detection in a thread beside the picture's decode, region for region what
-    :func:`_speech` finds. The thread reads the footage's sound itself (its own demux of the
-    file, ~0.05 s of CPU a minute, served by the page cache) and decodes, resamples and hears it
-    there: the thread the frame-threaded picture decode waits on does nothing for the sound.
-    The detector's state is kept from piece to piece and restarted every SPEECH_CHUNK_SECONDS,
-    as :func:`_speech` does. The sound is pulled at the listener's own pace: nothing queues up
-    and memory stays flat. A sound track that stops decoding part-way is heard as far as it
-    goes (logged), as a damaged picture would not be: the picture is the footage."""
-
-    def __init__(self, path: Path, limits: MediaLimits) -> None:
-        self.path, self.limits = path, limits
-        self._stop = threading.Event()
-        self._regions: list[np.ndarray] = []
-        self._error: BaseException | None = None
-        self.heard = 0.0
-        """Seconds of sound listened to so far."""
-        self._thread = threading.Thread(target=self._run, name="mvpt-speech", daemon=True)
-        self._starting = threading.Lock()
-
-    def start(self) -> None:
-        """Start listening (loads the detector). The analysis starts it after the first scene
-        is out: loading the detector beside the first segment's decode would delay it."""
-        with self._starting:
-            if self._thread.ident is None:
-                self._thread.start()
-
-    def _run(self) -> None:
-        from engine.media import MediaError
-        from engine.media.audio import iter_audio
-
-        try:
-            try:
-                from engine.mix.speech import SpeechStream
-            except ImportError:  # the mix's detector is not installed in this build
-                return
-            chunk = int(SPEECH_CHUNK_SECONDS * SPEECH_RATE)
-            stream = SpeechStream()
-            at = 0  # samples before the current chunk
-            buf: list[np.ndarray] = []
-            have = 0
-
-            def hear(piece: np.ndarray) -> None:
-                nonlocal stream, at
-                while piece.size:
-                    take = min(piece.size, chunk - stream.samples)
-                    stream.push(piece[:take])
-                    piece = piece[take:]
-                    if stream.samples == chunk:
-                        self._chunk_done(stream, at)
-                        at += chunk
-                        stream = SpeechStream()
-                self.heard = (at + stream.samples) / SPEECH_RATE
-
-            try:
-                for piece in iter_audio(self.path, SPEECH_RATE, limits=self.limits, cancel=self._stop.is_set):
-                    buf.append(piece)  # a decoded frame's worth (~23 ms): heard a second at a time
-                    have += piece.size
-                    if have >= SPEECH_RATE:
-                        hear(np.concatenate(buf))
-                        buf, have = [], 0
-            except Cancelled:
-                return
-            except MediaError as e:
-                log.warning("%s: speech heard in the first %.1f s of the sound only (%s)", self.path.name,
-                            (at + stream.samples + have) / SPEECH_RATE, e)
-            if have:
-                hear(np.concatenate(buf))
-            if stream.samples:
-                self._chunk_done(stream, at)
-        except BaseException as e:  # noqa: BLE001 - raised in the caller by finish()
-            self._error = e
-
-    def _chunk_done(self, stream, at: int) -> None:
-        r = np.asarray(stream.regions(), np.float64).reshape(-1, 2)
-        if len(r):
-            self._regions.append(r + at / SPEECH_RATE)
-
-    def finish(self, duration: float, cancel: CancelCheck | None) -> Job[np.ndarray]:
-        """After the picture's decode: wait for the listener. Merged regions [n, 2]."""
-        self.start()
-        while self._thread.is_alive():
-            check_cancel(cancel)
-            yield Progress("speech", round(min(self.heard, duration)), round(duration), "listening for speech")
-            self._thread.join(timeout=0.1)
-        if self._error is not None:
-            raise self._error
-        return merge_regions(np.concatenate(self._regions) if self._regions else np.zeros((0, 2)))
-
-    def close(self) -> None:
-        """Stop the thread (after an error or a cancel; harmless after finish)."""
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout=10)
 
 
 def merge_regions(r: np.ndarray, gap: float = 0.05) -> np.ndarray:
