@@ -39,9 +39,6 @@ from .prefetch import prefetch
 log = logging.getLogger(__name__)
 
 THUMB_SHORT_SIDE = 90
-SPEECH_RATE = 16000
-SPEECH_CHUNK_SECONDS = 60.0
-"""Speech detection runs on chunks this long, so a 2-hour file never sits in memory."""
 
 
 @dataclass(frozen=True)
@@ -213,68 +210,20 @@ def music_rhythm_of(samples: np.ndarray, rate: int):
 
 def speech_regions(path: str | os.PathLike[str], info: MediaInfo | None = None,
                    limits: MediaLimits = DEFAULT_LIMITS, cancel: CancelCheck | None = None) -> Job[np.ndarray]:
-    """Job: float64 [n, 2] (start, end) s of speech in the footage's own sound, merged; empty
-    without sound (or without the mix's detector in this build). Heard a chunk of
-    SPEECH_CHUNK_SECONDS at a time: memory stays flat in the duration. A sound track that stops
-    decoding part-way is heard as far as it goes (logged): the picture is the footage, and
-    its suggestions do not depend on the sound."""
-    from engine.media import MediaError
-
+    """Job: float64 [n, 2] (start, end) s of speech in the footage's own sound, merged
+    (:func:`engine.mix.hear.hear_speech_in`, the mix's own way); empty without sound, or
+    without the mix's detector in this build. A sound track that stops decoding part-way is
+    heard as far as it goes (logged): the picture is the footage, and its suggestions do not
+    depend on the sound."""
     path = Path(path)
     info = info or probe(path, limits=limits)
     if info.audio is None:
         return np.zeros((0, 2))
     try:
-        from engine.mix.speech import detect_speech
+        from engine.mix.hear import hear_speech_in
     except ImportError:  # the mix's detector is not installed in this build
         return np.zeros((0, 2))
-    from engine.media.audio import iter_audio
-
-    chunk = int(SPEECH_CHUNK_SECONDS * SPEECH_RATE)
-    buf: list[np.ndarray] = []
-    have = 0
-    at = 0.0
-    regions: list[np.ndarray] = []
-    total = max(1, int(np.ceil(info.duration / SPEECH_CHUNK_SECONDS)))
-
-    def flush(samples: np.ndarray, offset: float) -> None:
-        r = np.asarray(detect_speech(samples, SPEECH_RATE), np.float64).reshape(-1, 2)
-        if len(r):
-            regions.append(r + offset)
-
-    yield Progress("speech", 0, total, "listening for speech")
-    try:
-        for piece in iter_audio(path, SPEECH_RATE, limits=limits, cancel=cancel):
-            buf.append(piece)
-            have += piece.size
-            if have >= chunk:
-                data = np.concatenate(buf)
-                flush(data[:chunk], at)
-                at += chunk / SPEECH_RATE
-                buf, have = [data[chunk:]], data.size - chunk
-                yield Progress("speech", int(at // SPEECH_CHUNK_SECONDS), total, "listening for speech")
-    except MediaError as e:
-        if at == 0 and not have:
-            raise
-        log.warning("%s: speech heard in the first %.1f s of the sound only (%s)", path.name,
-                    at + have / SPEECH_RATE, e)
-    if have:
-        flush(np.concatenate(buf), at)
-    return merge_regions(np.concatenate(regions) if regions else np.zeros((0, 2)))
-
-
-def merge_regions(r: np.ndarray, gap: float = 0.05) -> np.ndarray:
-    """Sorted, overlapping or touching (within ``gap`` s) regions merged: float64 [n, 2]."""
-    if len(r) == 0:
-        return np.zeros((0, 2))
-    r = r[np.argsort(r[:, 0])]
-    out = [list(r[0])]
-    for a, b in r[1:]:
-        if a <= out[-1][1] + gap:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return np.asarray(out, np.float64)
+    return (yield from hear_speech_in(path, duration=info.duration, limits=limits, cancel=cancel))
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:

@@ -345,8 +345,12 @@ def prepare_mix(video: str | os.PathLike[str], sheet: CueSheet, settings: MixSet
     if speech is None:
         speech = np.zeros((0, 2))
         if needs_speech and has_orig:
-            yield Progress("speech", 0, 1, "finding speech in the footage's sound")
-            speech = _detect_in(video, limits, cancel)
+            from .hear import hear_speech_in
+
+            try:
+                speech = yield from hear_speech_in(video, duration=duration, limits=limits, cancel=cancel)
+            except MediaError:  # its sound does not decode: nothing to duck under (the mix says so later)
+                speech = np.zeros((0, 2))
     speech = np.asarray(speech, np.float64).reshape(-1, 2)
     plan = MixPlan(video, duration, sheet, settings, layout(sheet, duration, rhythms, track_lengths(sheet, limits)),
                    speech, has_orig, None, limits)
@@ -376,40 +380,6 @@ def track_lengths(sheet: CueSheet, limits: MediaLimits = DEFAULT_LIMITS) -> dict
             raise NoAudioStream(path, "has no audio track; choose a music file with sound for this cue")
         out[path] = float(info.duration)
     return out
-
-
-def _detect_in(video: str, limits: MediaLimits, cancel: CancelCheck | None) -> np.ndarray:
-    """Speech regions of the video's sound, decoded and scored a minute at a time (flat memory)."""
-    from engine.media.audio import iter_audio
-
-    from .speech import VAD_RATE, get_detector, regions_from_probs
-
-    det = get_detector()
-    frame = int(round(det.hop * VAD_RATE))
-    window = 60 * VAD_RATE // frame * frame
-    probs: list[np.ndarray] = []
-    pending: list[np.ndarray] = []  # decoded chunks not yet scored (< one window)
-    have = 0
-    n = 0
-    try:
-        for x in iter_audio(video, VAD_RATE, limits=limits, cancel=cancel):
-            pending.append(x)
-            have += x.size
-            n += x.size
-            if have >= window:
-                buf = np.concatenate(pending)
-                whole = buf.size // window * window
-                for a in range(0, whole, window):
-                    probs.append(det.frame_probs(buf[a:a + window]))
-                pending, have = [buf[whole:]], buf.size - whole
-    except MediaError:
-        if n == 0:
-            return np.zeros((0, 2))
-    buf = np.concatenate(pending) if pending else np.zeros(0, np.float32)
-    if buf.size >= frame:
-        probs.append(det.frame_probs(buf))
-    p = np.concatenate(probs) if probs else np.zeros(0, np.float32)
-    return regions_from_probs(p, det.hop, n / VAD_RATE)
 
 
 def block_seconds() -> float:
