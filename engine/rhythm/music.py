@@ -73,6 +73,7 @@ from engine.rhythm.sections import ending_of, energy_curve, find_sections, sound
 from engine.rhythm.signals import ANALYSIS_RATE, HOP, N_FFT, SILENCE_DBFS, Frames, grid_strength
 from engine.rhythm.tempo import (
     TempoCandidate,
+    attack_shift,
     choose_level,
     extend_grid,
     local_tempo,
@@ -85,7 +86,7 @@ __all__ = ["ANALYSIS_RATE", "RHYTHM_VERSION", "MusicRhythm", "TempoCandidate", "
 
 log = logging.getLogger(__name__)
 
-RHYTHM_VERSION = 6
+RHYTHM_VERSION = 7
 """Bump when any output of :func:`analyse_rhythm` would change (stored rows are redone)."""
 
 
@@ -278,7 +279,7 @@ def _analyse(samples: np.ndarray, rate: int) -> MusicRhythm:
     if len(beat_frames) < 4 or salience < MIN_BEAT_SALIENCE:
         return MusicRhythm(steady=False, tempo=None, tempo_alternatives=candidates, sections=find_sections(f, None),
                            ending=sound_end, reason="no steady beat", pulse_clarity=clarity, **base)
-    beat_frames = extend_grid(f, beat_frames)
+    beat_frames = attack_shift(f, extend_grid(f, beat_frames))
     meter, beat_frames, positions = bar_positions(f, beat_frames)  # may move off-beat stretches onto the beat
     beats = np.round(beat_frames * (HOP / ANALYSIS_RATE), 4)
     downbeats = beats[positions == 1]

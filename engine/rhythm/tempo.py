@@ -277,3 +277,31 @@ def extend_grid(f: Frames, frames: np.ndarray) -> np.ndarray:
 INTRO_SOUND_DB = 30.0
 """The grid is carried back through an intro where the loudness is within this of the track's peak."""
 
+
+
+ATTACK_RISE = 0.15
+"""A beat sits where the onset curve, averaged around the tracked beats, has risen this part of
+the way from its floor to its peak (the start of the note, not the peak of its swell)."""
+ATTACK_MIN_FRAMES = 2
+"""Beats move only when that point is at least this many 16 ms frames before the peak: a drum's
+onset peaks in one frame (generated drums and the charted songs: no move); a bowed string swells
+for 50-80 ms, and its beats were found that late (bench/rhythm_why.py: strings' median lag
++52..+78 ms, beat F 0.40-0.78 at +-70 ms)."""
+
+
+def attack_shift(f: Frames, frames: np.ndarray) -> np.ndarray:
+    """``frames`` moved earlier by one constant for the track when its notes swell slowly: the
+    beat tracker follows the peaks of the onset curve, which a slow attack reaches late."""
+    if len(frames) < 8:
+        return frames
+    w = np.arange(-12, 5)  # frames around each beat
+    idx = np.clip(np.asarray(frames, int)[:, None] + w[None, :], 0, f.n - 1)
+    avg = f.onset[idx].mean(axis=0)  # [17] the mean onset curve around a beat
+    peak = 10 + int(np.argmax(avg[10:15]))  # within +-2 frames of the beat
+    floor = float(avg.min())
+    k = peak
+    while k > 0 and avg[k - 1] >= floor + ATTACK_RISE * (avg[peak] - floor):
+        k -= 1
+    if peak - k < ATTACK_MIN_FRAMES:
+        return frames
+    return np.clip(np.asarray(frames, int) - (peak - k), 0, f.n - 1)  # the same distance before the peak
