@@ -248,13 +248,15 @@ class Controller(QObject, SoundtrackMixin):
 
     def _hear_speech(self, opened: tasks.Opened) -> None:
         """The speech in the footage's own sound (where preview and export duck the music),
-        heard on the inference thread now that the suggestions are out; a re-opened file has
-        it stored already. Until it comes, a preview hears the sound itself."""
+        heard now that the suggestions are out, in the io pool at background priority: on the
+        inference thread it would hold up re-ranking (a 2-hour file takes ~40 s to hear on a
+        laptop). A re-opened file has it stored already; until it comes, a preview hears the
+        sound itself."""
         if opened.analysis.speech is not None:
             return
         session, analysis = self.session, opened.analysis
-        handle = self.workers.inference.submit(lambda cancel: tasks.hear_speech(session, analysis, cancel=cancel),
-                                               "Listening for speech")
+        handle = self.workers.io.submit(lambda cancel: tasks.hear_speech(session, analysis, cancel=cancel),
+                                        "Listening for speech")
         handle.returned.connect(self._speech_heard)
         handle.errored.connect(lambda msg: self.info.emit(
             f"The speech in {Path(analysis.path).name} could not be heard ({msg}); preview and export "

@@ -88,7 +88,7 @@ def test_the_timeline_draws_the_speech_regions(qtbot):
 
 def test_the_footages_speech_comes_after_its_suggestions_and_reaches_the_timeline(qtbot, world, tmp_path):
     """The analysis pass does not listen; once the file is open the controller hears its speech
-    on the inference thread, the timeline draws it and the preview's mix gets it; a re-opened
+    in the io pool, the timeline draws it and the preview's mix gets it; a re-opened
     file has it stored."""
     from gui_support import make_window, open_and_wait
     from test_analysis_pipeline import _talking_video
