@@ -234,6 +234,8 @@ def test_a_cancelled_world_leaves_no_half_clip_and_resumes(tmp_path):
     world = run(build_starter_world(tmp_path / "w", 3, **kw), events.append)
     assert "1 clips kept, 2 to render" in events[0].message
     assert [c.split for c in world.clips] == ["train", "train", "held_out"] and all(c.path.is_file() for c in world.clips)
+    assert world.rendered == 2  # what this build did (the starter's report times a stage only then)
+    assert run(build_starter_world(tmp_path / "w", 3, **kw)).rendered == 0
 
 
 def test_sync_counts_more_with_the_starter_unless_the_user_set_it(tmp_path, with_starter):

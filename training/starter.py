@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from engine.atomic import atomic_write_text
-from engine.jobs import CancelCheck, Job, Progress, check_cancel, map_progress, relabel
+from engine.jobs import CancelCheck, Job, Progress, check_cancel, relabel
 from engine.media.grid import DEFAULT_SEGMENT_SECONDS
 
 from .build import BuildConfig, build_dataset
@@ -147,11 +147,10 @@ def _build(cfg: StarterConfig, cancel: CancelCheck | None) -> Job[StarterReport]
         seconds[stage] = took if worked or stage not in before else before[stage]
 
     t0 = time.perf_counter()
-    first: list[Progress] = []
-    world = yield from relabel_first(build_starter_world(
+    world = yield from relabel(build_starter_world(
         root / "world", cfg.n_clips, lengths=cfg.lengths, size=cfg.size, fps=cfg.fps, seed=cfg.seed,
-        workers=cfg.workers, held_out=cfg.held_out, cancel=cancel), "world", first)
-    timed("world", t0, not first or " 0 to render" not in first[0].message)
+        workers=cfg.workers, held_out=cfg.held_out, cancel=cancel), "world")
+    timed("world", t0, world.rendered > 0)
 
     t0 = time.perf_counter()
     built = 0
@@ -191,16 +190,6 @@ def _build(cfg: StarterConfig, cancel: CancelCheck | None) -> Job[StarterReport]
     report.save()
     yield Progress("write", 1, 1, "done")
     return report
-
-
-def relabel_first(job: Job, stage: str, first: list[Progress]) -> Job:
-    """:func:`engine.jobs.relabel`, keeping the job's first event in ``first``."""
-    def keep(ev: Progress) -> Progress:
-        if not first:
-            first.append(ev)
-        return ev
-
-    return relabel(map_progress(job, keep), stage)
 
 
 def _train_config(cfg: StarterConfig, data: Path, out: Path) -> TrainConfig:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,8 @@ class StarterWorld:
     footage_dir: Path
     held_out_dir: Path
     clips: tuple[StarterClip, ...]
+    rendered: int = 0
+    """Clips the build that returned this rendered (0: every clip was kept from an earlier one)."""
 
     @classmethod
     def load(cls, root: str | os.PathLike[str]) -> StarterWorld:
@@ -216,4 +218,4 @@ def build_starter_world(out_dir: str | os.PathLike[str], n_clips: int, *, length
         if e["file"] not in keep and f.resolve().is_relative_to(root.resolve()):
             f.unlink(missing_ok=True)
     yield Progress("world", n_clips, n_clips, "done")
-    return StarterWorld.load(root)
+    return replace(StarterWorld.load(root), rendered=len(todo))
