@@ -105,7 +105,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
         if tap is not None:
             chosen = "sequential"
         deadline = Deadline(limits.decode_seconds(info.duration), str(p), "decoding video")
-        size = _output_size(vs, short_side)
+        size = output_size(vs, short_side)
         turns = info.video.rotation // 90
         scaler = VideoReformatter()  # one per output size: FFmpeg's scaler is set up once, not per frame
         if chosen == "keyframes":
@@ -126,7 +126,7 @@ def sample_frames(path: str | os.PathLike[str], grid: SegmentGrid, per_segment: 
                 # cost. (A tap needs every frame: a cut must be found to the frame.)
                 cc.skip_frame = "NONREF"
             else:
-                frames = tapped = _tapped(frames, tap, _output_size(vs, tap_short_side), turns, VideoReformatter())
+                frames = tapped = _tapped(frames, tap, output_size(vs, tap_short_side), turns, VideoReformatter())
             picker = _pick_first_after(frames, targets)
         done = 0
         try:
@@ -276,7 +276,10 @@ def _estimate_keyframe_interval(c, vs, max_packets: int = 600, max_seconds: floa
     return gaps[len(gaps) // 2] if gaps else None
 
 
-def _output_size(vs, short_side: int | None) -> tuple[int, int] | None:
+def output_size(vs, short_side: int | None) -> tuple[int, int] | None:
+    """(width, height) of ``vs``'s frames with square pixels and the short side ``short_side``,
+    before rotation; with ``short_side`` None, the square-pixel size, or None when the frames
+    are square already (nothing to scale)."""
     cc = vs.codec_context
     w, h = int(cc.width), int(cc.height)
     sar = vs.sample_aspect_ratio

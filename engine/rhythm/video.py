@@ -73,7 +73,7 @@ def detect_cuts(path: Any, *, cancel: CancelCheck | None = None, limits: Any = N
 
     from engine.media.container import decode_stream, open_media, video_stream
     from engine.media.errors import CorruptMedia, NoVideoStream, converted
-    from engine.media.frames import to_rgb
+    from engine.media.frames import output_size, to_rgb
     from engine.media.limits import DEFAULT_LIMITS, Deadline
     from engine.media.probe import probe
 
@@ -92,7 +92,7 @@ def detect_cuts(path: Any, *, cancel: CancelCheck | None = None, limits: Any = N
         cc = vs.codec_context
         cc.options = {"max_pixels": str(limits.max_pixels), "skip_loop_filter": "all"}
         cc.thread_type = "AUTO"
-        size = _small_size(vs, CUT_FRAME_SHORT_SIDE)
+        size = output_size(vs, CUT_FRAME_SHORT_SIDE)
         scaler = VideoReformatter()  # set up once for the run, not per frame (same pixels)
         deadline = Deadline(limits.decode_seconds(info.duration), str(p), "decoding video for cuts")
         start = float(vs.start_time * vs.time_base) if vs.start_time is not None and vs.time_base else 0.0
@@ -119,17 +119,6 @@ def detect_cuts(path: Any, *, cancel: CancelCheck | None = None, limits: Any = N
         raise CorruptMedia(p, "no frame of the video could be decoded (truncated or damaged?); re-export it")
     yield Progress("cuts", done, done, p.name)
     return det.finish(info.duration)
-
-
-def _small_size(vs, short_side: int) -> tuple[int, int]:
-    """(width, height) with the short side ``short_side``, square pixels, before rotation."""
-    cc = vs.codec_context
-    w, h = int(cc.width), int(cc.height)
-    sar = vs.sample_aspect_ratio
-    if sar and float(sar) > 0 and abs(float(sar) - 1.0) > 1e-3:
-        w = max(1, int(round(w * float(sar))))
-    scale = short_side / max(1, min(w, h))
-    return max(2, int(round(w * scale))), max(2, int(round(h * scale)))
 
 
 __all__ = ["CutDetector", "VideoRhythm", "Transition", "detect_cuts", "CUTS_VERSION", "CUT_FRAME_SHORT_SIDE"]
