@@ -112,7 +112,9 @@ def part_sizes(sizes: list[int], work: Path, threads: int, world_cfg: SynthConfi
         row = {"pairs": n}
         models = [("mvpt", {}), ("mlp_infonce", dict(model="baseline", loss="infonce")),
                   ("track_mean", dict(model="baseline", loss="infonce", baseline_level="track"))]
-        if n < 1000 and with_fixed:  # below LARGE_SET the defaults differ from the fixed recipe they replaced
+        # below LARGE_SET the defaults differ from the fixed recipe they replaced; that recipe counts
+        # epochs, so it has no place beside a step budget given to every model
+        if n < 1000 and with_fixed and steps is None:
             models.append(("mvpt_fixed_30_epochs", dict(epochs=30)))
         for name, extra in models:
             t0 = time.perf_counter()
@@ -300,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="part 2: base-world pairs the base model learns from (default 1000; --quick: 300)")
     ap.add_argument("--finetune-lr", type=float, default=None, help="part 2: fine-tuning learning rate (default 3e-4)")
     ap.add_argument("--steps", type=int, default=None,
-                    help="part 1: the same step budget for every model (a loaded CPU; default: their own)")
+                    help="part 1: the same step budget for every model (a loaded CPU; default: their own); "
+                         "leaves out the fixed recipe, which counts epochs")
     ap.add_argument("--no-fixed", action="store_true", help="part 1 without the fixed-recipe column below 1,000")
     ap.add_argument("--one-segment", action="store_true",
                     help="part 1 with pairs of one segment each (a set of short clips or stills)")
