@@ -249,7 +249,7 @@ def why(pairs: list[tuple[VideoRhythm, float, int]], lib: list[MusicRhythm], tru
     print(f"\nWhy (--why): start within one beat, {len(pairs)} pairs, by the cause of the true track's grid error")
     by = {c: [k for k, (_, _, i) in enumerate(pairs) if cause[i] == c] for c in CAUSES}
     head = " ".join(f"{c + f' ({len(by[c])})':>15s}" for c in CAUSES if by[c])
-    print(f"  {'grid sync reads':<28} {'whole':>6} {'prior':>6}  whole track, per cause: {head}")
+    print(f"  {'grid sync reads':<28} {'whole':>6} {'prior':>6}  whole/prior, per cause: {head}")
     for name, make in variants.items():
         whole, prior = [], []
         for (video, offset, i), p in zip(pairs, priors):
@@ -258,8 +258,8 @@ def why(pairs: list[tuple[VideoRhythm, float, int]], lib: list[MusicRhythm], tru
             whole.append(f.offset is not None and abs(f.offset - offset) <= beat)
             f = best_offset(video, m, prior_offset=p, search=4.0)
             prior.append(f.offset is not None and abs(f.offset - offset) <= beat)
-        w = np.array(whole)
-        per = " ".join(f"{100 * w[by[c]].mean():>14.0f}%" for c in CAUSES if by[c])
+        w, q = np.array(whole), np.array(prior)
+        per = " ".join(f"{f'{100 * w[by[c]].mean():.0f}/{100 * q[by[c]].mean():.0f}%':>15s}" for c in CAUSES if by[c])
         print(f"  {name:<28} {100 * w.mean():>5.0f}% {100 * np.mean(prior):>5.0f}%  {'':23s} {per}")
     per_style = {s: [cause[i] for i in range(len(lib)) if styles[i] == s] for s in dict.fromkeys(styles)}
     print("  tracks by style and cause: " + "; ".join(
