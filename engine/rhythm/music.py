@@ -30,7 +30,9 @@ tempo right for all eight, beat F 0.48-0.99 (mean 0.83), downbeat F mean 0.80 ag
 charts' bars at the music's own phase (one chart's bars start a beat early; madmom's
 network, which cannot be used here, agrees, and scores 0.81 / 0.78 on these songs);
 on 18 demo-world tracks with a known grid (slow piano, hip-hop, strings, techno, rock, ...)
-tempo right for 16, beat F 0.87, downbeat F 0.88 mean.
+tempo right for 17, beat F 0.92, downbeat F 0.92 mean; on the 50 songs of ``bench/sync.py``
+beat F 0.83, downbeat F 0.81, sections F 0.79 (``bench/rhythm_why.py`` says, per track, whether
+the tempo, the beat phase or the bar phase is wrong).
 
 Alternatives checked: madmom 0.16 does not install on Python 3.11; ``madmom-infer`` (a
 rewrite) downloads madmom's pickled network weights at run time (not allowed here, and those
@@ -44,7 +46,8 @@ Python 3.11.
 
 Own code, where no installable library does the job: the choice of the tempo octave (the
 accents half-way between beats and on every other beat decide between x1/2, x1 and x2; a
-slower tempo prior for soft, sustained music), the "no steady beat" decision (pulse clarity
+slower tempo prior for soft, sustained music; no beat slower than 50 bpm), the beats of
+slowly swelling notes moved to where the notes start, the "no steady beat" decision (pulse clarity
 of the detrended onset curve, beat salience), downbeats, the meter and the beat phase (a
 Viterbi path over the positions of a bar on the half-beat grid, on low-frequency onsets,
 harmonic and timbre change and loudness accents, for 3 and 4 beats per bar), section
