@@ -266,3 +266,19 @@ def test_a_soft_intro_ends_its_section_on_its_own_bar():
     found_bars = np.arange(1, 24) * 60  # downbeats from bar 1 on
     starts = np.round(find_sections(f, found_bars) / f.seconds(60)).astype(int)  # in bars
     assert starts.tolist() == [0, 4, 12]
+
+
+def test_the_grid_goes_back_through_a_soft_intro_not_through_silence():
+    # a pad alone before the drums is in the track's tempo: a video cut to the intro needs bars
+    # there (the grid started with the drums); silence before the music gets no beats
+    t = synth_track("straight", seed=5, duration=12.0, bpm=120.0)
+    lead = int(4.0 * t.rate)
+    tt = np.arange(lead + len(t.samples)) / t.rate
+    pad = (0.05 * sum(np.sin(2 * np.pi * hz * tt) for hz in (220.0, 277.2, 329.6))).astype(np.float32)
+    pad[:lead] *= np.minimum(1.0, tt[:lead] / 0.5).astype(np.float32)  # a soft fade-in
+    music = np.concatenate([np.zeros(lead, np.float32), t.samples])
+    r = analyse_rhythm(music + pad, t.rate)
+    intro = np.arange(0.0, 4.0, 0.5)  # the drums' grid carried back: beats every 0.5 s from 0
+    assert r.steady and _near(intro, r.beats).all() and r.beats[0] < 0.1
+    quiet = analyse_rhythm(music, t.rate)
+    assert quiet.steady and quiet.beats[0] == pytest.approx(4.0, abs=0.07)
