@@ -192,35 +192,35 @@ def _talking_video(path, seconds: float = 10.0):
 
 def test_speech_is_heard_after_the_pass_and_stored_with_the_analysis(tmp_path, monkeypatch):
     """The pass does not listen (the suggestions do not need the sound); add_speech hears the
-    regions a window at a time, as the whole signal would give them, and stores them with the
-    analysis, so the next open has them without listening again."""
+    sound as it is decoded, region for region what the detector finds on the whole signal,
+    and stores the regions with the analysis, so the next open has them without listening."""
     from engine.analysis import add_speech, speech_regions
-    from engine.mix import hear, speech
+    from engine.media.audio import iter_audio
+    from engine.mix import speech
     from engine.recommend import analyse_video
     from engine.session import EngineSession
     from engine.settings import EngineSettings
 
-    monkeypatch.setattr(hear, "WINDOW_SECONDS", 3.0)  # several windows, a region across an edge
     video = _talking_video(tmp_path / "talk.mp4")
     s = EngineSession(EngineSettings(data_dir=str(tmp_path / "data"), checkpoint=None))
     try:
-        det = speech.get_detector()
-        calls = []
-        real = type(det).frame_probs
-        monkeypatch.setattr(type(det), "frame_probs", lambda self, x, *a: calls.append(x.size) or real(self, x, *a))
+        pushed = []
+        real = speech.SpeechStream.push
+        monkeypatch.setattr(speech.SpeechStream, "push", lambda self, x: pushed.append(x.size) or real(self, x))
         a = run(analyse_video(s, video))
-        assert a.speech is None and not calls  # the pass never listened
+        assert a.speech is None and not pushed  # the pass never listened
         events, b = _drive(add_speech(s, a))
         assert events and {e.stage for e in events} == {"speech"}
-        assert len(calls) == 4  # 10 s in windows of 3 s
+        assert len(pushed) >= 10 and max(pushed) < 2 * speech.VAD_RATE  # streamed, about a second a time
         on = lambda t: any(x <= t <= y for x, y in b.speech)  # noqa: E731
         assert on(3.5) and on(8.0) and not on(1.0) and not on(6.0)
-        assert len(b.speech) == 2  # the first words cross the window edge at 3 s: one region
-        assert b.speech == pytest.approx(run(speech_regions(video)))
+        whole = np.concatenate(list(iter_audio(video, speech.VAD_RATE)))
+        assert np.array_equal(b.speech, speech.detect_speech(whole, speech.VAD_RATE))  # bit for bit
+        assert np.array_equal(run(speech_regions(video)), b.speech)
         assert np.array_equal(b.embeddings, a.embeddings) and b.video_rhythm == a.video_rhythm
-        calls.clear()
+        pushed.clear()
         c = run(analyse_video(s, video))  # re-opened: from the cache, speech included
-        assert c.speech == pytest.approx(b.speech) and run(add_speech(s, c)) is c and not calls
+        assert c.speech == pytest.approx(b.speech) and run(add_speech(s, c)) is c and not pushed
     finally:
         s.close()
 
@@ -244,7 +244,7 @@ def test_a_failing_or_cancelled_hearing_keeps_the_stored_analysis(tmp_path, monk
             raise RuntimeError("detector broke")
 
         with monkeypatch.context() as m:
-            m.setattr(type(speech.get_detector()), "frame_probs", broken)
+            m.setattr(speech.SpeechStream, "push", broken)
             with pytest.raises(RuntimeError, match="detector broke"):
                 run(add_speech(s, a))
         with pytest.raises(Cancelled):

@@ -1,10 +1,11 @@
-"""Speech in a file's sound, heard a window at a time: the one way the footage's speech is
+"""Speech in a file's sound, heard as it is decoded: the one way the footage's speech is
 found, for the analysis (stored with it, :func:`engine.analysis.speech_regions`) and for a
 mix asked for before that is done (:func:`engine.mix.render.prepare_mix`).
 
-The sound is decoded at the detector's rate and scored WINDOW_SECONDS at a time (memory stays
-flat in the duration); the frame probabilities of all windows make the regions together, so
-a region that crosses a window's edge is one region, as on the whole signal.
+The sound is decoded at the detector's rate and pushed, about a second at a time, through
+one :class:`~engine.mix.speech.SpeechStream` (the detector's state carried from piece to
+piece): the regions are those of :func:`~engine.mix.speech.detect_speech` on the whole signal,
+while memory holds only the frame probabilities (flat in the duration).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from engine.media.limits import DEFAULT_LIMITS, MediaLimits
 
 log = logging.getLogger(__name__)
 
-WINDOW_SECONDS = 60.0
-"""Sound scored per detector call; a whole number of the detector's frames."""
+PROGRESS_SECONDS = 30.0
+"""Sound heard between two progress events."""
 
 
 def hear_speech_in(path: str | Path, *, duration: float | None = None, limits: MediaLimits = DEFAULT_LIMITS,
@@ -32,35 +33,30 @@ def hear_speech_in(path: str | Path, *, duration: float | None = None, limits: M
     :class:`~engine.media.errors.MediaError` that says why."""
     from engine.media.audio import iter_audio
 
-    from .speech import VAD_RATE, get_detector, regions_from_probs
+    from .speech import VAD_RATE, SpeechStream
 
     path = Path(path)
-    det = get_detector()
-    frame = int(round(det.hop * VAD_RATE))
-    window = max(frame, int(WINDOW_SECONDS * VAD_RATE) // frame * frame)
-    total = None if not duration else max(1, int(np.ceil(duration / (window / VAD_RATE))))
-    probs: list[np.ndarray] = []
-    pending: list[np.ndarray] = []  # decoded pieces not yet scored (< one window)
-    have = n = 0
+    stream = SpeechStream()
+    total = None if not duration else max(1, round(duration))
+    pending: list[np.ndarray] = []  # decoded pieces (~23 ms each) not yet pushed
+    have = 0
+    next_progress = 0
     yield Progress("speech", 0, total, "listening for speech")
     try:
         for x in iter_audio(path, VAD_RATE, limits=limits, cancel=cancel):
             pending.append(x)
             have += x.size
-            n += x.size
-            if have >= window:
-                buf = np.concatenate(pending)
-                whole = buf.size // window * window
-                for a in range(0, whole, window):
-                    probs.append(det.frame_probs(buf[a:a + window]))
-                pending, have = [buf[whole:]], buf.size - whole
-                yield Progress("speech", len(probs), total, "listening for speech")
+            if have >= VAD_RATE:  # a second at a time: one push per decoded frame costs more
+                stream.push(np.concatenate(pending))
+                pending, have = [], 0
+                if stream.samples >= next_progress:
+                    next_progress = stream.samples + int(PROGRESS_SECONDS * VAD_RATE)
+                    yield Progress("speech", stream.samples // VAD_RATE, total, "listening for speech")
     except MediaError as e:
-        if n == 0:
+        if stream.samples + have == 0:
             raise
-        log.warning("%s: speech heard in the first %.1f s of the sound only (%s)", path.name, n / VAD_RATE, e)
-    buf = np.concatenate(pending) if pending else np.zeros(0, np.float32)
-    if buf.size >= frame:
-        probs.append(det.frame_probs(buf))
-    p = np.concatenate(probs) if probs else np.zeros(0, np.float32)
-    return regions_from_probs(p, det.hop, n / VAD_RATE)
+        log.warning("%s: speech heard in the first %.1f s of the sound only (%s)", path.name,
+                    (stream.samples + have) / VAD_RATE, e)
+    if pending:
+        stream.push(np.concatenate(pending))
+    return stream.regions()
