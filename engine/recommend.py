@@ -123,12 +123,9 @@ def analyse_video(session: EngineSession, path: str | os.PathLike[str], *, thumb
     return analyse(session, path, "visual", thumbnails=thumbnails, cancel=cancel)
 
 
-def hear_speech(session: EngineSession, analysis: MediaAnalysis, *,
-                cancel: CancelCheck | None = None) -> Job[MediaAnalysis]:
-    """The footage's analysis with the speech in its own sound (the regions the mix ducks the
-    music under), stored with it. Not part of :func:`analyse_video`: the suggestions do not
-    need it, so a front end asks for it once they are out (see engine.analysis.pipeline)."""
-    return add_speech(session, analysis, cancel=cancel)
+hear_speech = add_speech
+"""Job: the footage's analysis with the speech in its own sound (where the mix ducks the
+music), stored with it; a front end asks once the suggestions are out."""
 
 
 def analyse_music(session: EngineSession, path: str | os.PathLike[str], *,
