@@ -57,6 +57,10 @@ strings, whose bass and long notes fall on beats 1 and 3, were read at 41-45 bpm
 (bench/rhythm_why.py); every true tempo measured here is 62 bpm or faster."""
 
 
+INTRO_SOUND_DB = 30.0
+"""The grid is carried back through an intro where the loudness is within this of the track's peak."""
+
+
 def lag_of(bpm: float) -> float:
     return 60.0 * ANALYSIS_RATE / (HOP * bpm)
 
@@ -272,11 +276,6 @@ def extend_grid(f: Frames, frames: np.ndarray) -> np.ndarray:
         out.insert(0, max(0, int(round(at))))
         at -= period
     return np.asarray(out, dtype=int)
-
-
-INTRO_SOUND_DB = 30.0
-"""The grid is carried back through an intro where the loudness is within this of the track's peak."""
-
 
 
 ATTACK_RISE = 0.15
