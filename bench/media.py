@@ -30,7 +30,7 @@ from engine.media.probe import probe  # noqa: E402
 from training.synthmedia import write_audio, write_video  # noqa: E402
 
 
-def make_video(path: Path, seconds: float, gop: int, preset: str) -> Path:
+def make_video(path: Path, seconds: float, gop: int, preset: str, x264_params: str | None = None) -> Path:
     if path.exists():
         return path
     w, h = 1920, 1080
@@ -47,7 +47,8 @@ def make_video(path: Path, seconds: float, gop: int, preset: str) -> Path:
         return img
 
     tmp = path.with_suffix(".part.mp4")
-    write_video(tmp, seconds, size=(w, h), fps=30, gop=gop, frames_fn=frame, crf=23, preset=preset)
+    write_video(tmp, seconds, size=(w, h), fps=30, gop=gop, frames_fn=frame, crf=23, preset=preset,
+                x264_params=x264_params)
     tmp.rename(path)
     return path
 

@@ -43,13 +43,14 @@ def write_video(path: str | os.PathLike[str], duration: float = 4.0, *, size: tu
                 fps: float = 25.0, gop: int | None = None, codec: str = "libx264",
                 audio: bool = True, audio_rate: int = 44100, audio_freq: float = 440.0,
                 rotation: int = 0, vfr: bool = False, hue: float = 0.0, crf: int = 28,
-                preset: str = "ultrafast", frames_fn=None) -> Path:
+                preset: str = "ultrafast", frames_fn=None, x264_params: str | None = None) -> Path:
     """Write an H.264 (by default) MP4/MKV with optional AAC audio. Returns the path.
 
     ``gop``: keyframe interval in frames (None: the encoder's default, 250 for x264).
     ``rotation``: display rotation (degrees counter-clockwise) stored as a display matrix.
     ``vfr``: timestamps jitter between 0.5 and 1.5 frame durations (variable frame rate).
     ``frames_fn(i) -> uint8 [h, w, 3]``: custom pictures (default: moving gradient).
+    ``x264_params``: extra libx264 settings, e.g. ``"bframes=0"`` (phones' and cameras' encoders).
     """
     path = Path(path)
     w, h = size
@@ -61,6 +62,8 @@ def write_video(path: str | os.PathLike[str], duration: float = 4.0, *, size: tu
             opts["g"] = str(gop)
             opts["keyint_min"] = str(gop)
             opts["sc_threshold"] = "0"
+        if x264_params and codec == "libx264":
+            opts["x264-params"] = x264_params
         rate = Fraction(fps).limit_denominator(1001)
         vs = c.add_stream(codec, rate=rate, options=opts)
         vs.width, vs.height = w, h
