@@ -101,10 +101,10 @@ def test_pearson_over_shifts_matches_numpy():
     np.testing.assert_allclose(batch[0], got)
 
 
-def test_no_steady_beat_says_so_and_changes_nothing():
+def test_no_steady_beat_and_flat_energy_says_so_and_changes_nothing():
     music = make_music(100.0, 80.0, 3)
     video = make_video(music, 5.0, 30.0, 4)
-    beatless = MusicRhythm(80.0, False, None, energy=music.energy, ending=79.0)
+    beatless = MusicRhythm(80.0, False, None, energy=np.full(800, 0.4, np.float32), ending=79.0)
     fit = best_offset(video, beatless)
     assert not fit.informative and fit.reason == NO_STEADY_BEAT and fit.offset is None
     assert fit.z == 0.0 and not fit.alternatives
@@ -113,6 +113,70 @@ def test_no_steady_beat_says_so_and_changes_nothing():
     ranked = rerank(cands, video, {k: beatless for k, _ in cands}, weight=0.8)
     assert [r.item_id for r in ranked] == ["a", "c", "b"]
     assert all(r.sync is not None and r.sync.reason == NO_STEADY_BEAT for r in ranked)
+
+
+def make_beatless(duration: float, seed: int) -> tuple[MusicRhythm, np.ndarray]:
+    """A track the analyser found no steady beat in (no grid): notes and chords starting at
+    irregular times 0.7-4 s apart, each decaying; its 10 Hz energy curve and the note starts (s)."""
+    rng = np.random.default_rng(seed)
+    starts = np.cumsum(rng.uniform(0.7, 4.0, int(duration)))
+    starts = starts[starts < duration - 1.0]
+    t = np.arange(int(np.ceil(duration * 10))) / 10 + 0.05  # bin centres
+    e = np.zeros(len(t))
+    for s, a in zip(starts, rng.uniform(0.3, 1.0, len(starts))):
+        e += a * np.where(t >= s, np.exp(-np.clip(t - s, 0, None) / 1.5), 0.0)
+    return MusicRhythm(duration, False, None, energy=(e / e.max()).astype(np.float32), ending=duration,
+                       reason=NO_STEADY_BEAT), starts
+
+
+def cut_beatless(starts: np.ndarray, music: MusicRhythm, offset: float, duration: float, seed: int) -> VideoRhythm:
+    """Cut on half the note starts (frame-rounded) plus a quarter as many anywhere; energy 40 % music."""
+    rng = np.random.default_rng(seed)
+    inside = starts[(starts > offset + 0.5) & (starts < offset + duration - 0.5)]
+    cuts = inside[rng.random(len(inside)) < 0.5]
+    cuts = np.concatenate([cuts, rng.uniform(offset, offset + duration, len(cuts) // 4)]) - offset
+    cuts = np.unique(np.round(cuts * 25) / 25)
+    n = int(np.ceil(duration * 10))
+    me = np.interp(np.arange(n) / 10 + offset, np.arange(len(music.energy)) / 10, music.energy)
+    energy = 0.4 * me + 0.6 * rng.random(n)
+    return VideoRhythm(duration, cuts, np.ones(len(cuts), np.float32), (), energy.astype(np.float32))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_no_steady_beat_still_finds_the_start_from_onsets(seed):
+    """Without a grid the start is searched on the track's onsets and energy (10 ms steps):
+    found, said to be off-grid ("no steady beat" in the note), no beat invented or snapped to."""
+    music, starts = make_beatless(150.0, seed)
+    offset = float(np.random.default_rng(seed).uniform(0, 90))
+    fit = best_offset(cut_beatless(starts, music, offset, 60.0, seed + 50), music)
+    assert fit.informative and not fit.grid and not fit.on_downbeat
+    assert abs(fit.offset - offset) <= 0.15, (fit, offset)
+    assert fit.confidence > 0.5 and "no steady beat" in describe_offset(fit)
+    assert len(music.beats) == 0 and music.tempo is None  # the track itself is untouched
+    # a video cut to another beatless track: the excess over unrelated videos is small
+    other, other_starts = make_beatless(150.0, seed + 100)
+    unrelated = best_offset(cut_beatless(other_starts, other, 30.0, 60.0, seed), music)
+    assert unrelated.score - unrelated.chance < 0.5 * (fit.score - fit.chance)
+
+
+def test_energy_is_matched_by_rank_not_level():
+    """Picture energy that follows the music only through a steep monotone curve, with
+    flashes: the energy terms still find the start (on levels they found it 0 times of 8)."""
+    from engine.rhythm.sync import SyncWeights
+
+    energy_only = SyncWeights(cuts=0.0, onset=0.5, sections=0.5, tempo=0.0, phrase=0.0)
+    found = 0
+    for seed in range(8):
+        music = make_music(100.0, 150.0, seed)
+        rng = np.random.default_rng(seed)
+        offset, n = float(rng.uniform(0, 80)), 600
+        me = np.interp(np.arange(n) / 10 + offset, np.arange(len(music.energy)) / 10, music.energy)
+        e = np.exp(8 * me)
+        e = e / e.max() + 0.3 * rng.random(n)
+        e[rng.choice(n, 30, replace=False)] += 5.0  # flashes
+        video = VideoRhythm(60.0, np.array([10.0]), np.ones(1, np.float32), (), (e / e.max()).astype(np.float32))
+        found += abs(best_offset(video, music, weights=energy_only).offset - offset) <= 0.6
+    assert found >= 6
 
 
 def test_video_without_cuts_says_so_and_keeps_the_model_order():

@@ -12,6 +12,9 @@ The score of a (video, track, offset) triple is a weighted sum of five terms
   2 s moving average) over the overlap: flashes and fast motion on the hits.
 - **sections**: Pearson correlation of the smoothed curves (1 s; 3 s blurred a bar's shift
   away): the picture's energy rises with the chorus.
+  Both energy terms read each curve's *ranks* (its values replaced by their rank), not its
+  levels: picture energy follows loudness monotonically at best, and a few flashes would
+  otherwise set the correlation (see ``Measured``).
 - **phrase**: the section starts inside the video that get a cut, beyond the rate at which
   this video's cuts hit any downbeat, as a z-like count (``PHRASE_WEIGHT`` per unit). A
   constant tempo makes cuts on the bar fit every bar-shifted offset equally; cutting where
@@ -39,8 +42,15 @@ tells the tied offsets apart), then its own offset (``model_offset=``), as
 :func:`engine.recommend.best_soundtracks` passes them, pick among the tied offsets only:
 they never override an offset sync is sure of, so a model wrong about the start costs nothing.
 
-A track with no steady beat, or a video with no cuts, carries no sync information: the
-functions say so (``SyncFit.reason``) and contribute nothing; no grid is made up.
+A track with no steady beat (ambient, rubato, bowed strings the tracker cannot follow) has
+no grid, and none is made up: its start is searched on what it has, in the same 10 ms steps
+with the same surrogate cohort: the cuts against the rises of its energy curve (note and chord
+starts, :func:`engine.rhythm.sync_terms.onset_pulse`, in place of the beat pulse), the two
+energy terms and the section-hit term; the tempo term is 0. The fit says so (``SyncFit.grid``
+False, "no steady beat" in :func:`describe_offset`), is not snapped to any beat, and tells
+offsets apart by ``GRIDLESS_UNIT`` instead of a beat. A track whose energy is flat too (or a
+video with no cuts) carries no sync information: the functions say so (``SyncFit.reason``)
+and contribute nothing.
 
 The code: :mod:`engine.rhythm.sync_terms` (the terms, vectorised over offsets: one gather
 for given offsets, one batch of FFTs for the dense search), :mod:`engine.rhythm.sync_offset`
@@ -124,6 +134,7 @@ from engine.rhythm.sync_terms import (  # noqa: F401 - re-exported
     COARSE_WINDOW,
     CUT_SIGMA,
     FINE_WINDOW,
+    GRIDLESS_UNIT,
     NO_CUTS,
     NO_STEADY_BEAT,
     PHRASE_WEIGHT,
@@ -141,6 +152,9 @@ from engine.rhythm.sync_terms import (  # noqa: F401 - re-exported
     _surrogates,
     beat_offsets,
     beat_pulse,
+    has_grid,
+    music_pulse,
+    onset_pulse,
     score_offsets,
     sync_problem,
     tempo_fit,

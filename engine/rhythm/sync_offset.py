@@ -14,12 +14,14 @@ from engine.rhythm.music import MusicRhythm
 from engine.rhythm.shots import VideoRhythm
 from engine.rhythm.sync_terms import (
     CUT_SIGMA,
+    GRIDLESS_UNIT,
     WEIGHTS,
     SyncWeights,
     _dense_parts,
     _search_range,
     _surrogates,
-    beat_pulse,
+    has_grid,
+    music_pulse,
     score_offsets,
     sync_problem,
 )
@@ -78,6 +80,10 @@ class SyncFit:
     by_content: bool = False
     """Several offsets fit within noise; the one whose music the model matches best to the
     video's scenes was taken (``best_offset(..., content=)``)."""
+    grid: bool = True
+    """False: the track has no steady beat; the offset is where the cuts meet its onsets and
+    the energy follows (10 ms steps, not snapped to a beat), and the track still says "no
+    steady beat"."""
 
     @property
     def informative(self) -> bool:
@@ -136,7 +142,7 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     if reason:
         return SyncFit(None, 0.0, 0.0, 0.0, False, (), reason)
     lo, hi = _search_range(video, music, prior_offset, search)
-    pulse = beat_pulse(music)
+    pulse = music_pulse(music)  # no grid: the track's onsets, never a made-up beat
     # The video and its null cohort (surrogate videos cut to other tempi) in one batch.
     batch = [video] + _surrogates(video, np.random.default_rng(1234), surrogates)
     offsets, base, phrase = _dense_parts(batch, music, lo, hi, weights, pulse)
@@ -168,7 +174,7 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     alternatives, gap = _alternatives(offsets, scores, best, raw, music, [j for j in ties if j != k])
     return SyncFit(best, raw, float(z), confidence_of(z), gap < AMBIGUOUS_GAP, alternatives, "", on_downbeat,
                    float(null.mean()), float(gap), phrase_on, bool(by_model), len(ties),
-                   bool(by_content))
+                   bool(by_content), has_grid(music))
 
 
 def content_choice(offsets: np.ndarray, ties: Sequence[int], content: tuple[np.ndarray, np.ndarray] | None
@@ -190,6 +196,9 @@ def content_choice(offsets: np.ndarray, ties: Sequence[int], content: tuple[np.n
 
 
 def _beat_of(music: MusicRhythm) -> float:
+    """The beat period (s); without a grid, ``GRIDLESS_UNIT``."""
+    if not has_grid(music):
+        return GRIDLESS_UNIT
     return 60.0 / music.tempo if music.tempo else float(np.median(np.diff(music.beats)))
 
 
@@ -225,7 +234,7 @@ def _alternatives(offsets: np.ndarray, scores: np.ndarray, best: float, raw: flo
     bar = beat * (music.meter or 4)
     spread = max(float(scores.std()), 1e-6)
     found: dict[float, float] = {}
-    for shift in (-bar, -beat, beat, bar):
+    for shift in (-bar, -beat, beat, bar) if has_grid(music) else ():
         near = np.abs(offsets - (best + shift)) <= 2 * CUT_SIGMA
         if near.any():
             j = int(np.flatnonzero(near)[np.argmax(scores[near])])
@@ -249,7 +258,11 @@ def describe_offset(fit: SyncFit) -> str:
         return fit.reason
     from engine.media.grid import clock
 
-    text = "cuts land on its beats from here" + (" and on its section changes" if fit.phrase else "")
+    if fit.grid:
+        text = "cuts land on its beats from here" + (" and on its section changes" if fit.phrase else "")
+    else:
+        text = ("no steady beat: cuts meet its note starts and the energy follows from here"
+                + (" and its section changes" if fit.phrase else "") + " (not on a beat grid)")
     if not fit.ambiguous:
         return text
     others = [clock(o) for o, _ in fit.alternatives[:3]]
