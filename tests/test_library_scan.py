@@ -144,3 +144,20 @@ def test_missing_folder_is_a_clear_error_and_changes_nothing(cat, tmp_path):
     with pytest.raises(MediaFileMissing, match="not found"):
         run(scan(cat, tmp_path / "unplugged", "music", music_extractor_name="classic-music"))
     assert cat.folders() == []
+
+
+def test_workers_compile_the_beat_tracker_one_at_a_time():
+    """Scan workers warm librosa's numba-compiled beat tracker under one lock (numba's cache
+    is not safe when two processes compile the same gufuncs at once): a warm-up waits while
+    another holds the lock, and runs once it is released."""
+    import threading
+
+    from engine.library.worker_task import _warm_rhythm, jit_compile_lock
+
+    done = threading.Event()
+    with jit_compile_lock():
+        t = threading.Thread(target=lambda: (_warm_rhythm(), done.set()), daemon=True)
+        t.start()
+        assert not done.wait(1.5)  # blocked on the lock, not compiling alongside
+    assert done.wait(120)
+    t.join()
