@@ -66,6 +66,13 @@ class TrackSuggestion:
     note: str = ""
     """Why the offset is what it is, in words (shown in the app and the CLI)."""
 
+    @property
+    def sync_label(self) -> str:
+        """A few words on the sync of this start for a list's cell (:func:`~engine.rhythm.sync.sync_summary`)."""
+        from engine.rhythm.sync import sync_summary
+
+        return sync_summary(self.sync)
+
 
 @dataclass(frozen=True)
 class SoundtrackFit:

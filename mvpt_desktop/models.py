@@ -130,9 +130,10 @@ class TrackModel(ObjectTableModel):
 
     columns = (
         ("Music", lambda r: r.name),
-        ("Start at", lambda r: fmt_time(r.track.offset)),
+        ("Start at", lambda r: fmt_time(r.track.offset) + (" ♪ downbeat" if r.track.on_downbeat else "")),
         ("Covers", lambda r: "–" if r.track.coverage is None else f"{100 * r.track.coverage:.0f}%"),
         ("Score", lambda r: f"{r.track.score:.2f}"),
+        ("Sync", lambda r: r.track.sync_label),
         ("Tags", lambda r: ", ".join(r.tags)),
     )
     score_column = 3
@@ -153,4 +154,6 @@ class TrackModel(ObjectTableModel):
     def tooltip(self, obj: TrackRow) -> str:
         t = obj.track
         fit = "" if t.fit_score is None else f", per-segment fit {t.fit_score:.3f}"
-        return f"{t.path}\nstart at {fmt_time(t.offset)}{fit}"
+        sync = "" if t.sync is None else f"\nsync with the cuts: {t.sync_label}"
+        note = f"\n{t.note}" if t.note else ""  # why this start, and which others fit nearly as well
+        return f"{t.path}\nstart at {fmt_time(t.offset)}{fit}{sync}{note}"

@@ -103,7 +103,7 @@ class SoundtrackMixin:
         t = row.track
         duration = float(self.current.analysis.duration)
         sheet = CueSheet.whole(t.path, row.name, duration, float(t.offset or 0.0), t.item_id,
-                               note="best fit for the whole video", crossfade=self.sheet.crossfade)
+                               note=t.note or "best fit for the whole video", crossfade=self.sheet.crossfade)
         self.set_sheet(sheet)
         return sheet.cues[0]
 

@@ -75,9 +75,10 @@ def _table(model) -> QTableView:
     h = view.horizontalHeader()
     h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     for c in range(1, model.columnCount()):
-        if model.headerData(c, Qt.Orientation.Horizontal) == "Tags":  # long lists: never squeeze the names
+        header = model.headerData(c, Qt.Orientation.Horizontal)
+        if header in ("Tags", "Sync"):  # long text (elided; the tooltip has it whole): never squeeze the names
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
-            h.resizeSection(c, 130)
+            h.resizeSection(c, 130 if header == "Tags" else 90)
         else:
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
     h.setMinimumSectionSize(60)

@@ -77,6 +77,8 @@ def test_use_this_music_adds_a_cue_and_the_cue_list_edits_it(qtbot, world):
     w.suggestions.track_view.selectRow(0)
     qtbot.mouseClick(w.suggestions.use_button, Qt.MouseButton.LeftButton)
     assert len(c.sheet.cues) == 1 and c.sheet.cues[0].end == a.duration and len(w.cues.texts()) == 1
+    picked = w.suggestions.track_model.row_object(0).track
+    assert c.sheet.cues[0].note == (picked.note or "best fit for the whole video")  # why this start, on the cue
 
 
 def test_a_three_cue_sheet_previews_and_exports_to_mp4_and_otio(qtbot, world, tmp_path):

@@ -71,7 +71,12 @@ def test_open_footage_timeline_and_the_list_follows_the_selected_scene(qtbot, wo
     tm = w.suggestions.track_model
     listed = [tm.index(r, 0).data(ObjectRole).track for r in range(tm.rowCount())]
     assert [(t.item_id, t.offset) for t in listed] == [(t.item_id, t.offset) for t in whole]
-    assert tm.index(0, 1).data() == "0:00.0" and tm.index(0, 2).data().endswith("%")
+    assert tm.index(0, 1).data().startswith("0:00.0") and tm.index(0, 2).data().endswith("%")
+    assert (" ♪ downbeat" in tm.index(0, 1).data()) == whole[0].on_downbeat
+    # how well the cuts sync with each track, and why its start is where it is (the engine's words)
+    sync = next(i for i in range(tm.columnCount()) if tm.headerData(i, Qt.Orientation.Horizontal) == "Sync")
+    assert [tm.index(r, sync).data() for r in range(tm.rowCount())] == [t.sync_label for t in whole]
+    assert all(t.note in tm.index(r, 0).data(Qt.ItemDataRole.ToolTipRole) for r, t in enumerate(whole))
     assert len(c.sheet.cues) == 1 and c.sheet.cues[0].item_id == whole[0].item_id  # one cue over all
 
 

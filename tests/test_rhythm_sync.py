@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.cli.recommend_cmds import sync_cell
 from engine.rhythm.music import MusicRhythm
 from engine.rhythm.sync import (
     NO_CUTS,
@@ -21,6 +20,7 @@ from engine.rhythm.sync import (
     score_offsets,
     snap_to_beat,
     snap_to_downbeat,
+    sync_summary,
 )
 from engine.rhythm.video import VideoRhythm
 
@@ -74,7 +74,7 @@ def test_true_offset_recovered_within_a_beat(seed):
     assert fit.informative and fit.offset is not None
     assert abs(fit.offset - offset) <= beat, (fit, offset)
     assert fit.z > 2.0 and fit.confidence > 0.5
-    assert fit.grid and sync_cell(fit).endswith("%" + (" (ambiguous)" if fit.ambiguous else ""))
+    assert fit.grid and sync_summary(fit).endswith("%" + (" (start unsure)" if fit.ambiguous else ""))
     # the same pair scored at every beat offset peaks within a beat of the truth too
     offs = beat_offsets(video, music)
     s = score_offsets(video, music, offs)
@@ -110,7 +110,7 @@ def test_no_steady_beat_and_flat_energy_says_so_and_changes_nothing():
     fit = best_offset(video, beatless)
     assert not fit.informative and fit.reason == NO_STEADY_BEAT and fit.offset is None
     assert fit.z == 0.0 and not fit.alternatives
-    assert sync_cell(fit) == NO_STEADY_BEAT and sync_cell(None) == "—"
+    assert sync_summary(fit) == NO_STEADY_BEAT and sync_summary(None) == "—"
     assert np.all(score_offsets(video, beatless, [0.0, 1.0]) == 0.0)
     cands = [("a", 0.9), ("b", 0.7), ("c", 0.8)]
     ranked = rerank(cands, video, {k: beatless for k, _ in cands}, weight=0.8)
@@ -155,7 +155,7 @@ def test_no_steady_beat_still_finds_the_start_from_onsets(seed):
     assert fit.informative and not fit.grid and not fit.on_downbeat
     assert abs(fit.offset - offset) <= 0.15, (fit, offset)
     assert fit.confidence > 0.5 and "no steady beat" in describe_offset(fit)
-    assert "no steady beat" in sync_cell(fit)  # `mvpt recommend`'s sync column says it too
+    assert "no steady beat" in sync_summary(fit)  # `mvpt recommend`'s sync column says it too
     assert len(music.beats) == 0 and music.tempo is None  # the track itself is untouched
     # a video cut to another beatless track: the excess over unrelated videos is small
     other, other_starts = make_beatless(150.0, seed + 100)

@@ -168,10 +168,9 @@ def _recommend(args: argparse.Namespace) -> int:
     print(f"  {'#':>2}  {'track':<40} {'start at':>8} {'covers':>7} {'score':>6}  sync")
     for i, t in enumerate(whole, 1):
         name = f"{t.artist} – {t.title}" if t.artist else t.title
-        sync = sync_cell(t.sync)
         db = " ↓" if t.on_downbeat else ""
         print(f"  {i:>2}  {name[:40]:<40} {clock(t.offset or 0):>8}{db} {100 * (t.coverage or 0):>6.0f}% "
-              f"{t.score:>6.3f}  {sync}")
+              f"{t.score:>6.3f}  {t.sync_label}")
     rhythm = analysis.video_rhythm
     if rhythm is not None and not len(getattr(rhythm, "cuts", ())):
         print("  (no cuts found in the video: the list follows the model and the energy only)")
@@ -181,19 +180,6 @@ def _recommend(args: argparse.Namespace) -> int:
             picks = ", ".join(f"{s.title} @{clock(s.start)} ({s.score:.2f})" for s in row)
             print(f"  {clock(a)}–{clock(b)}  {picks}")
     return 0
-
-
-def sync_cell(fit) -> str:
-    """The "sync" column of `mvpt recommend`: why sync said nothing, or how sure it is, and
-    whether the start is off any beat grid (a track with no steady beat still gets a start)."""
-    if fit is None:
-        return "—"
-    if fit.reason:
-        return fit.reason
-    text = f"{100 * fit.confidence:.0f} %"
-    if not fit.grid:
-        text += " · no steady beat"
-    return text + (" (ambiguous)" if fit.ambiguous else "")
 
 
 def _track_id(session, track: str, data_dir: str | None = None) -> int:

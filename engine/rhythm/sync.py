@@ -133,6 +133,7 @@ from engine.rhythm.sync_offset import (  # noqa: F401 - re-exported: the public 
     describe_offset,
     snap_to_beat,
     snap_to_downbeat,
+    sync_summary,
 )
 from engine.rhythm.sync_terms import (  # noqa: F401 - re-exported
     COARSE_WINDOW,

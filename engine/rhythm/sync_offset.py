@@ -272,3 +272,19 @@ def describe_offset(fit: SyncFit) -> str:
     elif fit.by_model:
         text += " (took the one nearest the model's start)"
     return text
+
+
+def sync_summary(fit: SyncFit | None) -> str:
+    """A few words for a list's "Sync" cell (`mvpt recommend`, the app's whole-video list):
+    "—" without sync information, why sync said nothing ("no steady beat", "no cuts found"),
+    else how sure it is that the video follows the track, "· no steady beat" when the start
+    was found off any beat grid, and "(start unsure)" when other starts fit nearly as well
+    (:func:`describe_offset` names them)."""
+    if fit is None:
+        return "—"
+    if fit.reason:
+        return fit.reason
+    text = f"{100 * fit.confidence:.0f} %"
+    if not fit.grid:
+        text += " · no steady beat"
+    return text + (" (start unsure)" if fit.ambiguous else "")
