@@ -3,6 +3,8 @@ gather, no invented grid, and the re-ranker's guarantees."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -75,6 +77,9 @@ def test_true_offset_recovered_within_a_beat(seed):
     assert abs(fit.offset - offset) <= beat, (fit, offset)
     assert fit.z > 2.0 and fit.confidence > 0.5
     assert fit.grid and sync_summary(fit).endswith("%" + (" (start unsure)" if fit.ambiguous else ""))
+    assert describe_offset(fit).startswith("cuts land on its beats")
+    weak = describe_offset(dataclasses.replace(fit, confidence=0.3))
+    assert "little better than chance" in weak and "cuts land" not in weak
     # the same pair scored at every beat offset peaks within a beat of the truth too
     offs = beat_offsets(video, music)
     s = score_offsets(video, music, offs)
@@ -161,6 +166,9 @@ def test_no_steady_beat_still_finds_the_start_from_onsets(seed):
     other, other_starts = make_beatless(150.0, seed + 100)
     unrelated = best_offset(cut_beatless(other_starts, other, 30.0, 60.0, seed), music)
     assert unrelated.score - unrelated.chance < 0.5 * (fit.score - fit.chance)
+    # a fit no surer than chance does not claim that the cuts follow the track
+    weak = dataclasses.replace(fit, confidence=0.3)
+    assert "little better than chance" in describe_offset(weak) and "cuts meet" not in describe_offset(weak)
 
 
 def test_energy_is_matched_by_rank_not_level():

@@ -258,8 +258,14 @@ def describe_offset(fit: SyncFit) -> str:
         return fit.reason
     from engine.media.grid import clock
 
-    if fit.grid:
+    weak = fit.confidence < 0.5  # z < 2: an unrelated video would fit about as well somewhere
+    if fit.grid and weak:
+        text = "its beats follow the cuts little better than chance; this start fits them best"
+    elif fit.grid:
         text = "cuts land on its beats from here" + (" and on its section changes" if fit.phrase else "")
+    elif weak:
+        text = ("no steady beat, and its note starts follow the cuts little better than chance; this start "
+                "fits them best (not on a beat grid)")
     else:
         text = ("no steady beat: cuts meet its note starts and the energy follows from here"
                 + (" and its section changes" if fit.phrase else "") + " (not on a beat grid)")
