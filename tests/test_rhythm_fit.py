@@ -116,6 +116,12 @@ def test_no_steady_beat_says_so_and_still_fits(song):
     assert "no steady beat" in p.note
     assert abs(p.error) <= 1 / 30
     assert len(render_plan(x, rate, p)) == round(30.0 * rate)
+    # the cue's note does not claim downbeats the track does not have
+    from engine.rhythm.fit import fitted_cue
+
+    assert not p.on_downbeats and "downbeat" not in fitted_cue(p, "pads.wav", "Pads").note
+    steady = fit_to_length(x, rate, rhythm, 30.0)[0]
+    assert steady.on_downbeats and (not steady.splices or "on downbeats" in fitted_cue(steady, "a.wav", "A").note)
 
 
 def test_time_stretch_keeps_the_pitch():

@@ -95,6 +95,8 @@ class FitPlan:
     """Seconds of fade-out at the end (a trimmed ring-out, or an opening cut short)."""
     trim: float = 0.0
     """Seconds of the ring-out after the real ending cut off to land (at most 60 % of it)."""
+    on_downbeats: bool = True
+    """False when the track has no steady beat: the splices are between 2 s blocks."""
 
     @property
     def error(self) -> float:
@@ -279,7 +281,8 @@ def fit_to_length(samples: np.ndarray, rate: int, rhythm: MusicRhythm, length: f
             banned |= {(path[k - 1], path[k]) for k in range(1, len(path)) if path[k] != path[k - 1] + 1}
     if not g.on_beat:
         plans = [FitPlan(**{**p.__dict__, "note": "; ".join(x for x in ("no steady beat: spliced between "
-                                                                      "similar 2 s blocks", p.note) if x)})
+                                                                      "similar 2 s blocks", p.note) if x),
+                           "on_downbeats": False})
                  for p in plans]
     ok = [p for p in plans if not p.note or not g.on_beat and "lands" not in p.note]
     rest = [p for p in plans if p not in ok]
@@ -374,7 +377,7 @@ def fitted_cue(plan: FitPlan, music_path: str, title: str, *, start: float = 0.0
     first = plan.pieces[0].source_start if plan.pieces else 0.0
     note = "fit to length" + (f", {100 * (plan.stretch - 1):+.1f} % tempo" if abs(plan.stretch - 1) > 1e-6 else "")
     if plan.splices:
-        note += f", {len(plan.splices)} splice{'s' * (len(plan.splices) > 1)} on downbeats"
+        note += f", {len(plan.splices)} splice{'s' * (len(plan.splices) > 1)}" + " on downbeats" * plan.on_downbeats
     if plan.note:
         note += f" ({plan.note})"
     return Cue(str(music_path), title, float(start), float(start + plan.target), float(first), item_id,
