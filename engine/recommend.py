@@ -454,12 +454,14 @@ def track_rhythm(session: EngineSession, item_id: int):
 
 def fit_track_to_video(session: EngineSession, item_id: int, length: float, *, start: float = 0.0,
                        slack: float = 0.5, stretch: bool = True, fps: float | None = None,
-                       cancel: CancelCheck | None = None) -> Job[object]:
+                       track_start: float = 0.0, cancel: CancelCheck | None = None) -> Job[object]:
     """The whole-video "fit": library track ``item_id`` re-edited on its downbeats to ``length``
     seconds (the video's, or a selection's) as a :class:`~engine.mix.cuesheet.Cue` from video
     time ``start``, with the plan's pieces and stretch (:func:`engine.rhythm.fit.fitted_cue`),
-    ready for ``CueSheet.placed``. A job (it decodes the track): yields one ``Progress("fit")``
-    and returns the cue. The track's stored rhythm is used; without one it is analysed."""
+    ready for ``CueSheet.placed``. ``track_start`` > 0 opens the re-edit there (the start sync
+    found, :func:`synced_start`) instead of at the track's intro. A job (it decodes the track):
+    yields one ``Progress("fit")`` and returns the cue. The track's stored rhythm is used;
+    without one it is analysed."""
     from engine.jobs import Progress, check_cancel
     from engine.rhythm.fit import fit_file, fitted_cue
 
@@ -469,11 +471,20 @@ def fit_track_to_video(session: EngineSession, item_id: int, length: float, *, s
     yield Progress("fit", 0, 1, f"fitting {Path(it.path).name} to {clock(length)}")
     check_cancel(cancel)
     plans, _, _ = fit_file(it.path, float(length), rhythm=_track_rhythm(session.library.catalog, int(item_id)),
-                           slack=slack, stretch=stretch, fps=fps)
+                           slack=slack, stretch=stretch, fps=fps, start=track_start)
     check_cancel(cancel)
     title = getattr(it, "title", None) or Path(it.path).stem
     yield Progress("fit", 1, 1, plans[0].note or "fitted")
     return fitted_cue(plans[0], str(it.path), str(title), start=start, item_id=int(item_id))
+
+
+def synced_start(track: TrackSuggestion) -> float:
+    """Where a whole-video suggestion's re-edit should open: its start when sync is sure the
+    video's cuts follow the track from there (confidence ≥ 0.5; fitting from the intro would
+    move every beat off the cuts), else 0 (the track's real intro)."""
+    fit = track.sync
+    sure = fit is not None and getattr(fit, "informative", False) and fit.confidence >= 0.5
+    return float(track.offset or 0.0) if sure else 0.0
 
 
 def find_footage(session: EngineSession, music: str | os.PathLike[str] | int, k: int = 5,
@@ -501,6 +512,6 @@ def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalys
                          np.array([b for _, b in segs][:n]), emb, cls, np.full(n, 1.0 / n, np.float32))
 
 
-__all__ = ["preload", "MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
+__all__ = ["preload", "synced_start", "MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
            "analyse_video", "analyse_music", "analyse_media", "recommend_segments", "recommend_tracks", "fit_soundtrack",
            "best_soundtracks", "fit_track_to_video", "find_footage", "snap_to_beat", "track_rhythm", "condition", "MediaError", "NotMediaError", "clock", "probe"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.export import Cue, CueSheet, scene_cue
 from engine.project import Project, load_project, save_project
-from engine.recommend import clock, fit_track_to_video
+from engine.recommend import clock, fit_track_to_video, synced_start
 
 from . import tasks
 from .export import export_sheet_job, settings_for
@@ -110,19 +110,24 @@ class SoundtrackMixin:
     def fit_track(self, row: tasks.TrackRow) -> JobHandle | None:
         """The whole-video pick fitted to the video's length: the track re-edited on its
         downbeats (and stretched a few per cent at most) so it ends with the video, as one cue.
-        Decodes the track, so it runs off the GUI thread; the sheet changes when it is done."""
+        It opens where sync found the cuts follow the track (:func:`synced_start`), else at the
+        track's intro. Decodes the track, so it runs off the GUI thread; the sheet changes when
+        it is done."""
         if self.current is None or self.current.is_music or row.track.item_id is None:
             return None
         session, item_id = self.session, int(row.track.item_id)
         length = float(self.current.analysis.duration)
+        track_start = synced_start(row.track)
 
         def placed(cue: Cue) -> None:
-            cue = replace(cue, title=row.name)  # as the lists and the other cues name it
+            note = cue.note + (f"; from {clock(track_start)}, where the cuts follow it" if track_start > 0 else "")
+            cue = replace(cue, title=row.name, note=note)  # named as the lists and the other cues name it
             self.set_sheet(CueSheet((cue,), crossfade=self.sheet.crossfade))
             self.info.emit(f"{cue.title} fitted to the video's {clock(length)}: {cue.note}")
 
         return self._submit("io", f"Fitting {row.name} to the video",
-                            lambda cancel: fit_track_to_video(session, item_id, length, cancel=cancel),
+                            lambda cancel: fit_track_to_video(session, item_id, length, track_start=track_start,
+                                                              cancel=cancel),
                             placed, what="Cannot fit the track")
 
     def set_sheet(self, sheet: CueSheet) -> None:

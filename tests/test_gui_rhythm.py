@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import pytest
 from gui_support import make_window, open_and_wait
 
 from engine.rhythm.music import analyse_rhythm
@@ -118,5 +119,22 @@ def test_fit_to_video_length_places_one_cue_that_ends_with_the_video(qtbot, worl
     if cue.pieces:  # the re-edit, on its own clock, runs to the video's end
         heard = max(p.at + p.source_end - p.source_start for p in cue.pieces) / cue.stretch
         assert heard >= cue.duration - 0.1
+    # where sync is sure the cuts follow the track from its start, the re-edit opens there
+    from dataclasses import replace
+
+    from engine.recommend import synced_start
+    from engine.rhythm.sync import SyncFit
+
+    stored = tasks.track_rhythm(c.session, row.track.item_id)
+    at = float(stored.downbeats[2]) if stored is not None and len(stored.downbeats) > 2 else 4.0
+    sure = SyncFit(at, 1.0, 4.0, 0.9, False)
+    synced = tasks.TrackRow(replace(row.track, offset=at, sync=sure), row.tags)
+    assert synced_start(synced.track) == at
+    assert synced_start(replace(synced.track, sync=replace(sure, confidence=0.3))) == 0.0  # unsure: the intro
+    with qtbot.waitSignal(c.choiceChanged, timeout=60_000) as sig:
+        c.fit_track(synced)
+    (cue,) = sig.args[0].cues
+    assert cue.pieces[0].source_start == pytest.approx(at, abs=1e-3) and cue.pieces[0].at == 0.0
+    assert abs(cue.end - duration) < 0.05 and "where the cuts follow it" in cue.note
     panel.tabs.setCurrentIndex(0)
     assert not panel.fit_button.isVisibleTo(panel)  # a scene's list places cues by scene instead

@@ -179,6 +179,13 @@ def test_cli_fit_writes_the_re_edit_exactly_s_long(song, tmp_path, capsys):
     assert main(["fit", str(video), str(track), "--out", str(tmp_path / "v.flac")]) == 0  # the video's length
     assert soundfile.info(str(tmp_path / "v.flac")).frames == 2 * 48000
     assert main(["fit", str(video), str(track), "--length", "20", "--out", str(tmp_path / "x.mp3")]) != 0
+    # --from: the re-edit opens at that second of the track (a start `mvpt recommend` found)
+    capsys.readouterr()
+    assert main(["fit", str(video), str(track), "--length", "20", "--from", "6", "--json"]) == 0
+    opened = json.loads(capsys.readouterr().out)["plans"][0]["pieces"][0]["source_start"]
+    assert opened == pytest.approx(6.0, abs=1e-3)
+    assert main(["fit", str(video), str(track), "--length", "20", "--from", "900"]) != 0  # past the end: said
+    assert "past the end" in capsys.readouterr().err
 
 
 def test_the_apps_whole_video_fit_makes_a_cue_from_a_library_track(song, tmp_path):
@@ -206,3 +213,36 @@ def test_the_apps_whole_video_fit_makes_a_cue_from_a_library_track(song, tmp_pat
     assert cue.pieces and abs(cue.stretch - 1) <= MAX_STRETCH + 1e-9 and "fit to length" in cue.note
     heard = sum(p.source_end - p.source_start for p in cue.pieces) - sum(p.crossfade for p in cue.pieces)
     assert heard / cue.stretch == pytest.approx(34.0, abs=0.6)  # the music's own end, before any ring-out trim
+
+
+def test_a_synced_start_opens_the_re_edit_there_and_keeps_the_ending(song):
+    """Fit from where sync found the cuts follow the track (a downbeat 3 bars in): the re-edit
+    opens there, so every downbeat after it stays at the same distance from the cue's start
+    (the cuts stay on the beats) until the first splice; splices on downbeats, the real ending
+    kept, exactly the length."""
+    from engine.rhythm.fit import rhythm_from
+
+    x, rate, rhythm, bar = song
+    start = float(rhythm.downbeats[3])
+    target = 20.0
+    plans = fit_to_length(x, rate, rhythm, target, start=start, fps=FPS)
+    p = plans[0]
+    assert p.pieces[0].source_start == pytest.approx(start, abs=1 / rate) and p.pieces[0].at == 0.0
+    down = np.asarray(rhythm.downbeats)
+    for leave, resume in p.splices:  # the whole track's downbeats, not the part's
+        assert np.min(np.abs(down - leave)) < 1e-3 and np.min(np.abs(down - resume)) < 1e-3
+        assert resume >= start - 1e-6  # never back into what was skipped
+    assert p.pieces[-1].source_end == pytest.approx(sound_end(x, rate), abs=0.025)  # within a hop of the whole
+    y = render_plan(x, rate, p)
+    assert y.shape == (round(target * rate), x.shape[1])
+    # the opening plays the track from the start, sample for sample (before any stretch)
+    plain = fit_to_length(x, rate, rhythm, target, start=start, stretch=False, slack=bar)[0]
+    n = round(min(2.0, plain.pieces[0].source_end - start) * rate)
+    s0 = round(start * rate)
+    np.testing.assert_allclose(render_plan(x, rate, plain)[:n], x[s0:s0 + n], atol=1e-6)
+    # the part's own rhythm: shifted to its clock, a section at 0
+    part = rhythm_from(rhythm, start)
+    assert part.downbeats[0] == pytest.approx(0.0) and part.sections[0] == 0.0
+    assert part.duration == pytest.approx(rhythm.duration - start)
+    with pytest.raises(ValueError, match="past the end"):
+        fit_to_length(x, rate, rhythm, target, start=rhythm.duration + 1)

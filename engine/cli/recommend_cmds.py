@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slack", type=float, default=0.5, metavar="S",
                    help="seconds the music's end may miss the length without stretching (default 0.5)")
     p.add_argument("--no-stretch", action="store_true", help="never time-stretch (else up to 3 %%, pitch kept)")
+    p.add_argument("--from", dest="track_start", type=float, default=0.0, metavar="S",
+                   help="open the re-edit at S seconds of the track (e.g. the start `mvpt recommend` found, so the "
+                        "cuts stay on its beats) instead of at its intro; the ending is kept")
     p.add_argument("--cue", metavar="FILE", help="also write the re-edit as a cue sheet (.json: pieces and stretch) "
                                                  "for mvpt export / the app")
     p.set_defaults(func=_fit)
@@ -242,8 +245,13 @@ def _fit_length(args: argparse.Namespace) -> int:
         item_id = _track_id(session, args.track, args.data_dir)
         catalog = session.library.catalog
         path, rhythm = Path(catalog.item(item_id).path), catalog.rhythm(item_id)
-    plans, samples, rate = fit_file(require_file(path), float(length), rhythm=rhythm, slack=args.slack,
-                                    stretch=not args.no_stretch, fps=fps)
+    if args.track_start < 0:
+        raise UsageError("--from is seconds into the track (>= 0)")
+    try:
+        plans, samples, rate = fit_file(require_file(path), float(length), rhythm=rhythm, slack=args.slack,
+                                        stretch=not args.no_stretch, fps=fps, start=args.track_start)
+    except ValueError as e:  # a --from past the end of the music
+        raise UsageError(str(e)) from None
     best = plans[0]
     if args.out:
         write_fit(args.out, samples, rate, best)

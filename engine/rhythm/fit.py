@@ -45,7 +45,7 @@ songs), and one loop 7.5 s short without stretch where its grid ends early.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -237,9 +237,15 @@ def _plan_from_path(path: list[int], g: _Grid, sim: np.ndarray, target: float, s
 
 def fit_to_length(samples: np.ndarray, rate: int, rhythm: MusicRhythm, length: float, *,
                   slack: float = 0.5, stretch: bool = True, max_stretch: float = MAX_STRETCH,
-                  variants: int = 3, fps: float | None = None, similarity: np.ndarray | None = None) -> list[FitPlan]:
+                  variants: int = 3, fps: float | None = None, similarity: np.ndarray | None = None,
+                  start: float = 0.0) -> list[FitPlan]:
     """Re-edits of the track (``samples`` [n] or [n, ch] at ``rate``) that last ``length``
     seconds, best first.
+
+    ``start`` > 0: the re-edit opens at ``start`` s of the track (where the video's cuts were
+    found to follow it, :mod:`engine.rhythm.sync`) instead of at its intro; its first bars play
+    in order from there, so the cuts that landed on its beats still do, and the real ending is
+    kept. Times in the plans are the whole track's.
 
     With ``stretch`` (default) the music's end lands on the target to the frame (``fps``,
     default 30): a plan more than half a frame off is time-stretched, by at most
@@ -250,6 +256,13 @@ def fit_to_length(samples: np.ndarray, rate: int, rhythm: MusicRhythm, length: f
     """
     if length <= 0:
         raise ValueError("the target length must be positive")
+    if start > 0:
+        s0 = int(round(start * rate))
+        if s0 >= len(samples) - rate:
+            raise ValueError(f"the start {start:.2f} s is at or past the end of the track's sound")
+        plans = fit_to_length(samples[s0:], rate, rhythm_from(rhythm, s0 / rate), length, slack=slack,
+                              stretch=stretch, max_stretch=max_stretch, variants=variants, fps=fps)
+        return [_shifted(p, s0 / rate) for p in plans]
     g = _grid(rhythm, samples, rate)
     m = len(g.bounds) - 1
     if similarity is None:
@@ -291,6 +304,28 @@ def fit_to_length(samples: np.ndarray, rate: int, rhythm: MusicRhythm, length: f
                            -(p.seamlessness - 5 * abs(p.stretch - 1)), abs(p.error)))
     rest.sort(key=lambda p: abs(p.error))
     return (ok + rest)[: max(1, variants)]
+
+
+def rhythm_from(rhythm: MusicRhythm, start: float) -> MusicRhythm:
+    """The rhythm of the track from ``start`` s on, on that part's own clock (0 = ``start``):
+    beats, downbeats, sections, energy, ending and end of sound shifted; a section starts at 0."""
+    b = np.asarray(rhythm.beats, np.float64)
+    keep = b >= start - 1e-6
+    d = np.asarray(rhythm.downbeats, np.float64)
+    sec = np.asarray(rhythm.sections, np.float64)
+    pos = np.asarray(rhythm.beat_positions)
+    return replace(rhythm, duration=max(0.0, rhythm.duration - start), beats=b[keep] - start,
+                   downbeats=d[d >= start - 1e-6] - start,
+                   sections=np.concatenate([[0.0], sec[sec > start + 1e-6] - start]),
+                   energy=np.asarray(rhythm.energy)[int(start * rhythm.energy_rate):],
+                   ending=max(0.0, rhythm.ending - start), sound_end=max(0.0, rhythm.sound_end - start),
+                   beat_positions=pos[keep] if len(pos) == len(b) else pos)
+
+
+def _shifted(plan: FitPlan, by: float) -> FitPlan:
+    """``plan`` (of a part of the track from ``by`` s) in the whole track's times."""
+    pieces = tuple(replace(q, source_start=q.source_start + by, source_end=q.source_end + by) for q in plan.pieces)
+    return replace(plan, pieces=pieces, splices=tuple((a + by, b + by) for a, b in plan.splices))
 
 
 def _short_plan(g: _Grid, length: float) -> FitPlan:
@@ -392,9 +427,10 @@ WRITABLE = (".wav", ".flac", ".ogg")
 
 def fit_file(path, length: float, *, rhythm: MusicRhythm | None = None, rate: int = 48000,
              slack: float = 0.5, stretch: bool = True, fps: float | None = None,
-             variants: int = 3) -> tuple[list[FitPlan], np.ndarray, int]:
-    """Decode a track (stereo at ``rate``), analyse its rhythm unless given, and fit it:
-    (plans best first, samples float32 [n, 2], rate). Media errors are :mod:`engine.media`'s."""
+             variants: int = 3, start: float = 0.0) -> tuple[list[FitPlan], np.ndarray, int]:
+    """Decode a track (stereo at ``rate``), analyse its rhythm unless given, and fit it from
+    ``start`` (:func:`fit_to_length`): (plans best first, samples float32 [n, 2], rate). Media
+    errors are :mod:`engine.media`'s."""
     from engine.media.audio import decode_audio_channels
 
     x = np.ascontiguousarray(decode_audio_channels(path, rate, layout="stereo").T)  # [n, 2]
@@ -406,7 +442,8 @@ def fit_file(path, length: float, *, rhythm: MusicRhythm | None = None, rate: in
         from engine.rhythm.music import analyse_rhythm
 
         rhythm = analyse_rhythm(x.mean(1), rate)
-    return fit_to_length(x, rate, rhythm, length, slack=slack, stretch=stretch, fps=fps, variants=variants), x, rate
+    return (fit_to_length(x, rate, rhythm, length, slack=slack, stretch=stretch, fps=fps, variants=variants,
+                          start=start), x, rate)
 
 
 def write_fit(out, samples: np.ndarray, rate: int, plan: FitPlan) -> None:
@@ -428,5 +465,5 @@ def write_fit(out, samples: np.ndarray, rate: int, plan: FitPlan) -> None:
         soundfile.write(str(tmp), y, rate, subtype="PCM_16" if out.suffix.lower() != ".ogg" else None)
 
 
-__all__ = ["FitPlan", "fit_to_length", "fitted_cue", "fit_file", "write_fit", "render_pieces", "render_plan", "time_stretch",
+__all__ = ["FitPlan", "fit_to_length", "rhythm_from", "fitted_cue", "fit_file", "write_fit", "render_pieces", "render_plan", "time_stretch",
            "bar_features", "bar_similarity", "sound_end", "MAX_STRETCH", "CROSSFADE"]
