@@ -146,18 +146,25 @@ def test_missing_folder_is_a_clear_error_and_changes_nothing(cat, tmp_path):
     assert cat.folders() == []
 
 
-def test_workers_compile_the_beat_tracker_one_at_a_time():
-    """Scan workers warm librosa's numba-compiled beat tracker under one lock (numba's cache
-    is not safe when two processes compile the same gufuncs at once): a warm-up waits while
-    another holds the lock, and runs once it is released."""
+def test_a_process_first_rhythm_analysis_waits_for_other_compiling_processes(monkeypatch):
+    """numba's cache is not safe when two processes compile librosa's gufuncs at once: a
+    process's first rhythm analysis (a scan worker's warm-up, or the app's) waits while
+    another holds the compile lock and runs once it is released; later ones do not wait."""
     import threading
 
-    from engine.library.worker_task import _warm_rhythm, jit_compile_lock
+    from engine.library.worker_task import _warm_rhythm
+    from engine.rhythm import jit
+    from engine.rhythm.music import analyse_rhythm
 
+    monkeypatch.setattr(jit, "_compiled", False)  # as in a process that has not analysed yet
     done = threading.Event()
-    with jit_compile_lock():
+    with jit.compile_lock():
         t = threading.Thread(target=lambda: (_warm_rhythm(), done.set()), daemon=True)
         t.start()
         assert not done.wait(1.5)  # blocked on the lock, not compiling alongside
     assert done.wait(120)
     t.join()
+    assert jit._compiled
+    with jit.compile_lock():  # held elsewhere: a later analysis goes straight through
+        r = analyse_rhythm(np.zeros(16000, np.float32), 16000)
+    assert not r.steady

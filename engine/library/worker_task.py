@@ -9,10 +9,7 @@ the database.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -94,37 +91,13 @@ def _warm_rhythm() -> None:
     compiled by numba on its first call (1-2 s, ~15 s the first time after an install), which
     belongs to the worker's start, not to the first file's time limit.
 
-    One worker at a time (:func:`jit_compile_lock`): numba's on-disk cache is not safe when
-    two processes compile the same ``cache=True`` gufuncs at once (numba issue #10128), and
-    librosa's beat tracker and peak picking are such gufuncs. Scan workers start together;
-    unlocked, the first scan after an install could leave a cache that crashes every later
-    scan. With the lock the first worker compiles and writes the cache, the others load it."""
+    Compiled by one process at a time (:mod:`engine.rhythm.jit`): scan workers start
+    together, and numba's cache is not safe when two processes compile the same gufuncs."""
     from engine.rhythm.music import analyse_rhythm
     from engine.rhythm.music_synth import synth_track
 
     t = synth_track("straight", seed=0, duration=8.0)
-    with jit_compile_lock():
-        analyse_rhythm(t.samples, t.rate)
-
-
-@contextlib.contextmanager
-def jit_compile_lock() -> Iterator[None]:
-    """An exclusive lock shared by every process of this user (a ``flock`` on a file in the
-    temp folder), held while numba may compile and write its cache. Where ``fcntl`` does not
-    exist (Windows) nothing is locked."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    path = os.path.join(tempfile.gettempdir(), f"mvpt-jit-{uid}.lock")
-    with open(path, "a+b") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    analyse_rhythm(t.samples, t.rate)
 
 
 def _rhythm_only(path: str) -> Any:

@@ -227,8 +227,11 @@ def analyse_rhythm(samples: np.ndarray, rate: int) -> MusicRhythm:
     :class:`MusicRhythm` with ``steady=False`` and a ``reason``). Costs about 0.3 s of CPU
     for a 3-minute track, one core (``bench/rhythm.py``), after the first call in a process.
     """
+    from engine.rhythm.jit import first_compile
+
     try:
-        return _analyse(samples, rate)
+        with first_compile():  # numba may compile librosa's beat tracker here: one process at a time
+            return _analyse(samples, rate)
     except (ValueError, FloatingPointError, np.linalg.LinAlgError, MemoryError) as e:
         # A numeric corner case (or a file too long for the worker's memory) must not cost the
         # track its place in the library: it gets no grid, and says why.
