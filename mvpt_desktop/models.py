@@ -56,9 +56,14 @@ class ObjectTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.columns)
 
+    header_tips: dict[str, str] = {}
+    """What a column means, shown when the pointer rests on its header."""
+
     def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.columns[section][0]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return self.header_tips.get(self.columns[section][0])
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
@@ -137,6 +142,14 @@ class TrackModel(ObjectTableModel):
         ("Tags", lambda r: ", ".join(r.tags)),
     )
     score_column = 3
+    header_tips = {
+        "Start at": "Where in the track the music starts under the video's first frame "
+                    "(♪ downbeat: on the first beat of a bar)",
+        "Sync": "How sure the sync is that the video's cuts and energy follow this track from that start, "
+                "against unrelated videos (50 % or more: the cuts really follow it). \"no steady beat\": found "
+                "from its note starts, not a beat grid; \"start unsure\": other starts fit nearly as well "
+                "(the row's tooltip names them)",
+    }
 
     def __init__(self, parent=None, footage: bool = False) -> None:
         super().__init__(parent)

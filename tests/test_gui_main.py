@@ -76,6 +76,7 @@ def test_open_footage_timeline_and_the_list_follows_the_selected_scene(qtbot, wo
     # how well the cuts sync with each track, and why its start is where it is (the engine's words)
     sync = next(i for i in range(tm.columnCount()) if tm.headerData(i, Qt.Orientation.Horizontal) == "Sync")
     assert [tm.index(r, sync).data() for r in range(tm.rowCount())] == [t.sync_label for t in whole]
+    assert "cuts" in tm.headerData(sync, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
     assert all(t.note in tm.index(r, 0).data(Qt.ItemDataRole.ToolTipRole) for r, t in enumerate(whole))
     assert len(c.sheet.cues) == 1 and c.sheet.cues[0].item_id == whole[0].item_id  # one cue over all
 
