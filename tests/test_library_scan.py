@@ -168,3 +168,44 @@ def test_a_process_first_rhythm_analysis_waits_for_other_compiling_processes(mon
     with jit.compile_lock():  # held elsewhere: a later analysis goes straight through
         r = analyse_rhythm(np.zeros(16000, np.float32), 16000)
     assert not r.steady
+
+
+def test_ogg_that_ffmpeg_refuses_is_scanned_not_failed(cat, tmp_path):
+    """Three real Vorbis tracks of a 71-track library failed as "damaged" (their headers
+    written twice; FFmpeg refuses them, libvorbis players do not): they are read by libsndfile."""
+    from media_support import write_vorbis_with_repeated_headers
+
+    name, ext_id, _ = music_extractor()
+    folder = tmp_path / "music"
+    songs = write_songs(folder, 1, seconds=6.0)
+    twice = write_vorbis_with_repeated_headers(folder / "twice.ogg", seconds=8.0, title="Caribbean")
+    report = run(scan(cat, folder, "music", music_extractor_name=name, workers=1, time_limit=120))
+    assert report.failed == [] and sorted(report.processed) == sorted(map(str, [*songs, twice]))
+    it = cat.item_by_path(twice)
+    assert (it.title, it.duration) == ("Caribbean", pytest.approx(8.0, abs=0.05))
+    assert cat.base_features(it.id, ext_id).shape[0] == len(SegmentGrid(it.duration, 6.7))
+
+
+def test_failed_files_are_retried_once_when_the_media_reader_reads_more(cat, tmp_path):
+    """A library scanned by an older reader (its failures recorded) retries them once when
+    :data:`engine.media.READER_VERSION` changes; otherwise a failure waits for the file to change."""
+    from engine.media import READER_VERSION
+
+    name, _, _ = music_extractor()
+    folder = tmp_path / "music"
+    songs = write_songs(folder, 1, seconds=6.0)
+    (folder / "broken.mp3").write_bytes(b"ID3" + os.urandom(3000))
+    first = run(scan(cat, folder, "music", music_extractor_name=name, workers=1, time_limit=120))
+    assert [os.path.basename(p) for p, _ in first.failed] == ["broken.mp3"]
+    key = f"media_reader:{cat.folder(folder).id}"
+    assert cat.get_meta(key) == str(READER_VERSION)
+
+    same = run(scan(cat, folder, "music", music_extractor_name=name, workers=1, time_limit=120))
+    assert (same.failed, same.processed, same.skipped) == ([], [], 2)
+
+    cat.set_meta(key, str(READER_VERSION - 1))  # as an older version left it
+    newer = run(scan(cat, folder, "music", music_extractor_name=name, workers=1, time_limit=120))
+    assert [os.path.basename(p) for p, _ in newer.failed] == ["broken.mp3"] and newer.processed == []
+    assert cat.get_meta(key) == str(READER_VERSION)
+    assert cat.item_by_path(songs[0]).process_count == 1  # what read before is not read again
+    assert cat.status_counts("music") == {"ok": 1, "failed": 1}

@@ -79,3 +79,38 @@ def test_layout_switching_mid_stream_decodes_whole(tmp_path):
     st = decode_audio_channels(joined, 48000)
     assert st.shape[0] == 2 and st.shape[1] / 48000 == pytest.approx(4.0, abs=0.15)
     assert np.abs(st[:, 48000 * 3:48000 * 3 + 4800]).max(axis=1).min() > 0.1  # the stereo half, both sides
+
+
+def test_vorbis_that_ffmpeg_refuses_is_read_by_libsndfile(tmp_path):
+    """Real Ogg Vorbis tracks with their headers written twice (HyperRogue's soundtrack,
+    libVorbis 1.3.1) play everywhere but FFmpeg refuses them; the library called them damaged.
+    libsndfile reads them: probe, decode, a window, stereo kept, tags kept."""
+    from media_support import write_vorbis_with_repeated_headers
+
+    from engine.media import MediaError, NotMediaError
+    from engine.media.audio import decode_audio_channels
+    from engine.media.container import open_media
+
+    ogg = write_vorbis_with_repeated_headers(tmp_path / "twice.ogg", (440.0, 660.0), seconds=5.0)
+    try:
+        with open_media(ogg):
+            pytest.skip("this FFmpeg opens Ogg files with repeated headers; nothing to fall back from")
+    except NotMediaError:
+        pass
+    info = probe(ogg)
+    assert info.container.endswith("(libsndfile)") and info.video is None
+    assert info.duration == pytest.approx(5.0, abs=0.01)
+    assert (info.audio.channels, info.audio.sample_rate, info.title) == (2, 44100, "Twice")
+    x = decode_audio_channels(ogg, 48000)
+    assert x.shape[0] == 2 and x.shape[1] == pytest.approx(5 * 48000, abs=50)
+    assert dominant_hz(x[0], 48000) == pytest.approx(440, abs=3)
+    assert dominant_hz(x[1], 48000) == pytest.approx(660, abs=3)
+    w = decode_audio(ogg, 16000, start=2.0, duration=1.5)
+    assert w.size == 24000 and dominant_hz(w, 16000) in (pytest.approx(440, abs=3), pytest.approx(660, abs=3))
+    assert np.abs(w).max() > 0.1
+    # What neither decoder reads still gets the clear "damaged" error.
+    junk = tmp_path / "junk.ogg"
+    junk.write_bytes(b"these are my notes, not a song\n" * 200)
+    for read in (probe, lambda p: decode_audio(p, 16000)):
+        with pytest.raises(MediaError, match="damaged|truncated"):
+            read(junk)

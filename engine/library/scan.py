@@ -6,7 +6,8 @@ What it does, in order:
    folders followed), sorted, so runs are reproducible;
 2. skips every file whose size and mtime match the catalog row made with the same
    extractor and segment length (``ok`` *and* ``failed``: a broken file is not retried
-   until it changes, or ``retry_failed=True``);
+   until it changes, ``retry_failed=True``, or the media layer reads more than it did when
+   the folder was last scanned, :data:`engine.media.READER_VERSION`);
 3. decodes and extracts the rest in :class:`~engine.library.workers.IsolatedPool` worker
    processes (parallel, a wall-clock limit per file, crashes and overruns charged to the
    file that caused them) and writes each result from this process in one transaction;
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.jobs import CancelCheck, Job, Progress, check_cancel
+from engine.media import READER_VERSION
 from engine.media.container import MEDIA_EXTENSIONS_AUDIO, MEDIA_EXTENSIONS_VIDEO
 from engine.media.errors import MediaFileMissing
 from engine.media.grid import DEFAULT_SEGMENT_SECONDS
@@ -172,6 +174,9 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
         return sorted(p for p, it in known.items() if p in stats and p not in skip and it.status == "ok"
                       and versions.get(it.id) != RHYTHM_VERSION)
 
+    reader_key = f"media_reader:{record.id}"
+    if catalog.get_meta(reader_key) != str(READER_VERSION):
+        retry_failed = True  # this version may read what failed before
     cached_id = catalog.get_meta(f"extractor_id:{name}")
     pending = todo(cached_id)
     rhythm_only = rhythm_todo(pending)
@@ -193,6 +198,7 @@ def scan(catalog: Catalog, folder: str | os.PathLike[str], kind: str, *,
     else:
         report.extractor_id = cached_id
         report.skipped = len(stats)
+    catalog.set_meta(reader_key, str(READER_VERSION))  # a complete pass (a cancel raised above)
     gone = [it.id for p, it in known.items() if p not in stats]
     if gone:
         report.removed = catalog.remove_items(gone)

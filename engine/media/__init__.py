@@ -20,9 +20,14 @@ from .errors import (
 from .grid import DEFAULT_SEGMENT_SECONDS, Segment, SegmentGrid
 from .limits import DEFAULT_LIMITS, MediaLimits
 
+READER_VERSION = 2
+"""Bumped when files that failed to read before may read now, so that a library scan tries its
+failed files again without being asked (2: libsndfile reads what FFmpeg refuses,
+:mod:`engine.media.sndfile`)."""
+
 __all__ = [
     "CorruptMedia", "MediaError", "MediaFileMissing", "MediaTimeout", "MediaTooLarge",
     "MediaUnreadable", "NoAudioStream", "NotMediaError", "NoVideoStream", "OutputError",
     "UnknownDuration", "DEFAULT_SEGMENT_SECONDS", "Segment", "SegmentGrid", "DEFAULT_LIMITS",
-    "MediaLimits",
+    "MediaLimits", "READER_VERSION",
 ]

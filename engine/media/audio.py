@@ -12,6 +12,7 @@ resampler from the frame where it changes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ import numpy as np
 from engine.jobs import CancelCheck
 
 from .container import audio_stream, decode_stream, open_media
-from .errors import CorruptMedia, MediaError, NoAudioStream, converted
+from .errors import CorruptMedia, MediaError, NoAudioStream, NotMediaError, converted
 from .limits import DEFAULT_LIMITS, Deadline, MediaLimits
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,18 @@ def iter_audio_channels(path: str | os.PathLike[str], sample_rate: int = 48000, 
     """Yield consecutive float32 chunks ``[channels, n]`` in ``layout`` ("stereo", "mono", ...)
     at ``sample_rate`` from ``start`` seconds on. Errors as :func:`iter_audio`."""
     p = Path(path)
-    with open_media(p, limits=limits) as c:
+    opened = contextlib.ExitStack()
+    try:
+        c = opened.enter_context(open_media(p, limits=limits))
+    except (NotMediaError, CorruptMedia):
+        from .sndfile import iter_sndfile_channels, readable
+
+        if not readable(p):  # FFmpeg refuses it; libsndfile may not (engine/media/sndfile.py)
+            raise
+        yield from iter_sndfile_channels(p, sample_rate, start=start, duration=duration, layout=layout,
+                                         limits=limits, cancel=cancel)
+        return
+    with opened:
         stream = audio_stream(c)
         if stream is None:
             raise NoAudioStream(p, "has no audio track; choose a file with sound")

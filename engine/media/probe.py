@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 
 from .container import audio_stream, open_media, video_stream
-from .errors import MediaTooLarge, UnknownDuration, converted
+from .errors import CorruptMedia, MediaTooLarge, NotMediaError, UnknownDuration, converted
 from .limits import DEFAULT_LIMITS, MediaLimits
 
 
@@ -75,6 +75,18 @@ class MediaInfo:
 def probe(path: str | os.PathLike[str], *, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
     """Describe ``path``. Raises a :class:`~engine.media.errors.MediaError` on a bad file."""
     p = Path(path)
+    try:
+        return _probe(p, limits)
+    except (NotMediaError, CorruptMedia):
+        from .sndfile import probe_sndfile
+
+        info = probe_sndfile(p)  # FFmpeg refuses it; libsndfile may not (engine/media/sndfile.py)
+        if info is None:
+            raise
+        return info
+
+
+def _probe(p: Path, limits: MediaLimits) -> MediaInfo:
     with open_media(p, limits=limits) as c, converted(p, "probing"):
         vs = video_stream(c)
         aus = audio_stream(c)
