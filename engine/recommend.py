@@ -346,6 +346,19 @@ real match (seen on generated pairs whose pictures follow the music's pitch and 
 not its beat: sync at 0.5 moved the wrong track first)."""
 
 
+MODEL_POOL = 10
+"""The whole-video list re-ranks at least this many of the model's best tracks (3 per
+suggestion asked for when more)."""
+SYNC_WHOLE_LIBRARY = 300
+"""With sync on, a library of at most this many tracks is read whole for sync, not only the
+model's best candidates: a track whose beats the cuts follow (sync confidence at least
+:data:`SYNC_GATE`) joins the candidates however low the model ranks it. Seen on a real
+library of 30 game tracks: a video cut to a 120 bpm track, which the starter model ranked
+outside its best 15, was missing from the top 5 (and first and second with the whole
+library). The sync scores are kept per video (:attr:`EngineSession.sync_cache`): 20-40 ms
+per track once, then only what the sliders change."""
+
+
 def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5,
                      conditioning: Conditioning | None = None, *, sync: float | None = None) -> list[TrackSuggestion]:
     """Tracks for the whole video with their best start offset.
@@ -357,20 +370,38 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
     the tracks (beats, downbeats), the candidates are re-ranked by how well the cuts land on
     the beats and the energy follows the music (:func:`engine.rhythm.sync.rerank`), and the
     offset is the sync's, on a downbeat; without sync information the model's offset is
-    snapped to the nearest downbeat (within a beat)."""
-    candidates = recommend_tracks(session, analysis, max(3 * k, 10), conditioning)
+    snapped to the nearest downbeat (within a beat). The candidates are the model's best
+    ``max(3k, MODEL_POOL)``, and, in a library of at most :data:`SYNC_WHOLE_LIBRARY` tracks, every
+    other track whose beats the cuts clearly follow."""
     weight = float(session.sync_weight() if sync is None else sync)
+    video = getattr(analysis, "video_rhythm", None)
+    catalog = session.library.catalog
+    pool = max(3 * k, MODEL_POOL)
+    wide = weight > 0 and video is not None
+    candidates = recommend_tracks(session, analysis, SYNC_WHOLE_LIBRARY + 1 if wide else pool, conditioning)
+    rhythms = {}
+    if wide and len(candidates) <= SYNC_WHOLE_LIBRARY:
+        from engine.rhythm.sync import best_offset
+
+        kept = []
+        for i, c in enumerate(candidates):  # the model's best, and any track the cuts follow
+            r = _track_rhythm(catalog, c.item_id)
+            if r is not None:
+                rhythms[c.item_id] = r
+            if i < pool or (r is not None and best_offset(
+                    video, r, scored=session.sync_cache.get(video, c.item_id, r)).confidence >= SYNC_GATE):
+                kept.append(c)
+        candidates = kept
+    else:
+        candidates = candidates[:pool]
     scored = []
     for c in candidates:
         fit = fit_soundtrack(session, analysis, c.item_id, conditioning)
         model = 0.5 * (c.score * fit.coverage + fit.score)
         scored.append((c, fit, model))
-    video = getattr(analysis, "video_rhythm", None)
-    catalog = session.library.catalog
-    rhythms = {}
     if video is not None:
         for c, _, _ in scored:
-            r = _track_rhythm(catalog, c.item_id)
+            r = rhythms.get(c.item_id) or _track_rhythm(catalog, c.item_id)
             if r is not None:
                 rhythms[c.item_id] = r
     order = sorted(range(len(scored)), key=lambda i: -scored[i][2])  # the model's own order
@@ -380,8 +411,10 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
 
         # the model's content at each offset, then its own start, only break ties between
         # offsets sync cannot tell apart
+        cache = session.sync_cache
         given = {c.item_id: best_offset(video, rhythms[c.item_id], model_offset=fit.offset,
-                                        content=content_curve(session, analysis, c.item_id, conditioning, fit=fit))
+                                        content=content_curve(session, analysis, c.item_id, conditioning, fit=fit),
+                                        scored=cache.get(video, c.item_id, rhythms[c.item_id]))
                  for c, fit, _ in scored if c.item_id in rhythms}
         ranked = rerank([(c.item_id, m) for c, _, m in scored], video, rhythms, weight, fits=given)
         fits = {r.item_id: r.sync for r in ranked}

@@ -81,6 +81,7 @@ class EngineSession:
         self._model_error: str | None = None
         self._library = None
         self._extractors: dict[str, FeatureExtractor] = {}
+        self._sync_cache = None
 
     # -- paths ---------------------------------------------------------------------------
     @property
@@ -179,6 +180,16 @@ class EngineSession:
         # model is loaded, the weight of "none"
         loaded = self._model
         return SYNC_WEIGHT_BY_KIND["none" if loaded is None else _kind_of(loaded)]
+
+    @property
+    def sync_cache(self):
+        """The sync scores of the open videos against the library's tracks
+        (:class:`engine.rhythm.sync_cache.OffsetScoreCache`), reused across re-rankings."""
+        if self._sync_cache is None:  # not under the session's lock, which a model load holds
+            from engine.rhythm.sync_cache import OffsetScoreCache
+
+            self._sync_cache = OffsetScoreCache()
+        return self._sync_cache
 
     # -- extractors ----------------------------------------------------------------------
     def extractor(self, modality: str) -> FeatureExtractor:

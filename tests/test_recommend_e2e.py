@@ -161,3 +161,50 @@ def test_attribute_from_images_with_domain_and_text_needs_clip(world, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(AttributeError_, match="no images"):
         run(create_attribute(s, "empty", images=str(tmp_path / "empty")))
+
+
+def test_a_track_the_cuts_follow_is_found_outside_the_models_candidates(world, monkeypatch):
+    """With sync on, a small library is read whole: the track the video was cut to joins the
+    whole-video list even where the model ranks it last (a real 30-track library: the 120 bpm
+    track a video was cut to sat outside the model's best 15). A library over
+    SYNC_WHOLE_LIBRARY, or sync off, re-ranks only the model's own candidates."""
+    import dataclasses
+
+    from test_rhythm_sync import make_music
+
+    import engine.recommend as rec
+    from engine.rhythm.video import VideoRhythm
+
+    s = world["session"]
+    a = run(rec.analyse_video(s, world["queries"] / "excerpt_2.mp4"))
+    by_model = [t.item_id for t in rec.recommend_tracks(s, a, PAIRS)]
+    target = by_model[-1]  # the model's last choice
+    catalog = s.library.catalog
+    old = catalog.rhythm(target)
+    assert old is not None  # every scanned song has its rhythm
+    music = make_music(97.0, catalog.item(target).duration, seed=5)  # the songs pulse at 1-5 Hz: off their grids
+    catalog.store_rhythm(target, music)
+    try:
+        truth = float(music.downbeats[2])
+        # a montage cut on its beats, 1-3 beats apart (the 18 s excerpt is short: cut it fast)
+        beats = music.beats[(music.beats > truth + 0.3) & (music.beats < truth + a.duration - 0.3)] - truth
+        cuts = np.round(beats[np.cumsum(np.random.default_rng(3).integers(1, 4, len(beats)))
+                              .clip(max=len(beats) - 1)] * 25) / 25
+        energy = np.interp(np.arange(int(a.duration * 10)) / 10 + truth, np.arange(len(music.energy)) / 10,
+                           music.energy).astype(np.float32)
+        video = VideoRhythm(a.duration, np.unique(cuts), np.ones(len(np.unique(cuts)), np.float32), (), energy)
+        cut = dataclasses.replace(a, video_rhythm=video)
+        monkeypatch.setattr(rec, "MODEL_POOL", 2)  # k=1: the model's best 3 of the 6 tracks
+
+        best = rec.best_soundtracks(s, cut, k=1, sync=1.0)  # the "Sync to cuts" control at full
+        assert best[0].item_id == target and best[0].sync.confidence >= rec.SYNC_GATE
+        assert abs(best[0].offset - truth) <= 60.0 / 97.0 + 1e-6
+        computed = s.sync_cache.computed
+        again = rec.best_soundtracks(s, cut, k=1, sync=1.0, conditioning=rec.Conditioning({}))
+        assert [t.item_id for t in again] == [target] and s.sync_cache.computed == computed  # nothing redone
+
+        assert target not in [t.item_id for t in rec.best_soundtracks(s, cut, k=1, sync=0.0)]
+        monkeypatch.setattr(rec, "SYNC_WHOLE_LIBRARY", PAIRS - 1)  # a "large" library: the model's pool only
+        assert target not in [t.item_id for t in rec.best_soundtracks(s, cut, k=1, sync=1.0)]
+    finally:
+        catalog.store_rhythm(target, old)

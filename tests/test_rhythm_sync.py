@@ -334,3 +334,29 @@ def test_content_curve_peaks_where_the_scenes_match_the_track():
     half = np.argmin(np.abs(offsets - (start + 0.5) * seg))  # half a segment off: between the two
     assert score[half] < score.max() and score[half] > np.median(score)
     assert score[-1] < 0.2  # a start near the end covers little of the video: counted 0 past it
+
+
+def test_offset_scores_are_computed_once_per_video_and_track():
+    """The costly half of best_offset is kept per (video, track): re-ranking (a slider move)
+    reuses it and gives the same fit; a re-analysed track or another video is computed anew."""
+    from engine.rhythm.sync_cache import OffsetScoreCache
+
+    music = make_music(100.0, 90.0, seed=1)
+    video = make_video(music, 12.0, 30.0, seed=2)
+    cache = OffsetScoreCache(videos=2)
+    scored = cache.get(video, 7, music)
+    assert cache.get(video, 7, music) is scored and cache.computed == 1
+    plain, reused = best_offset(video, music, model_offset=11.0), best_offset(video, music, model_offset=11.0,
+                                                                            scored=scored)
+    assert plain == reused and abs(plain.offset - 12.0) <= 0.6
+    faster = make_music(128.0, 90.0, seed=1)  # the same item re-analysed
+    assert cache.get(video, 7, faster) is not scored and cache.computed == 2
+    others = [make_video(music, 20.0, 30.0, seed=s) for s in (3, 4)]
+    for v in others:
+        cache.get(v, 7, music)
+    assert cache.computed == 4
+    cache.get(video, 7, music)  # the first video fell out (two kept)
+    assert cache.computed == 5
+    still = dataclasses.replace(video, cuts=np.zeros(0), cut_confidence=np.zeros(0, np.float32))
+    assert cache.get(still, 7, music).reason == NO_CUTS  # says why, and best_offset with it too
+    assert best_offset(still, music, scored=cache.get(still, 7, music)).reason == NO_CUTS

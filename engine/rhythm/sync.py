@@ -124,6 +124,7 @@ from engine.rhythm.sync_offset import (  # noqa: F401 - re-exported: the public 
     PHRASE_GATE,
     SNAP_TOLERANCE,
     SURROGATES,
+    OffsetScores,
     SyncFit,
     _alternatives,
     _peaks,
@@ -131,6 +132,7 @@ from engine.rhythm.sync_offset import (  # noqa: F401 - re-exported: the public 
     confidence_of,
     content_choice,
     describe_offset,
+    offset_scores,
     snap_to_beat,
     snap_to_downbeat,
     sync_summary,
@@ -243,6 +245,7 @@ def _standardise(x: np.ndarray, robust: bool = False) -> np.ndarray:
     return (x - med) / scale
 
 
-__all__ = ["SyncFit", "SyncWeights", "Ranked", "score_offsets", "best_offset", "beat_offsets", "describe_offset",
+__all__ = ["SyncFit", "SyncWeights", "Ranked", "score_offsets", "best_offset", "OffsetScores", "offset_scores",
+           "beat_offsets", "describe_offset",
            "snap_to_downbeat", "snap_to_beat", "rerank", "sync_problem", "beat_pulse", "tempo_fit", "confidence_of",
            "NO_STEADY_BEAT", "NO_CUTS", "DEFAULT_SYNC_WEIGHT", "WEIGHTS", "SYNC_VERSION"]

@@ -116,10 +116,59 @@ def confidence_of(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-1.5 * (z - 2.0))))
 
 
+@dataclass(frozen=True)
+class OffsetScores:
+    """The costly half of :func:`best_offset`: the sync score of every offset searched and the
+    best score of each surrogate video. It does not depend on the tie-breakers (the model's
+    offset, its content curve), so a caller that re-ranks often (the app, at every attribute
+    slider move) computes it once per video and track (:func:`offset_scores`)."""
+
+    offsets: np.ndarray
+    """[K] offsets searched (s), 10 ms apart; empty with a ``reason``."""
+    scores: np.ndarray
+    """[K] sync score of the video at each offset."""
+    null: np.ndarray
+    """[S] best score of each surrogate (unrelated) video over the same range."""
+    lo: float
+    hi: float
+    weights: SyncWeights
+    """The weights used (the section term switched off when the video does not hit sections
+    beyond chance)."""
+    phrase: bool = False
+    reason: str = ""
+    """Empty when sync applies, else why not (:func:`engine.rhythm.sync_terms.sync_problem`)."""
+
+
+def offset_scores(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float | None = None,
+                  search: float | tuple[float, float] | None = None, weights: SyncWeights = WEIGHTS,
+                  surrogates: int = SURROGATES) -> OffsetScores:
+    """Every offset's sync score and the surrogates' best (see :func:`best_offset` for
+    ``prior_offset`` and ``search``)."""
+    reason = sync_problem(video, music)
+    if reason:
+        empty = np.zeros(0)
+        return OffsetScores(empty, empty, empty, 0.0, 0.0, weights, False, reason)
+    lo, hi = _search_range(video, music, prior_offset, search)
+    pulse = music_pulse(music)  # no grid: the track's onsets, never a made-up beat
+    # The video and its null cohort (surrogate videos cut to other tempi) in one batch.
+    batch = [video] + _surrogates(video, np.random.default_rng(1234), surrogates)
+    offsets, base, phrase = _dense_parts(batch, music, lo, hi, weights, pulse)
+    # The section-hit term counts only when this video hits section starts clearly more than
+    # its unrelated surrogates do anywhere: an editor who cuts where the music changes. For
+    # one who does not it is noise, which a maximum over many bar-shifted offsets picks up.
+    phrase_on = bool(weights.phrase and phrase.shape[1] > 0
+                     and phrase[0].max() > phrase[1:].max(initial=0.0) + PHRASE_GATE)
+    if not phrase_on:
+        weights = replace(weights, phrase=0.0)
+    all_scores = base + weights.phrase * phrase
+    return OffsetScores(offsets, all_scores[0], all_scores[1:].max(axis=1), float(lo), float(hi), weights, phrase_on)
+
+
 def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float | None = None,
                 search: float | tuple[float, float] | None = None, weights: SyncWeights = WEIGHTS,
                 surrogates: int = SURROGATES, model_offset: float | None = None,
-                content: tuple[np.ndarray, np.ndarray] | None = None) -> SyncFit:
+                content: tuple[np.ndarray, np.ndarray] | None = None,
+                scored: OffsetScores | None = None) -> SyncFit:
     """The start offset at which the video's cuts and energy best follow the track.
 
     ``search``: None searches every offset that keeps the whole video under the track (or,
@@ -137,24 +186,17 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     track started at each offset, :func:`engine.recommend.content_curve`) picks among
     the tied offsets first, when it tells them apart by ``CONTENT_GAP`` of its own spread;
     the model's offset then breaks what remains.
+
+    ``scored``: :func:`offset_scores` of this video and track, computed before (then
+    ``prior_offset``, ``search``, ``weights`` and ``surrogates`` are the ones it was made with).
     """
-    reason = sync_problem(video, music)
-    if reason:
-        return SyncFit(None, 0.0, 0.0, 0.0, False, (), reason)
-    lo, hi = _search_range(video, music, prior_offset, search)
-    pulse = music_pulse(music)  # no grid: the track's onsets, never a made-up beat
-    # The video and its null cohort (surrogate videos cut to other tempi) in one batch.
-    batch = [video] + _surrogates(video, np.random.default_rng(1234), surrogates)
-    offsets, base, phrase = _dense_parts(batch, music, lo, hi, weights, pulse)
-    # The section-hit term counts only when this video hits section starts clearly more than
-    # its unrelated surrogates do anywhere: an editor who cuts where the music changes. For
-    # one who does not it is noise, which a maximum over many bar-shifted offsets picks up.
-    phrase_on = bool(weights.phrase and phrase.shape[1] > 0
-                     and phrase[0].max() > phrase[1:].max(initial=0.0) + PHRASE_GATE)
-    if not phrase_on:
-        weights = replace(weights, phrase=0.0)
-    all_scores = base + weights.phrase * phrase
-    scores, null = all_scores[0], all_scores[1:].max(axis=1)
+    if scored is None:
+        scored = offset_scores(video, music, prior_offset=prior_offset, search=search, weights=weights,
+                               surrogates=surrogates)
+    if scored.reason:
+        return SyncFit(None, 0.0, 0.0, 0.0, False, (), scored.reason)
+    offsets, scores, null = scored.offsets, scored.scores, scored.null
+    lo, hi, weights, phrase_on = scored.lo, scored.hi, scored.weights, scored.phrase
     k = int(np.argmax(scores))
     spread = max(float(scores.std()), 1e-6)
     ties = _peaks(offsets, scores, float(scores[k]) - AMBIGUOUS_GAP * spread, _beat_of(music) / 2)
