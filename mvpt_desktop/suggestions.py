@@ -76,9 +76,11 @@ def _table(model) -> QTableView:
     h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     for c in range(1, model.columnCount()):
         header = model.headerData(c, Qt.Orientation.Horizontal)
-        if header in ("Tags", "Sync"):  # long text (elided; the tooltip has it whole): never squeeze the names
+        if header == "Tags":  # shares the room left with the names (at 1400×860 a fixed 130 px left
+            h.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch)  # "Awakeni… – …" of a title)
+        elif header == "Sync":  # long text (elided; the tooltip has it whole): never squeeze the names
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
-            h.resizeSection(c, 130 if header == "Tags" else 90)
+            h.resizeSection(c, 90)
         else:
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
     h.setMinimumSectionSize(60)
