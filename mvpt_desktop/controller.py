@@ -48,6 +48,8 @@ class Controller(QObject, SoundtrackMixin):
     weightsRestored = Signal(object)
     """{name: weight}: the sliders of a reopened video (or the last session)."""
     previewReady = Signal(str)
+    auditionReady = Signal(str, float, float)
+    """A file the player can play, where in it to start and for how long (s)."""
     exported = Signal(object)
     """:class:`export.ExportResult`"""
     failed = Signal(str, str)

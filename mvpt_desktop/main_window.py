@@ -199,6 +199,7 @@ class MainWindow(QMainWindow, WindowDialogsMixin, WindowSoundtrackMixin):
         c.syncWeightChanged.connect(self.rhythm_panel.set_sync)
         c.statusChanged.connect(lambda _st: self.rhythm_panel.set_sync(c.sync_weight))  # new settings
         c.previewReady.connect(self._preview_ready)
+        c.auditionReady.connect(self._audition_ready)
         c.exported.connect(self._exported)
         c.failed.connect(self.show_error)
         c.info.connect(lambda text: self.statusBar().showMessage(text, 5000))

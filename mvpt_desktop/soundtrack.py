@@ -217,6 +217,14 @@ class SoundtrackMixin:
             raise
         return out
 
+    def prepare_audition(self, path: str, start: float, seconds: float) -> JobHandle:
+        """``auditionReady`` with a file the player plays: the track itself, or (for a track only
+        libsndfile reads, which the player's FFmpeg refuses) the window decoded into the cache."""
+        return self._submit("io", "Preparing the audition",
+                            lambda cancel: tasks.audition_source(path, start, seconds),
+                            lambda r: self.auditionReady.emit(r[0], float(r[1]), float(seconds)),
+                            what="Cannot audition")
+
     def make_preview(self) -> JobHandle | None:
         """Mux the footage with the cue sheet into the cache; ``previewReady`` gives the file."""
         if self.current is None or self.current.is_music or self.choice is None:

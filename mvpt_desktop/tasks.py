@@ -334,6 +334,14 @@ def preview_path(video: str, music: str, offset: float, original_level: float | 
     return d / f"{Path(video).stem[:40]}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.mp4"
 
 
+def audition_source(path: str, start: float, seconds: float) -> tuple[str, float]:
+    """(file, start) the app's player can play for an audition (:func:`engine.export.playable_audio`)."""
+    from engine.export import playable_audio
+    from engine.paths import cache_dir
+
+    return playable_audio(path, start, seconds, cache_dir() / "auditions")
+
+
 def make_preview(video: str, spec, out: Path, cancel: CancelCheck | None = None) -> Job[Path]:
     """The footage with the chosen music muxed in (kept when it exists already)."""
     from engine.export import write_with_soundtrack

@@ -95,10 +95,14 @@ class WindowSoundtrackMixin:
         secs = self.controller.gui.audition_seconds
         if self.controller.current is not None and self.controller.current.is_music:
             self.player.play_range(path, int(start * 1000), int(secs * 1000))  # footage: show the clip
-        else:
+        else:  # via the engine: a track the player's FFmpeg refuses is played from a decoded excerpt
             self.player.pause()
-            self.audition.play_range(path, int(start * 1000), int(secs * 1000))
+            self.controller.prepare_audition(path, float(start), float(secs))
         self.statusBar().showMessage(f"Audition: {row.name} from {fmt_time(start)} ({secs:g} s)", int(secs * 1000))
+
+    def _audition_ready(self, path: str, start: float, seconds: float) -> None:
+        self.player.pause()
+        self.audition.play_range(path, int(start * 1000), int(seconds * 1000))
 
     def toggle_play(self) -> None:
         c = self.controller

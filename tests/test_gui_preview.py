@@ -26,7 +26,7 @@ def _choose_offset_suggestion(c, lo: float = 2.0, hi: float = 10.0):
     raise AssertionError("no suggestion with an offset")
 
 
-def test_preview_loads_plays_and_moves_the_playhead(qtbot, world):
+def test_preview_loads_plays_and_moves_the_playhead(qtbot, world, tmp_path):
     w = make_window(qtbot, world)
     c = w.controller
     assert w.player.available, w.player.unavailable_reason
@@ -56,6 +56,19 @@ def test_preview_loads_plays_and_moves_the_playhead(qtbot, world):
     assert w.audition.source == row.suggestion.path
     qtbot.waitUntil(lambda: w.audition.position >= row.suggestion.start * 1000 + 100, timeout=10_000)
     assert w.audition.position < (row.suggestion.start + c.gui.audition_seconds + 1) * 1000
+    # a track the player's FFmpeg refuses (headers written twice) is auditioned from a decoded excerpt
+    from media_support import write_vorbis_with_repeated_headers
+
+    from engine.media.playable import ffmpeg_plays
+
+    ogg = write_vorbis_with_repeated_headers(tmp_path / "twice.ogg", (440.0, 660.0), seconds=6.0)
+    with qtbot.waitSignal(c.auditionReady, timeout=20_000) as ready:
+        c.prepare_audition(str(ogg), 2.0, 3.0)
+    qtbot.waitUntil(lambda: w.audition.is_playing, timeout=10_000)
+    refused = not ffmpeg_plays(ogg)
+    assert w.audition.source == ready.args[0] and w.audition.source.endswith(".wav") == refused
+    assert ready.args[1] == (0.0 if refused else 2.0)
+    qtbot.waitUntil(lambda: w.audition.position >= 100, timeout=10_000)
 
 
 def test_export_writes_an_mp4_with_the_music_and_an_otio_timeline(qtbot, world, tmp_path):

@@ -114,3 +114,41 @@ def test_vorbis_that_ffmpeg_refuses_is_read_by_libsndfile(tmp_path):
     for read in (probe, lambda p: decode_audio(p, 16000)):
         with pytest.raises(MediaError, match="damaged|truncated"):
             read(junk)
+
+
+def test_audition_plays_a_decoded_excerpt_only_where_ffmpeg_refuses(tmp_path, monkeypatch):
+    """The app's player decodes with FFmpeg: a track only libsndfile reads is auditioned from
+    a WAV of the window asked for (kept, reused, the oldest pruned); any other file as it is."""
+    import soundfile
+    from media_support import write_vorbis_with_repeated_headers
+
+    import engine.media.playable as playable
+    from engine.media import MediaError
+    from engine.media.playable import ffmpeg_plays, playable_audio
+    from training.synthmedia import write_audio
+
+    ogg = write_vorbis_with_repeated_headers(tmp_path / "twice.ogg", (440.0, 660.0), seconds=5.0)
+    if ffmpeg_plays(ogg):
+        pytest.skip("this FFmpeg opens Ogg files with repeated headers; nothing to work around")
+    plain = write_audio(tmp_path / "plain.flac", duration=4.0, freq=330.0)
+    cache = tmp_path / "auditions"
+    assert playable_audio(plain, 1.5, 2.0, cache) == (str(plain), 1.5) and not cache.exists()
+
+    wav, start = playable_audio(ogg, 2.0, 1.5, cache)
+    assert start == 0.0 and wav.endswith(".wav") and ffmpeg_plays(wav)
+    x, sr = soundfile.read(wav, always_2d=True)  # [N, 2]
+    assert sr == 48000 and x.shape == (72000, 2)
+    assert dominant_hz(x[:, 0], sr) == pytest.approx(440, abs=3)
+    assert dominant_hz(x[:, 1], sr) == pytest.approx(660, abs=3)
+    monkeypatch.setattr(playable, "decode_audio_channels", lambda *a, **k: pytest.fail("decoded again"))
+    assert playable_audio(ogg, 2.0, 1.5, cache) == (wav, 0.0)
+    monkeypatch.undo()
+
+    monkeypatch.setattr(playable, "KEEP_EXCERPTS", 2)
+    for s in (0.0, 1.0, 3.0):
+        playable_audio(ogg, s, 0.5, cache)
+    assert len(list(cache.glob("*.wav"))) == 2 and not list(cache.glob(".*partial"))
+    junk = tmp_path / "junk.ogg"
+    junk.write_bytes(b"these are my notes, not a song\n" * 200)
+    with pytest.raises(MediaError, match="damaged|truncated"):
+        playable_audio(junk, 0.0, 1.0, cache)
