@@ -349,14 +349,16 @@ not its beat: sync at 0.5 moved the wrong track first)."""
 MODEL_POOL = 10
 """The whole-video list re-ranks at least this many of the model's best tracks (3 per
 suggestion asked for when more)."""
-SYNC_WHOLE_LIBRARY = 300
+SYNC_WHOLE_LIBRARY = 150
 """With sync on, a library of at most this many tracks is read whole for sync, not only the
 model's best candidates: a track whose beats the cuts follow (sync confidence at least
 :data:`SYNC_GATE`) joins the candidates however low the model ranks it. Seen on a real
 library of 30 game tracks: a video cut to a 120 bpm track, which the starter model ranked
 outside its best 15, was missing from the top 5 (and first and second with the whole
-library). The sync scores are kept per video (:attr:`EngineSession.sync_cache`): 20-40 ms
-per track once, then only what the sliders change."""
+library). The sync scores are kept per video (:attr:`EngineSession.sync_cache`): ~33 ms per
+track once (``bench/rerank.py``, 2 shared cores), then only what the sliders change. The first
+ranking of a video waits for them, so the bound keeps that under ~5 s (150 tracks: 8-10 hours
+of music); a larger library re-ranks the model's candidates only."""
 
 
 def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5,
