@@ -27,6 +27,15 @@ from engine.media import MediaError, NotMediaError
 from engine.media.grid import clock
 from engine.media.probe import probe
 from engine.session import EngineSession
+from engine.track_rhythm import (
+    downbeat_within_a_beat,
+    fit_track_to_video,
+    snap_to_beat,
+    stored_rhythm,
+    synced_start,
+    track_rhythm,
+    with_sync_followers,
+)
 
 
 @dataclass(frozen=True)
@@ -383,17 +392,7 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
     candidates = recommend_tracks(session, analysis, SYNC_WHOLE_LIBRARY + 1 if wide else pool, conditioning)
     rhythms = {}
     if wide and len(candidates) <= SYNC_WHOLE_LIBRARY:
-        from engine.rhythm.sync import best_offset
-
-        kept = []
-        for i, c in enumerate(candidates):  # the model's best, and any track the cuts follow
-            r = _track_rhythm(catalog, c.item_id)
-            if r is not None:
-                rhythms[c.item_id] = r
-            if i < pool or (r is not None and best_offset(
-                    video, r, scored=session.sync_cache.get(video, c.item_id, r)).confidence >= SYNC_GATE):
-                kept.append(c)
-        candidates = kept
+        candidates, rhythms = with_sync_followers(session, video, candidates, pool, SYNC_GATE)
     else:
         candidates = candidates[:pool]
     scored = []
@@ -403,7 +402,7 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
         scored.append((c, fit, model))
     if video is not None:
         for c, _, _ in scored:
-            r = rhythms.get(c.item_id) or _track_rhythm(catalog, c.item_id)
+            r = rhythms.get(c.item_id) or stored_rhythm(catalog, c.item_id)
             if r is not None:
                 rhythms[c.item_id] = r
     order = sorted(range(len(scored)), key=lambda i: -scored[i][2])  # the model's own order
@@ -444,7 +443,7 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
             if tm > 0:
                 coverage = max(0.0, min(1.0, (tm - offset) / max(analysis.duration, 1e-6)))
         elif r is not None and getattr(r, "steady", False) and len(r.downbeats):
-            offset, on_db = _snap_downbeat(offset, r)
+            offset, on_db = downbeat_within_a_beat(offset, r)
             if on_db:
                 note = "best fit of the scenes to the track, started on a downbeat"
         if coverage < 0.999:
@@ -452,74 +451,6 @@ def best_soundtracks(session: EngineSession, analysis: MediaAnalysis, k: int = 5
         out.append(TrackSuggestion(c.item_id, c.path, c.title, c.artist, float(blended[c.item_id]), offset, coverage,
                                    fit.score, model, sf, on_db, note))
     return out
-
-
-def _track_rhythm(catalog, item_id: int):
-    try:
-        r = catalog.rhythm(item_id)
-    except Exception:  # noqa: BLE001 - a catalog without rhythm rows (older library) has none
-        return None
-    return r
-
-
-def _snap_downbeat(offset: float, rhythm) -> tuple[float, bool]:
-    """The downbeat nearest ``offset`` when it is within one beat of it."""
-    db = np.asarray(rhythm.downbeats, np.float64)
-    j = int(np.argmin(np.abs(db - offset)))
-    beat = 60.0 / float(rhythm.tempo) if rhythm.tempo else 0.5
-    if abs(float(db[j]) - offset) <= beat:
-        return float(max(0.0, db[j])), True
-    return offset, False
-
-
-def snap_to_beat(t: float, rhythm, tolerance: float | None = None) -> float:
-    """The beat of ``rhythm`` (a MusicRhythm) nearest track time ``t`` (within ``tolerance``
-    when given); ``t`` unchanged without a steady beat. Re-exported for front ends, which
-    reach the engine through this module (:func:`engine.rhythm.sync.snap_to_beat`)."""
-    from engine.rhythm.sync import snap_to_beat as snap
-
-    return snap(t, rhythm, tolerance)
-
-
-def track_rhythm(session: EngineSession, item_id: int):
-    """The stored MusicRhythm (beats, downbeats, sections) of library item ``item_id``, or
-    None when the library has none for it."""
-    return _track_rhythm(session.library.catalog, int(item_id))
-
-
-def fit_track_to_video(session: EngineSession, item_id: int, length: float, *, start: float = 0.0,
-                       slack: float = 0.5, stretch: bool = True, fps: float | None = None,
-                       track_start: float = 0.0, cancel: CancelCheck | None = None) -> Job[object]:
-    """The whole-video "fit": library track ``item_id`` re-edited on its downbeats to ``length``
-    seconds (the video's, or a selection's) as a :class:`~engine.mix.cuesheet.Cue` from video
-    time ``start``, with the plan's pieces and stretch (:func:`engine.rhythm.fit.fitted_cue`),
-    ready for ``CueSheet.placed``. ``track_start`` > 0 opens the re-edit there (the start sync
-    found, :func:`synced_start`) instead of at the track's intro. A job (it decodes the track):
-    yields one ``Progress("fit")`` and returns the cue. The track's stored rhythm is used;
-    without one it is analysed."""
-    from engine.jobs import Progress, check_cancel
-    from engine.rhythm.fit import fit_file, fitted_cue
-
-    it = session.library.catalog.item(int(item_id))
-    if it is None:
-        raise KeyError(f"track {item_id} is not in the music library")
-    yield Progress("fit", 0, 1, f"fitting {Path(it.path).name} to {clock(length)}")
-    check_cancel(cancel)
-    plans, _, _ = fit_file(it.path, float(length), rhythm=_track_rhythm(session.library.catalog, int(item_id)),
-                           slack=slack, stretch=stretch, fps=fps, start=track_start)
-    check_cancel(cancel)
-    title = getattr(it, "title", None) or Path(it.path).stem
-    yield Progress("fit", 1, 1, plans[0].note or "fitted")
-    return fitted_cue(plans[0], str(it.path), str(title), start=start, item_id=int(item_id))
-
-
-def synced_start(track: TrackSuggestion) -> float:
-    """Where a whole-video suggestion's re-edit should open: its start when sync is sure the
-    video's cuts follow the track from there (confidence ≥ 0.5; fitting from the intro would
-    move every beat off the cuts), else 0 (the track's real intro)."""
-    fit = track.sync
-    sure = fit is not None and getattr(fit, "informative", False) and fit.confidence >= 0.5
-    return float(track.offset or 0.0) if sure else 0.0
 
 
 def find_footage(session: EngineSession, music: str | os.PathLike[str] | int, k: int = 5,
