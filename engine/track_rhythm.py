@@ -110,3 +110,62 @@ def synced_start(track: TrackSuggestion) -> float:
     fit = track.sync
     sure = fit is not None and getattr(fit, "informative", False) and fit.confidence >= 0.5
     return float(track.offset or 0.0) if sure else 0.0
+
+
+def _cue_track(session: EngineSession, cue) -> tuple[object, float | None]:
+    """(stored MusicRhythm or None, track length in seconds or None) of a cue's track."""
+    if cue.item_id is None:
+        return None, None
+    r = track_rhythm(session, int(cue.item_id))
+    if r is not None and r.duration > 0:
+        return r, float(r.duration)
+    it = session.library.catalog.item(int(cue.item_id))
+    return r, (float(it.duration) if it is not None and it.duration else None)
+
+
+def slip_cue(session: EngineSession, cue, *, beats: int = 0, bars: int = 0) -> tuple[float, str]:
+    """The in-point of ``cue`` (a :class:`~engine.mix.cuesheet.Cue`) slipped ``beats`` beats
+    or ``bars`` bars on its track's grid (negative: earlier in the track), and what moved in
+    words ("one bar later in the track, on the downbeat at 1:48.0",
+    :func:`engine.rhythm.slip.slip_in_point`). Reads the catalog: a worker's job.
+    Raises ``ValueError`` with what to do when it cannot slip (a fitted cue, the track's ends)."""
+    from engine.rhythm.slip import slip_in_point
+
+    if cue.pieces:
+        raise ValueError(f"{cue.title!r} is fitted to the video's length (a re-edit of the track): use the "
+                         f"track again, or fit it again, to move its music")
+    rhythm, length = _cue_track(session, cue)
+    s = slip_in_point(float(cue.in_point), rhythm, beats=beats, bars=bars, duration=length)
+    return s.in_point, s.words
+
+
+def sync_cue(session: EngineSession, cue, video) -> tuple[float, str]:
+    """The in-point of ``cue`` at which the video's cuts inside it land on its track's beats,
+    searched one bar either side of where it starts now (:func:`engine.rhythm.slip.
+    sync_in_point`), and the fit in words (how sure, which other starts fit as well:
+    :func:`engine.rhythm.sync.describe_offset`). Where
+    the cuts follow the beats little better than chance there (sync confidence < 0.5) the
+    cue stays where it is, and the words say so.
+    ``video``: the open video's VideoRhythm. Raises ``ValueError`` with why not (no cuts in
+    the cue, no steady beat, no beat analysis, a fitted cue)."""
+    from engine.rhythm.slip import sync_in_point
+    from engine.rhythm.sync import describe_offset
+
+    if cue.pieces:
+        raise ValueError(f"{cue.title!r} is fitted to the video's length (a re-edit of the track): fit it again "
+                         f"instead; the fit opens where sync found the cuts follow the track")
+    if video is None:
+        raise ValueError("the video's cuts are not read yet: wait until its analysis is complete")
+    rhythm, _ = _cue_track(session, cue)
+    if rhythm is None:
+        raise ValueError(f"{cue.title!r} has no beat analysis: rescan the music library to read its beats")
+    fit = sync_in_point(video, rhythm, float(cue.start), float(cue.end), float(cue.in_point))
+    if not fit.informative or fit.offset is None:
+        raise ValueError(f"cannot sync {cue.title!r} to the cuts between {clock(cue.start)} and {clock(cue.end)}: "
+                         f"{fit.reason}")
+    if fit.confidence < 0.5:  # z < 2: an unrelated video would fit about as well; a move would be a guess
+        return float(cue.in_point), (f"within a bar of it the cuts in this cue follow its beats little better "
+                                     f"than chance (best at {clock(fit.offset)}; slip it by hand to try)")
+    if abs(fit.offset - float(cue.in_point)) < 0.01:
+        return float(cue.in_point), describe_offset(fit)
+    return float(fit.offset), describe_offset(fit)

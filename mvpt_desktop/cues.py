@@ -1,9 +1,12 @@
 """The cue list: the music of the video, cue by cue (what plays where, from where in the
 track), with the edits an editor makes scene by scene: start earlier, make longer or
 shorter, move before/after its neighbour, remove. The same colours as the timeline's bands.
+Under them, the music's start in its track: slipped a beat or a bar on the track's grid, or
+aligned to the cuts inside the cue ("Align to cuts").
 
-The panel only shows and asks: ``editRequested(op, index)`` goes to the controller, which
-edits the (frozen) cue sheet and sends the new one back.
+The panel only shows and asks: ``editRequested(op, index)``, ``slipRequested(index, beats,
+bars)`` and ``syncRequested(index)`` go to the controller, which edits the (frozen) cue sheet
+and sends the new one back.
 """
 
 from __future__ import annotations
@@ -48,11 +51,24 @@ EDITS = (
     ("down", "▼", "Move after the next cue"),
     ("remove", "✕", "Remove this cue (silence there)"),
 )
+SLIPS = (
+    ("◀◀ bar", 0, -1, "Start the music one bar earlier in its track (on the downbeat before)"),
+    ("◀ beat", -1, 0, "Start the music one beat earlier in its track"),
+    ("beat ▶", 1, 0, "Start the music one beat later in its track"),
+    ("bar ▶▶", 0, 1, "Start the music one bar later in its track (on the next downbeat)"),
+)
+"""(label, beats, bars, tooltip): the music slips under the picture on its track's grid; the
+cue keeps its place on the video."""
+FITTED_TIP = "This cue is fitted to the video's length (a re-edit): use the track again, or fit it again, to move its music"
 
 
 class CuePanel(QGroupBox):
     editRequested = Signal(str, int)
     """(op, cue index): "earlier", "extend", "shorten", "up", "down", "remove"."""
+    slipRequested = Signal(int, int, int)
+    """(cue index, beats, bars): slip its music on the track's grid (one of the two is 0)."""
+    syncRequested = Signal(int)
+    """(cue index): slip its music to where the cuts inside it land on the beats."""
     cueSelected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -76,13 +92,32 @@ class CuePanel(QGroupBox):
             row.addWidget(b)
             self.buttons[op] = b
         row.addStretch(1)
+        music = QHBoxLayout()
+        music.addWidget(QLabel("Music start:"))
+        self.slips: list[QToolButton] = []
+        for text, beats, bars, tip in SLIPS:
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _=False, beats=beats, bars=bars: self._slip(beats, bars))
+            music.addWidget(b)
+            self.slips.append(b)
+        self.sync_button = QToolButton()
+        self.sync_button.setText("Align to cuts")
+        self.sync_button.setToolTip("Slip the music, within a bar either side, to where the cuts inside this "
+                                    "cue land on its beats")
+        self.sync_button.clicked.connect(self._sync)
+        music.addWidget(self.sync_button)
+        music.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.empty)
         lay.addWidget(self.list, 1)
         lay.addLayout(row)
+        lay.addLayout(music)
         self.list.currentRowChanged.connect(self._selected)
         self.list.currentRowChanged.connect(lambda _r: self._enable())
         self._count = 0
+        self._fitted: list[bool] = []
         self.setMinimumHeight(130)  # the note (or two cues) and the buttons, however the splitter goes
         self.set_cues(())
 
@@ -98,6 +133,7 @@ class CuePanel(QGroupBox):
             item.setToolTip(f"{cue.music_path}\n{cue.note}".strip())
             self.list.addItem(item)
         self._count = len(cues)
+        self._fitted = [bool(cue.pieces) for cue in cues]
         if self._count:
             self.list.setCurrentRow(max(0, min(keep, self._count - 1)))
         self.list.blockSignals(False)
@@ -121,6 +157,11 @@ class CuePanel(QGroupBox):
         ok = 0 <= i < self._count
         for op, b in self.buttons.items():
             b.setEnabled(ok and not (op == "up" and i == 0) and not (op == "down" and i == self._count - 1))
+        fitted = ok and self._fitted[i]
+        for b in (*self.slips, self.sync_button):
+            b.setEnabled(ok and not fitted)
+        self.sync_button.setToolTip(FITTED_TIP if fitted else "Slip the music, within a bar either side, to where "
+                                    "the cuts inside this cue land on its beats")
 
     def _selected(self, row: int) -> None:
         if 0 <= row < self._count:
@@ -133,6 +174,16 @@ class CuePanel(QGroupBox):
             self.editRequested.emit(op, i)
             if op in ("up", "down"):
                 self.select(target)
+
+    def _slip(self, beats: int, bars: int) -> None:
+        i = self.list.currentRow()
+        if 0 <= i < self._count:
+            self.slipRequested.emit(i, beats, bars)
+
+    def _sync(self) -> None:
+        i = self.list.currentRow()
+        if 0 <= i < self._count:
+            self.syncRequested.emit(i)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):

@@ -192,6 +192,8 @@ class MainWindow(QMainWindow, WindowDialogsMixin, WindowSoundtrackMixin):
         c.choiceChanged.connect(self._choice)
         c.weightsRestored.connect(lambda weights: self.attributes.set_attributes(c.attributes, weights))
         self.cues.editRequested.connect(self._edit_cue)
+        self.cues.slipRequested.connect(lambda i, beats, bars: c.slip_cue(i, beats=beats, bars=bars))
+        self.cues.syncRequested.connect(c.sync_cue)
         self.cues.cueSelected.connect(self._cue_selected)
         c.rhythmChanged.connect(self._rhythm)
         self.rhythm_panel.set_sync(c.sync_weight)

@@ -16,6 +16,8 @@ from pathlib import Path
 from engine.export import Cue, CueSheet, scene_cue
 from engine.project import Project, load_project, save_project
 from engine.recommend import clock, fit_track_to_video, synced_start
+from engine.recommend import slip_cue as slip_cue_music
+from engine.recommend import sync_cue as sync_cue_music
 
 from . import tasks
 from .export import export_sheet_job, settings_for
@@ -158,6 +160,58 @@ class SoundtrackMixin:
             return False
         self.set_sheet(new)
         return True
+
+    def slip_cue(self, index: int, *, beats: int = 0, bars: int = 0) -> JobHandle | None:
+        """Slip cue ``index``'s music ``beats`` beats or ``bars`` bars on its track's grid
+        (negative: from earlier in the track); the cue keeps its place on the video. The
+        track's rhythm is read off the GUI thread; ``info`` says where it now starts, or why not."""
+        session = self.session
+        step = f"{beats:+d} beat" if beats else f"{bars:+d} bar"
+        return self._retime_cue(index, f"Slipping the music {step}", "slipped by hand",
+                                lambda cue: slip_cue_music(session, cue, beats=beats, bars=bars))
+
+    def sync_cue(self, index: int) -> JobHandle | None:
+        """Slip cue ``index``'s music, within a bar either side, to where the video's cuts
+        inside the cue land on its beats (the sync search over that stretch of the video)."""
+        session = self.session
+        video = getattr(self.current.analysis, "video_rhythm", None) if self.current is not None else None
+        return self._retime_cue(index, "Aligning the music to the cuts", "aligned to the cuts in this cue",
+                                lambda cue: sync_cue_music(session, cue, video))
+
+    def _retime_cue(self, index: int, label: str, how: str, compute) -> JobHandle | None:
+        """Run ``compute(cue) -> (in_point, words)`` on the io worker and slip cue ``index`` to
+        the in-point it gives (its note: ``how`` and the words), if the cue is still the one it
+        was asked for (the editor may have edited the sheet meanwhile). ``info`` says what
+        happened; a ``ValueError`` (the track's end, a fitted cue) is said there too."""
+        if not 0 <= index < len(self.sheet.cues):
+            return None
+        cue = self.sheet.cues[index]
+
+        def work(cancel) -> tuple[float | None, str]:
+            try:
+                return compute(cue)
+            except ValueError as e:  # said on the status line: not a failure
+                return None, str(e)
+
+        def done(result: tuple[float | None, str]) -> None:
+            in_point, words = result
+            sheet = self.sheet
+            if in_point is None:
+                message = words
+            elif not (index < len(sheet.cues) and sheet.cues[index] == cue):
+                message = f"{cue.title} changed meanwhile: nothing slipped"
+            elif abs(in_point - cue.in_point) <= 1e-6:
+                message = f"{cue.title} stays at {clock(cue.in_point)}: {words}"
+            else:
+                self.set_sheet(sheet.slipped(index, in_point, note=f"{how}: {words}"))
+                message = f"{cue.title} now from {clock(in_point)}: {words}"
+            self.info.emit(message)
+
+        # not a job the status bar follows: it takes milliseconds, and its "done" would hide the words
+        handle = self.workers.io.submit(work, label)
+        handle.returned.connect(done)
+        handle.errored.connect(lambda msg: self.failed.emit(label, msg))
+        return handle
 
     def _restore_sheet(self, opened: tasks.Opened, keep: bool = False) -> None:
         """The reopened video's cues (``keep``: those restored when it started to stream in,

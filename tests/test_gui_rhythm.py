@@ -138,3 +138,83 @@ def test_fit_to_video_length_places_one_cue_that_ends_with_the_video(qtbot, worl
     assert abs(cue.end - duration) < 0.05 and "where the cuts follow it" in cue.note
     panel.tabs.setCurrentIndex(0)
     assert not panel.fit_button.isVisibleTo(panel)  # a scene's list places cues by scene instead
+
+
+def test_cue_music_slips_on_its_grid_and_syncs_to_the_cuts(qtbot, world):
+    """The cue panel's "Music start" row: a bar or a beat on the track's own grid (the cue keeps
+    its place on the video), "Align to cuts" over the cue's stretch of the video, a result for a
+    cue edited meanwhile dropped, and a fitted cue that cannot slip."""
+    from engine.recommend import clock, sync_cue
+    from engine.rhythm.slip import slip_in_point
+
+    w = make_window(qtbot, world)
+    c = w.controller
+    open_and_wait(qtbot, w, world["footage"] / "video_2.mp4")
+    qtbot.waitUntil(lambda: len(c.sheet.cues) == 1, timeout=20_000)  # the whole-video pick
+    cue = c.sheet.cues[0]
+    if cue.pieces:  # a fitted pick cannot slip: use the plain track
+        c.set_sheet(c.sheet.removed(0).placed(cue.__class__(cue.music_path, cue.title, cue.start, cue.end, 0.0,
+                                                              cue.item_id)))
+        cue = c.sheet.cues[0]
+    stored = tasks.track_rhythm(c.session, cue.item_id)
+    if stored is not None and stored.steady and len(stored.downbeats) > 4:  # on the grid, mid-track
+        c.set_sheet(c.sheet.slipped(0, float(stored.downbeats[3])))
+        cue = c.sheet.cues[0]
+    w.cues.select(0)
+    buttons = {b.text(): b for b in w.cues.slips}
+    assert all(b.isEnabled() for b in w.cues.slips) and w.cues.sync_button.isEnabled()
+    messages: list[str] = []
+    c.info.connect(messages.append)
+
+    with qtbot.waitSignal(c.choiceChanged, timeout=20_000):
+        buttons["bar ▶▶"].click()
+    (later,) = c.sheet.cues
+    expected = slip_in_point(cue.in_point, stored, bars=1, duration=stored.duration if stored else None)
+    assert later.in_point == pytest.approx(expected.in_point, abs=1e-3) and later.in_point > cue.in_point
+    assert (later.start, later.end, later.music_path) == (cue.start, cue.end, cue.music_path)
+    from mvpt_desktop.models import fmt_time
+
+    assert messages[-1] == f"{cue.title} now from {clock(later.in_point)}: {expected.words}"
+    assert f"(from {fmt_time(later.in_point)} of the track)" in w.cues.texts()[0]
+    assert later.note == f"slipped by hand: {expected.words}" and messages[-1].endswith(expected.words)
+    with qtbot.waitSignal(c.choiceChanged, timeout=20_000):
+        buttons["◀ beat"].click()
+    (back,) = c.sheet.cues
+    beat = slip_in_point(later.in_point, stored, beats=-1)
+    assert back.in_point == pytest.approx(beat.in_point, abs=1e-3) and back.in_point < later.in_point
+
+    # Align to cuts: what the engine says for this cue over the video's cuts, applied or said
+    video = c.current.analysis.video_rhythm
+    try:
+        target, words = sync_cue(c.session, back, video)
+    except ValueError as e:
+        target, words = None, str(e)
+    with qtbot.waitSignal(c.info, timeout=20_000):
+        w.cues.sync_button.click()
+    assert messages[-1].endswith(words)
+    if target is not None:
+        assert c.sheet.cues[0].in_point == pytest.approx(target, abs=1e-6)
+        moved = abs(target - back.in_point) > 1e-6
+        assert ("now from" if moved else "stays at") in messages[-1]
+        assert c.sheet.cues[0].note == (f"aligned to the cuts in this cue: {words}" if moved else back.note)
+
+    # a result for a cue edited while it was computed is not applied
+    before = c.sheet.cues[0]
+    c.slip_cue(0, bars=1)
+    edited = c.sheet.slipped(0, before.in_point + 0.25)
+    c.set_sheet(edited)
+    with qtbot.waitSignal(c.info, timeout=20_000):
+        pass
+    assert "changed meanwhile" in messages[-1] and c.sheet.cues[0].in_point == pytest.approx(before.in_point + 0.25)
+
+    # a cue fitted to length is a re-edit: the row is off, and asking anyway says why
+    from engine.export import Cue, CueSheet, Piece
+
+    c.set_sheet(CueSheet((Cue(cue.music_path, cue.title, 0.0, 10.0, 0.0, cue.item_id,
+                              pieces=(Piece(0.0, 10.0, 0.0),)),)))
+    w.cues.select(0)
+    assert not any(b.isEnabled() for b in w.cues.slips) and not w.cues.sync_button.isEnabled()
+    assert "fitted" in w.cues.sync_button.toolTip()
+    with qtbot.waitSignal(c.info, timeout=20_000):
+        c.slip_cue(0, beats=1)
+    assert "fitted to the video's length" in messages[-1] and c.sheet.cues[0].in_point == 0.0

@@ -208,3 +208,49 @@ def test_a_track_the_cuts_follow_is_found_outside_the_models_candidates(world, m
         assert target not in [t.item_id for t in rec.best_soundtracks(s, cut, k=1, sync=1.0)]
     finally:
         catalog.store_rhythm(target, old)
+
+
+def test_a_cue_slips_on_its_stored_grid_and_syncs_to_the_cuts_inside_it(world):
+    """The cue panel's engine side: a library track's stored beats move a cue's music a bar or
+    a beat, and "Align to cuts" puts a cue that starts 0.6 beats late back where the montage was
+    cut; what cannot be done says what to do."""
+    from test_rhythm_sync import make_music
+
+    import engine.recommend as rec
+    from engine.export import Cue, Piece
+    from engine.rhythm.video import VideoRhythm
+
+    s = world["session"]
+    catalog = s.library.catalog
+    item = next(iter(catalog.items("music")))
+    old = catalog.rhythm(item.id)
+    music = make_music(97.0, float(item.duration), seed=6)
+    catalog.store_rhythm(item.id, music)
+    try:
+        beat = 60.0 / 97.0
+        truth = float(music.downbeats[1])
+        length = min(16.0, float(item.duration) - truth - 5 * beat)
+        beats = music.beats[(music.beats > truth + 0.3) & (music.beats < truth + length - 0.3)] - truth
+        pick = np.cumsum(np.random.default_rng(4).integers(1, 4, len(beats))).clip(max=len(beats) - 1)
+        cuts = np.unique(np.round(beats[pick] * 25) / 25)  # 1-3 beats apart, frame-rounded
+        energy = np.interp(np.arange(int(length * 10)) / 10 + truth, np.arange(len(music.energy)) / 10,
+                           music.energy).astype(np.float32)
+        video = VideoRhythm(length, cuts, np.ones(len(cuts), np.float32), (), energy)
+        cue = Cue(item.path, "Song", 0.0, length, truth + 0.6 * beat, item.id)
+
+        at, words = rec.sync_cue(s, cue, video)
+        assert abs(at - truth) <= 0.5 * beat and words.startswith("cuts land on its beats from here")
+        on_grid = Cue(item.path, "Song", 0.0, length, float(music.downbeats[1]), item.id)
+        later, words = rec.slip_cue(s, on_grid, bars=1)
+        assert later == pytest.approx(float(music.downbeats[2]), abs=1e-3) and "one bar later" in words
+        assert rec.slip_cue(s, on_grid, beats=-1)[0] == pytest.approx(float(music.downbeats[1]) - beat, abs=1e-2)
+
+        loose = Cue(item.path, "Loose", 0.0, length, 3.0)  # not from the library: seconds, said so
+        assert rec.slip_cue(s, loose, bars=1) == (5.0, "2.0 s later in the track (no beat analysis for this "
+                                                       "track: not on a grid)")
+        with pytest.raises(ValueError, match="not read yet"):
+            rec.sync_cue(s, cue, None)
+        with pytest.raises(ValueError, match="fitted to the video's length"):
+            rec.slip_cue(s, Cue(item.path, "Fit", 0.0, 5.0, 0.0, item.id, pieces=(Piece(0.0, 5.0, 0.0),)), beats=1)
+    finally:
+        catalog.store_rhythm(item.id, old)

@@ -168,6 +168,22 @@ class CueSheet:
                           pieces=tuple(replace(p, at=p.at + (cue.start - start) * cue.stretch) for p in cue.pieces))
         return self.removed(index).placed(new)
 
+    def slipped(self, index: int, in_point: float, note: str | None = None) -> CueSheet:
+        """Cue ``index`` playing its track from ``in_point`` (track seconds) at its start: the
+        music slips under the picture, the cue keeps its place and length (``note``: why it
+        starts there now; None keeps the note it had). Raises
+        ``ValueError`` for a cue fitted to length (its pieces are a re-edit: fit it again) or
+        an in-point before the track's start."""
+        cue = self._check(index)
+        if cue.pieces:
+            raise ValueError(f"{cue.title!r} is fitted to the video's length (a re-edit of the track): "
+                             f"use the track again, or fit it again, to move its music")
+        if in_point < -EPS:
+            raise ValueError(f"{cue.title!r} cannot start {-in_point:.2f} s before its track does")
+        cues = list(self.cues)
+        cues[index] = replace(cue, in_point=max(0.0, float(in_point)), note=cue.note if note is None else note)
+        return replace(self, cues=tuple(cues))
+
     def moved(self, index: int, delta: int) -> CueSheet:
         """Reorder: cue ``index`` swaps places with its neighbour ``delta`` (−1 earlier, +1
         later). Each keeps its length and music; the pair covers the same span as before
