@@ -282,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         from engine.recommend import content_curve
     except ImportError:
         content_curve = None
+    from engine.rhythm.slip import align_in_point
     from engine.rhythm.sync import best_offset
     from engine.session import EngineSession
     from engine.settings import EngineSettings
@@ -324,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     errs: dict[str, list[float]] = {k: [] for k in ("model", "whole", "content", "product", "refine", "segment", "good")}
+    align: dict[str, list[float]] = {"before": [], "after": []}
+    aligned_moved = []
     flags = []
     ranks: dict[str, list[int]] = {"model": [], "sync": []} | {f"blend {w:g}": [] for w in weights}
     cut_f = []
@@ -348,6 +351,13 @@ def main(argv: list[str] | None = None) -> int:
         errs["segment"].append(beats_off(good.offset, p.offset, song))
         tie = best_offset(video, rm, model_offset=right_seg)  # the product's use, with a model right to the segment
         errs["good"].append(beats_off(tie.offset, p.offset, song))
+        # "Align to cuts" on a cue over the whole video whose music an editor started up to a bar off
+        beat_s = 60.0 / float(rm.tempo) if rm.tempo else 0.5
+        start = max(0.0, p.offset + np.random.default_rng(1000 + k).uniform(-4 * beat_s, 4 * beat_s))
+        at, _ = align_in_point(video, rm, 0.0, video.duration, start)
+        align["before"].append(beats_off(start, p.offset, song))
+        align["after"].append(beats_off(at, p.offset, song))
+        aligned_moved.append(at != start)
         model_list = best_soundtracks(session, a, k=len(songs), sync=0.0)
         ranks["model"].append(1 + [t.item_id for t in model_list].index(own))
         fits = {s.name: best_offset(video, rhythms[s.name]) for s in songs}
@@ -388,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
         if not e:
             continue
         print(f"  {label:<44} {share(e, 0.5)}% {share(e, 1.0)}%  {np.median(e):6.2f}")
+    on = {k: [abs(e - round(e)) for e in v] for k, v in align.items()}  # beat phase: the cuts on beats or not
+    print(f"  'Align to cuts', a cue over the whole video started up to a bar off ({n}): cuts on the chart's beats "
+          f"(phase ≤ 0.15 beat) {share(on['before'], 0.15)}% before -> {share(on['after'], 0.15)}% after; right start "
+          f"(≤ 1 beat) {share(align['before'], 1.0)}% -> {share(align['after'], 1.0)}%; moved {100 * np.mean(aligned_moved):.0f} %")
     fl = np.array([f[0] for f in flags])
     ok = np.array(errs["product"]) <= 1.0
     offered = np.array([f[1] for f in flags])

@@ -143,12 +143,12 @@ def sync_cue(session: EngineSession, cue, video) -> tuple[float, str]:
     """The in-point of ``cue`` at which the video's cuts inside it land on its track's beats,
     searched one bar either side of where it starts now (:func:`engine.rhythm.slip.
     sync_in_point`), and the fit in words (how sure, which other starts fit as well:
-    :func:`engine.rhythm.sync.describe_offset`). Where
-    the cuts follow the beats little better than chance there (sync confidence < 0.5) the
-    cue stays where it is, and the words say so.
+    :func:`engine.rhythm.sync.describe_offset`). Where the cuts follow the beats little
+    better than chance there (:func:`engine.rhythm.slip.align_in_point`) the cue stays where
+    it is, and the words say so.
     ``video``: the open video's VideoRhythm. Raises ``ValueError`` with why not (no cuts in
     the cue, no steady beat, no beat analysis, a fitted cue)."""
-    from engine.rhythm.slip import sync_in_point
+    from engine.rhythm.slip import align_in_point
     from engine.rhythm.sync import describe_offset
 
     if cue.pieces:
@@ -159,13 +159,11 @@ def sync_cue(session: EngineSession, cue, video) -> tuple[float, str]:
     rhythm, _ = _cue_track(session, cue)
     if rhythm is None:
         raise ValueError(f"{cue.title!r} has no beat analysis: rescan the music library to read its beats")
-    fit = sync_in_point(video, rhythm, float(cue.start), float(cue.end), float(cue.in_point))
+    at, fit = align_in_point(video, rhythm, float(cue.start), float(cue.end), float(cue.in_point))
     if not fit.informative or fit.offset is None:
         raise ValueError(f"cannot sync {cue.title!r} to the cuts between {clock(cue.start)} and {clock(cue.end)}: "
                          f"{fit.reason}")
-    if fit.confidence < 0.5:  # z < 2: an unrelated video would fit about as well; a move would be a guess
-        return float(cue.in_point), (f"within a bar of it the cuts in this cue follow its beats little better "
-                                     f"than chance (best at {clock(fit.offset)}; slip it by hand to try)")
-    if abs(fit.offset - float(cue.in_point)) < 0.01:
-        return float(cue.in_point), describe_offset(fit)
-    return float(fit.offset), describe_offset(fit)
+    if at == float(cue.in_point) and abs(fit.offset - at) >= 0.01:  # left where it is: a move would be a guess
+        return at, (f"within a bar of it the cuts in this cue follow its beats little better than chance (best at "
+                    f"{clock(fit.offset)}; slip it by hand to try)")
+    return at, describe_offset(fit)

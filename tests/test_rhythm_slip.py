@@ -123,3 +123,21 @@ def test_a_cue_longer_than_the_rest_of_its_track_is_synced_on_the_part_it_covers
     video = make_video(music, offset, 60.0, 9)  # cut to it over 60 s (the last 28 s without music)
     fit = sync_in_point(video, music, 0.0, 60.0, offset + 0.6 * beat)
     assert fit.informative and abs(fit.offset - offset) <= 0.5 * beat, (fit.offset, offset)
+
+
+def test_align_leaves_a_cue_where_it_is_when_the_cuts_do_not_follow_the_beats():
+    """Cuts that ignore the track (random times, energy unrelated): sync still finds some best
+    start within the bar, but no better than chance, so "Align to cuts" does not move the cue;
+    cut to the track, it does."""
+    from engine.rhythm.slip import ALIGN_CONFIDENCE, align_in_point
+
+    music = make_music(110.0, 120.0, 8)
+    rng = np.random.default_rng(8)
+    cuts = np.sort(rng.uniform(1.0, 39.0, 14))
+    random_cuts = VideoRhythm(40.0, cuts, np.ones(14, np.float32), (), rng.random(400).astype(np.float32))
+    at, fit = align_in_point(random_cuts, music, 0.0, 40.0, 30.3)
+    assert fit.informative and fit.confidence < ALIGN_CONFIDENCE and at == 30.3
+    truth = float(music.downbeats[12])
+    cut = make_video(music, truth, 40.0, 8)
+    at, fit = align_in_point(cut, music, 0.0, 40.0, truth + 0.45 * 60.0 / 110.0)
+    assert fit.confidence >= ALIGN_CONFIDENCE and abs(at - truth) <= 0.25 * 60.0 / 110.0

@@ -22,6 +22,9 @@ from engine.rhythm.sync_terms import GRIDLESS_UNIT
 
 NO_GRID_BEAT = 0.5
 """Seconds a "beat" slips a track without a steady beat (a "bar": four of them)."""
+ALIGN_CONFIDENCE = 0.5
+"""Sync confidence (z = 2) under which "Align to cuts" leaves a cue where it is: below it an
+unrelated video would fit the track about as well, so a move would be a guess."""
 MIN_SYNC_SECONDS = 4.0
 """A cue's stretch of video shorter than this (under the track) is too little to sync."""
 ON_GRID = 0.03
@@ -134,3 +137,14 @@ def sync_in_point(video: VideoRhythm, music: MusicRhythm, start: float, end: flo
         return SyncFit(None, 0.0, 0.0, 0.0, False, (), f"the track ends {clock(music.duration)}, too soon after "
                        f"{clock(in_point)} to read the cue's cuts against it: slip it earlier in the track")
     return best_offset(video_part(video, start, start + length), music, search=(lo, hi))
+
+
+def align_in_point(video: VideoRhythm, music: MusicRhythm, start: float, end: float,
+                   in_point: float) -> tuple[float, SyncFit]:
+    """"Align to cuts": the in-point :func:`sync_in_point` finds, or ``in_point`` itself when
+    it finds nothing or the cuts follow the beats there little better than chance (sync
+    confidence < :data:`ALIGN_CONFIDENCE`); with the fit, which says which."""
+    fit = sync_in_point(video, music, start, end, in_point)
+    if not fit.informative or fit.offset is None or fit.confidence < ALIGN_CONFIDENCE:
+        return float(in_point), fit
+    return float(fit.offset), fit
