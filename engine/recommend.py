@@ -30,6 +30,7 @@ from engine.session import EngineSession
 from engine.track_rhythm import (
     downbeat_within_a_beat,
     fit_track_to_video,
+    next_fitting_start,
     slip_cue,
     snap_to_beat,
     stored_rhythm,
@@ -482,4 +483,4 @@ def _library_track_analysis(session: EngineSession, item_id: int) -> MediaAnalys
 
 __all__ = ["preload", "synced_start", "MediaAnalysis", "PartialAnalysis", "SegmentSuggestion", "TrackSuggestion", "SoundtrackFit", "Conditioning",
            "analyse_video", "analyse_music", "analyse_media", "recommend_segments", "recommend_tracks", "fit_soundtrack",
-           "best_soundtracks", "fit_track_to_video", "slip_cue", "sync_cue", "find_footage", "snap_to_beat", "track_rhythm", "condition", "MediaError", "NotMediaError", "clock", "probe"]
+           "best_soundtracks", "fit_track_to_video", "slip_cue", "sync_cue", "next_fitting_start", "find_footage", "snap_to_beat", "track_rhythm", "condition", "MediaError", "NotMediaError", "clock", "probe"]

@@ -167,3 +167,35 @@ def sync_cue(session: EngineSession, cue, video) -> tuple[float, str]:
         return at, (f"within a bar of it the cuts in this cue follow its beats little better than chance (best at "
                     f"{clock(fit.offset)}; slip it by hand to try)")
     return at, describe_offset(fit)
+
+
+def next_fitting_start(session: EngineSession, cue, video) -> tuple[float, str]:
+    """The next start in the track (after where ``cue`` starts now, from the first again past
+    the last) at which the video's cuts inside the cue fit about as well as anywhere
+    (:func:`engine.rhythm.slip.fitting_starts`): the starts sync cannot tell apart, for the
+    editor to hear one after another. With the words: which of how many, and all of them.
+    Raises ``ValueError`` with why not (as :func:`sync_cue`)."""
+    from engine.rhythm.slip import ALIGN_CONFIDENCE, fitting_starts
+
+    if cue.pieces:
+        raise ValueError(f"{cue.title!r} is fitted to the video's length (a re-edit of the track): fit it again "
+                         f"instead; the fit opens where sync found the cuts follow the track")
+    if video is None:
+        raise ValueError("the video's cuts are not read yet: wait until its analysis is complete")
+    rhythm, _ = _cue_track(session, cue)
+    if rhythm is None:
+        raise ValueError(f"{cue.title!r} has no beat analysis: rescan the music library to read its beats")
+    starts, fit = fitting_starts(video, rhythm, float(cue.start), float(cue.end))
+    if not starts:
+        raise ValueError(f"cannot find starts for {cue.title!r} from the cuts between {clock(cue.start)} and "
+                         f"{clock(cue.end)}: {fit.reason}")
+    later = [o for o in starts if o > float(cue.in_point) + 0.05]
+    target = later[0] if later else starts[0]
+    listed = ", ".join(clock(o) for o in starts)
+    if len(starts) == 1:
+        words = "the only start where the cuts in this cue fit its beats this well"
+    else:
+        words = f"start {starts.index(target) + 1} of {len(starts)} that fit the cuts in this cue about as well ({listed})"
+    if fit.confidence < ALIGN_CONFIDENCE:
+        words += "; anywhere in this track they follow its beats little better than chance"
+    return float(target), words

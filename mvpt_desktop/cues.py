@@ -1,12 +1,13 @@
 """The cue list: the music of the video, cue by cue (what plays where, from where in the
 track), with the edits an editor makes scene by scene: start earlier, make longer or
 shorter, move before/after its neighbour, remove. The same colours as the timeline's bands.
-Under them, the music's start in its track: slipped a beat or a bar on the track's grid, or
-aligned to the cuts inside the cue ("Align to cuts").
+Under them, the music's start in its track: slipped a beat or a bar on the track's grid,
+aligned to the cuts inside the cue ("Align to cuts"), or moved to the next start that fits
+those cuts as well ("Next fit").
 
 The panel only shows and asks: ``editRequested(op, index)``, ``slipRequested(index, beats,
-bars)`` and ``syncRequested(index)`` go to the controller, which edits the (frozen) cue sheet
-and sends the new one back.
+bars)``, ``syncRequested(index)`` and ``nextFitRequested(index)`` go to the controller,
+which edits the (frozen) cue sheet and sends the new one back.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class CuePanel(QGroupBox):
     """(cue index, beats, bars): slip its music on the track's grid (one of the two is 0)."""
     syncRequested = Signal(int)
     """(cue index): slip its music to where the cuts inside it land on the beats."""
+    nextFitRequested = Signal(int)
+    """(cue index): slip its music to the next start in the track that fits its cuts as well."""
     cueSelected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -108,6 +111,12 @@ class CuePanel(QGroupBox):
                                     "cue land on its beats")
         self.sync_button.clicked.connect(self._sync)
         music.addWidget(self.sync_button)
+        self.next_fit_button = QToolButton()
+        self.next_fit_button.setText("Next fit ▸")
+        self.next_fit_button.setToolTip("Jump to the next start in the track where the cuts inside this cue fit "
+                                        "about as well (sync cannot tell them apart: hear each, keep the best)")
+        self.next_fit_button.clicked.connect(self._next_fit)
+        music.addWidget(self.next_fit_button)
         music.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.empty)
@@ -158,7 +167,7 @@ class CuePanel(QGroupBox):
         for op, b in self.buttons.items():
             b.setEnabled(ok and not (op == "up" and i == 0) and not (op == "down" and i == self._count - 1))
         fitted = ok and self._fitted[i]
-        for b in (*self.slips, self.sync_button):
+        for b in (*self.slips, self.sync_button, self.next_fit_button):
             b.setEnabled(ok and not fitted)
         self.sync_button.setToolTip(FITTED_TIP if fitted else "Slip the music, within a bar either side, to where "
                                     "the cuts inside this cue land on its beats")
@@ -184,6 +193,11 @@ class CuePanel(QGroupBox):
         i = self.list.currentRow()
         if 0 <= i < self._count:
             self.syncRequested.emit(i)
+
+    def _next_fit(self) -> None:
+        i = self.list.currentRow()
+        if 0 <= i < self._count:
+            self.nextFitRequested.emit(i)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):

@@ -194,6 +194,7 @@ class MainWindow(QMainWindow, WindowDialogsMixin, WindowSoundtrackMixin):
         self.cues.editRequested.connect(self._edit_cue)
         self.cues.slipRequested.connect(lambda i, beats, bars: c.slip_cue(i, beats=beats, bars=bars))
         self.cues.syncRequested.connect(c.sync_cue)
+        self.cues.nextFitRequested.connect(c.next_fit)
         self.cues.cueSelected.connect(self._cue_selected)
         c.rhythmChanged.connect(self._rhythm)
         self.rhythm_panel.set_sync(c.sync_weight)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.export import Cue, CueSheet, scene_cue
 from engine.project import Project, load_project, save_project
-from engine.recommend import clock, fit_track_to_video, synced_start
+from engine.recommend import clock, fit_track_to_video, next_fitting_start, synced_start
 from engine.recommend import slip_cue as slip_cue_music
 from engine.recommend import sync_cue as sync_cue_music
 
@@ -177,6 +177,15 @@ class SoundtrackMixin:
         video = getattr(self.current.analysis, "video_rhythm", None) if self.current is not None else None
         return self._retime_cue(index, "Aligning the music to the cuts", "aligned to the cuts in this cue",
                                 lambda cue: sync_cue_music(session, cue, video))
+
+    def next_fit(self, index: int) -> JobHandle | None:
+        """Slip cue ``index``'s music to the next start in its track where the cuts inside the
+        cue fit about as well as anywhere (the starts sync cannot tell apart), so the editor
+        hears them one after another and keeps the one that sounds right."""
+        session = self.session
+        video = getattr(self.current.analysis, "video_rhythm", None) if self.current is not None else None
+        return self._retime_cue(index, "Finding the next start that fits", "another start that fits the cuts",
+                                lambda cue: next_fitting_start(session, cue, video))
 
     def _retime_cue(self, index: int, label: str, how: str, compute) -> JobHandle | None:
         """Run ``compute(cue) -> (in_point, words)`` on the io worker and slip cue ``index`` to

@@ -198,6 +198,20 @@ def test_cue_music_slips_on_its_grid_and_syncs_to_the_cuts(qtbot, world):
         assert ("now from" if moved else "stays at") in messages[-1]
         assert c.sheet.cues[0].note == (f"aligned to the cuts in this cue: {words}" if moved else back.note)
 
+    # Next fit: the next of the starts that fit the cuts about as well, as the engine says
+    from engine.recommend import next_fitting_start
+
+    now = c.sheet.cues[0]
+    try:
+        target, words = next_fitting_start(c.session, now, video)
+    except ValueError as e:
+        target, words = None, str(e)
+    with qtbot.waitSignal(c.info, timeout=20_000):
+        w.cues.next_fit_button.click()
+    assert messages[-1].endswith(words)
+    if target is not None:
+        assert c.sheet.cues[0].in_point == pytest.approx(target, abs=1e-6)
+
     # a result for a cue edited while it was computed is not applied
     before = c.sheet.cues[0]
     c.slip_cue(0, bars=1)
@@ -213,7 +227,7 @@ def test_cue_music_slips_on_its_grid_and_syncs_to_the_cuts(qtbot, world):
     c.set_sheet(CueSheet((Cue(cue.music_path, cue.title, 0.0, 10.0, 0.0, cue.item_id,
                               pieces=(Piece(0.0, 10.0, 0.0),)),)))
     w.cues.select(0)
-    assert not any(b.isEnabled() for b in w.cues.slips) and not w.cues.sync_button.isEnabled()
+    assert not any(b.isEnabled() for b in (*w.cues.slips, w.cues.sync_button, w.cues.next_fit_button))
     assert "fitted" in w.cues.sync_button.toolTip()
     with qtbot.waitSignal(c.info, timeout=20_000):
         c.slip_cue(0, beats=1)

@@ -245,6 +245,20 @@ def test_a_cue_slips_on_its_stored_grid_and_syncs_to_the_cuts_inside_it(world):
         assert later == pytest.approx(float(music.downbeats[2]), abs=1e-3) and "one bar later" in words
         assert rec.slip_cue(s, on_grid, beats=-1)[0] == pytest.approx(float(music.downbeats[1]) - beat, abs=1e-2)
 
+        # the starts sync cannot tell apart, one after another, from the first again past the last
+        from engine.rhythm.slip import fitting_starts
+
+        starts, _ = fitting_starts(video, music, 0.0, length)
+        assert len(starts) >= 2
+        seen = []
+        here = Cue(item.path, "Song", 0.0, length, starts[0], item.id)
+        for _ in range(len(starts)):
+            at, words = rec.next_fitting_start(s, here, video)
+            seen.append(at)
+            assert f"of {len(starts)} that fit the cuts in this cue about as well" in words
+            here = Cue(item.path, "Song", 0.0, length, at, item.id)
+        assert seen == pytest.approx(starts[1:] + starts[:1], abs=1e-3)  # the catalog keeps 0.1 ms
+
         loose = Cue(item.path, "Loose", 0.0, length, 3.0)  # not from the library: seconds, said so
         assert rec.slip_cue(s, loose, bars=1) == (5.0, "2.0 s later in the track (no beat analysis for this "
                                                        "track: not on a grid)")

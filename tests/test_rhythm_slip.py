@@ -141,3 +141,28 @@ def test_align_leaves_a_cue_where_it_is_when_the_cuts_do_not_follow_the_beats():
     cut = make_video(music, truth, 40.0, 8)
     at, fit = align_in_point(cut, music, 0.0, 40.0, truth + 0.45 * 60.0 / 110.0)
     assert fit.confidence >= ALIGN_CONFIDENCE and abs(at - truth) <= 0.25 * 60.0 / 110.0
+
+
+def test_fitting_starts_are_the_bar_shifted_starts_sync_cannot_tell_apart():
+    """A montage cut only on downbeats: bar-shifted starts fit its cuts alike. With energy
+    unrelated to the music, several starts are offered, on downbeats, in track order; with
+    energy that follows the music half-way, the one it was cut from is among them."""
+    from engine.rhythm.slip import fitting_starts
+
+    music = make_music(120.0, 90.0, 11)
+    rng = np.random.default_rng(11)
+    truth = float(music.downbeats[6])
+    d = music.downbeats[(music.downbeats > truth + 0.5) & (music.downbeats < truth + 29.5)] - truth
+    cuts = np.sort(rng.choice(d, 9, replace=False))
+    noise = rng.random(300)
+    montage = VideoRhythm(30.0, cuts, np.ones(9, np.float32), (), noise.astype(np.float32))
+    starts, fit = fitting_starts(montage, music, 0.0, 30.0)
+    assert len(starts) >= 2 and starts == sorted(starts) and fit.ambiguous and fit.offset in starts
+    assert all(np.min(np.abs(music.downbeats - s)) < 1e-3 for s in starts)
+    follows = 0.5 * np.interp(np.arange(300) / 10 + truth, np.arange(len(music.energy)) / 10, music.energy) + 0.5 * noise
+    starts, fit = fitting_starts(VideoRhythm(30.0, cuts, np.ones(9, np.float32), (), follows.astype(np.float32)),
+                                 music, 0.0, 30.0)
+    assert min(abs(s - truth) for s in starts) < 1e-3, (starts, truth)
+    none, why = fitting_starts(VideoRhythm(30.0, np.zeros(0), np.zeros(0, np.float32), (),
+                                           np.zeros(300, np.float32)), music, 0.0, 30.0)
+    assert none == [] and "no cuts" in why.reason

@@ -17,7 +17,7 @@ from engine.media.grid import clock
 from engine.rhythm import ENERGY_RATE
 from engine.rhythm.music import MusicRhythm
 from engine.rhythm.shots import VideoRhythm
-from engine.rhythm.sync_offset import SyncFit, best_offset
+from engine.rhythm.sync_offset import SyncFit, best_offset, fitting_offsets, offset_scores
 from engine.rhythm.sync_terms import GRIDLESS_UNIT
 
 NO_GRID_BEAT = 0.5
@@ -148,3 +148,16 @@ def align_in_point(video: VideoRhythm, music: MusicRhythm, start: float, end: fl
     if not fit.informative or fit.offset is None or fit.confidence < ALIGN_CONFIDENCE:
         return float(in_point), fit
     return float(fit.offset), fit
+
+
+def fitting_starts(video: VideoRhythm, music: MusicRhythm, start: float, end: float
+                   ) -> tuple[list[float], SyncFit]:
+    """The starts anywhere in the track at which the cuts inside a cue over video ``[start,
+    end)`` fit within noise of the best (sync cannot tell them apart: a steady tempo cut on
+    bar lines fits every bar-shifted start alike), in track order, and the best fit (its
+    ``confidence`` says whether any of them is better than chance; its ``reason`` why there
+    are none). Only the part of the cue the track can cover is read."""
+    part = video_part(video, start, min(float(end), float(start) + float(music.duration)))
+    scored = offset_scores(part, music)
+    fit = best_offset(part, music, scored=scored)
+    return sorted(o for o, _ in fitting_offsets(scored, music)), fit

@@ -132,6 +132,7 @@ from engine.rhythm.sync_offset import (  # noqa: F401 - re-exported: the public 
     confidence_of,
     content_choice,
     describe_offset,
+    fitting_offsets,
     offset_scores,
     snap_to_beat,
     snap_to_downbeat,

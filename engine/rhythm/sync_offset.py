@@ -219,6 +219,24 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
                    bool(by_content), has_grid(music))
 
 
+def fitting_offsets(scored: OffsetScores, music: MusicRhythm, most: int = 8) -> list[tuple[float, float]]:
+    """(offset, score) of the starts that fit within noise of the best (the ties
+    :func:`best_offset` chooses among: at least half a beat apart, within ``AMBIGUOUS_GAP``
+    spreads of the best), snapped as its choice is, best first, at most ``most``; empty when
+    ``scored`` carries a ``reason``."""
+    if scored.reason or not len(scored.scores):
+        return []
+    offsets, scores = scored.offsets, scored.scores
+    top = float(scores.max())
+    spread = max(float(scores.std()), 1e-6)
+    out: list[tuple[float, float]] = []
+    for j in _peaks(offsets, scores, top - AMBIGUOUS_GAP * spread, _beat_of(music) / 2)[:most]:
+        o = float(np.clip(_snapped(float(offsets[j]), music)[0], scored.lo, scored.hi))
+        if all(abs(o - p) > 1e-3 for p, _ in out):
+            out.append((o, float(scores[j])))
+    return out
+
+
 def content_choice(offsets: np.ndarray, ties: Sequence[int], content: tuple[np.ndarray, np.ndarray] | None
                    ) -> int | None:
     """The index (into ``offsets``) among ``ties`` whose content score beats every other tie's
