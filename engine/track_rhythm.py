@@ -139,6 +139,21 @@ def slip_cue(session: EngineSession, cue, *, beats: int = 0, bars: int = 0) -> t
     return s.in_point, s.words
 
 
+def _rhythm_against_cuts(session: EngineSession, cue, video):
+    """The stored MusicRhythm of ``cue``'s track, to read the video's cuts against; a
+    ``ValueError`` that says what to do when there is none to read (a fitted cue, the video's
+    cuts not read yet, no beat analysis)."""
+    if cue.pieces:
+        raise ValueError(f"{cue.title!r} is fitted to the video's length (a re-edit of the track): fit it again "
+                         f"instead; the fit opens where sync found the cuts follow the track")
+    if video is None:
+        raise ValueError("the video's cuts are not read yet: wait until its analysis is complete")
+    rhythm, _ = _cue_track(session, cue)
+    if rhythm is None:
+        raise ValueError(f"{cue.title!r} has no beat analysis: rescan the music library to read its beats")
+    return rhythm
+
+
 def sync_cue(session: EngineSession, cue, video) -> tuple[float, str]:
     """The in-point of ``cue`` at which the video's cuts inside it land on its track's beats,
     searched one bar either side of where it starts now (:func:`engine.rhythm.slip.
@@ -151,14 +166,7 @@ def sync_cue(session: EngineSession, cue, video) -> tuple[float, str]:
     from engine.rhythm.slip import align_in_point
     from engine.rhythm.sync import describe_offset
 
-    if cue.pieces:
-        raise ValueError(f"{cue.title!r} is fitted to the video's length (a re-edit of the track): fit it again "
-                         f"instead; the fit opens where sync found the cuts follow the track")
-    if video is None:
-        raise ValueError("the video's cuts are not read yet: wait until its analysis is complete")
-    rhythm, _ = _cue_track(session, cue)
-    if rhythm is None:
-        raise ValueError(f"{cue.title!r} has no beat analysis: rescan the music library to read its beats")
+    rhythm = _rhythm_against_cuts(session, cue, video)
     at, fit = align_in_point(video, rhythm, float(cue.start), float(cue.end), float(cue.in_point))
     if not fit.informative or fit.offset is None:
         raise ValueError(f"cannot sync {cue.title!r} to the cuts between {clock(cue.start)} and {clock(cue.end)}: "
@@ -177,14 +185,7 @@ def next_fitting_start(session: EngineSession, cue, video) -> tuple[float, str]:
     Raises ``ValueError`` with why not (as :func:`sync_cue`)."""
     from engine.rhythm.slip import ALIGN_CONFIDENCE, fitting_starts
 
-    if cue.pieces:
-        raise ValueError(f"{cue.title!r} is fitted to the video's length (a re-edit of the track): fit it again "
-                         f"instead; the fit opens where sync found the cuts follow the track")
-    if video is None:
-        raise ValueError("the video's cuts are not read yet: wait until its analysis is complete")
-    rhythm, _ = _cue_track(session, cue)
-    if rhythm is None:
-        raise ValueError(f"{cue.title!r} has no beat analysis: rescan the music library to read its beats")
+    rhythm = _rhythm_against_cuts(session, cue, video)
     starts, fit = fitting_starts(video, rhythm, float(cue.start), float(cue.end))
     if not starts:
         raise ValueError(f"cannot find starts for {cue.title!r} from the cuts between {clock(cue.start)} and "

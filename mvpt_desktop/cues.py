@@ -97,26 +97,13 @@ class CuePanel(QGroupBox):
         row.addStretch(1)
         music = QHBoxLayout()
         music.addWidget(QLabel("Music start:"))
-        self.slips: list[QToolButton] = []
-        for text, beats, bars, tip in SLIPS:
-            b = QToolButton()
-            b.setText(text)
-            b.setToolTip(tip)
-            b.clicked.connect(lambda _=False, beats=beats, bars=bars: self._slip(beats, bars))
-            music.addWidget(b)
-            self.slips.append(b)
-        self.sync_button = QToolButton()
-        self.sync_button.setText("Align to cuts")
-        self.sync_button.setToolTip("Slip the music, within a bar either side, to where the cuts inside this "
-                                    "cue land on its beats")
-        self.sync_button.clicked.connect(self._sync)
-        music.addWidget(self.sync_button)
-        self.next_fit_button = QToolButton()
-        self.next_fit_button.setText("Next fit ▸")
-        self.next_fit_button.setToolTip("Jump to the next start in the track where the cuts inside this cue fit "
-                                        "about as well (sync cannot tell them apart: hear each, keep the best)")
-        self.next_fit_button.clicked.connect(self._next_fit)
-        music.addWidget(self.next_fit_button)
+        self.slips = [self._button(music, text, tip, lambda _=False, beats=beats, bars=bars: self._slip(beats, bars))
+                      for text, beats, bars, tip in SLIPS]
+        self.sync_button = self._button(music, "Align to cuts", "Slip the music, within a bar either side, to where "
+                                        "the cuts inside this cue land on its beats", self._sync)
+        self.next_fit_button = self._button(music, "Next fit ▸", "Jump to the next start in the track where the cuts "
+                                            "inside this cue fit about as well (sync cannot tell them apart: hear "
+                                            "each, keep the best)", self._next_fit)
         music.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.empty)
@@ -129,6 +116,15 @@ class CuePanel(QGroupBox):
         self._fitted: list[bool] = []
         self.setMinimumHeight(130)  # the note (or two cues) and the buttons, however the splitter goes
         self.set_cues(())
+
+    @staticmethod
+    def _button(row: QHBoxLayout, text: str, tip: str, slot) -> QToolButton:
+        b = QToolButton()
+        b.setText(text)
+        b.setToolTip(tip)
+        b.clicked.connect(slot)
+        row.addWidget(b)
+        return b
 
     def set_cues(self, cues) -> None:
         """Show ``cues`` (a cue sheet's), keeping the selected row where it can."""
