@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.rhythm import ENERGY_RATE  # noqa: E402
 from engine.rhythm.music import RHYTHM_VERSION, MusicRhythm  # noqa: E402
-from engine.rhythm.slip import align_in_point  # noqa: E402
+from engine.rhythm.slip import align_in_point, fitting_starts  # noqa: E402
 from engine.rhythm.sync import best_offset, rerank, score_offsets  # noqa: E402
 from engine.rhythm.video import VideoRhythm  # noqa: E402
 
@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     blended: dict[tuple[str, float], list[int]] = {(k, w): [] for k in METRICS for w in WEIGHTS}
     t_sync, pairs = [], []
     align_rng, align_before, align_after, align_moved = np.random.default_rng(args.seed + 2), [], [], []
+    offered_starts = []
     for v in range(args.videos):
         true = int(rng.integers(args.tracks))
         video, offset = cut_video(truth[true], rng, args.section_cuts)  # cut to the true grid; sync reads `lib`
@@ -316,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         align_before.append(abs(start - offset) / beat)
         align_after.append(abs(at - offset) / beat)
         align_moved.append(at != start)
+        starts, _ = fitting_starts(video, lib[true], 0.0, video.duration)  # "Next fit": the starts offered in turn
+        offered_starts.append((len(starts), any(abs(o - offset) <= beat for o in starts)))
         mf = best_offset(video, lib[true], model_offset=prior)  # the model only breaks ties
         model_err.append(abs(mf.offset - offset) / beat if mf.offset is not None else np.inf)
         offered = [fit.offset] + [o for o, _ in fit.alternatives] if fit.offset is not None else []
@@ -378,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
           f"beats {100 * phase(ab).mean():.0f} % before -> {100 * phase(aa).mean():.0f} % after; right "
           f"start (≤ 1 beat) {100 * np.mean(ab <= 1):.0f} % -> {100 * np.mean(aa <= 1):.0f} %; moved "
           f"{100 * np.mean(align_moved):.0f} %")
+    counts = np.array([c for c, _ in offered_starts])
+    print(f"  'Next fit' (the starts that fit the cuts about as well, offered in turn): the true start among them "
+          f"for {100 * np.mean([t for _, t in offered_starts]):.0f} %; starts offered: median {np.median(counts):.0f}, "
+          f"at most {counts.max()}")
     amb = np.array([a[:3] for a in ambiguous_ok], np.float64)
     gaps, right = amb[:, 2], amb[:, 1].astype(bool)
     for g in (0.1, 0.25, 0.5, 1.0):

@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         from engine.recommend import content_curve
     except ImportError:
         content_curve = None
-    from engine.rhythm.slip import align_in_point
+    from engine.rhythm.slip import align_in_point, fitting_starts
     from engine.rhythm.sync import best_offset
     from engine.session import EngineSession
     from engine.settings import EngineSettings
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     errs: dict[str, list[float]] = {k: [] for k in ("model", "whole", "content", "product", "refine", "segment", "good")}
     align: dict[str, list[float]] = {"before": [], "after": []}
-    aligned_moved = []
+    aligned_moved, offered_starts = [], []
     flags = []
     ranks: dict[str, list[int]] = {"model": [], "sync": []} | {f"blend {w:g}": [] for w in weights}
     cut_f = []
@@ -358,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         align["before"].append(beats_off(start, p.offset, song))
         align["after"].append(beats_off(at, p.offset, song))
         aligned_moved.append(at != start)
+        starts, _ = fitting_starts(video, rm, 0.0, video.duration)  # "Next fit": the starts offered in turn
+        offered_starts.append((len(starts), any(beats_off(o, p.offset, song) <= 1.0 for o in starts)))
         model_list = best_soundtracks(session, a, k=len(songs), sync=0.0)
         ranks["model"].append(1 + [t.item_id for t in model_list].index(own))
         fits = {s.name: best_offset(video, rhythms[s.name]) for s in songs}
@@ -402,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  'Align to cuts', a cue over the whole video started up to a bar off ({n}): cuts on the chart's beats "
           f"(phase ≤ 0.15 beat) {share(on['before'], 0.15)}% before -> {share(on['after'], 0.15)}% after; right start "
           f"(≤ 1 beat) {share(align['before'], 1.0)}% -> {share(align['after'], 1.0)}%; moved {100 * np.mean(aligned_moved):.0f} %")
+    counts = np.array([c for c, _ in offered_starts])
+    print(f"  'Next fit' (the starts that fit the cuts about as well, offered in turn): the true start among them for "
+          f"{100 * np.mean([t for _, t in offered_starts]):.0f} %; starts offered: median {np.median(counts):.0f}, "
+          f"at most {counts.max()}")
     fl = np.array([f[0] for f in flags])
     ok = np.array(errs["product"]) <= 1.0
     offered = np.array([f[1] for f in flags])
