@@ -96,7 +96,10 @@ class CuePanel(QGroupBox):
             self.buttons[op] = b
         row.addStretch(1)
         music = QHBoxLayout()
-        music.addWidget(QLabel("Music start:"))
+        music.setSpacing(3)  # seven controls in the column's width: the video keeps its room
+        start = QLabel("Start:")
+        start.setToolTip("Where in its track the selected cue's music starts (the cue keeps its place on the video)")
+        music.addWidget(start)
         self.slips = [self._button(music, text, tip, lambda _=False, beats=beats, bars=bars: self._slip(beats, bars))
                       for text, beats, bars, tip in SLIPS]
         self.sync_button = self._button(music, "Align to cuts", "Slip the music, within a bar either side, to where "

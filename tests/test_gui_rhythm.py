@@ -141,7 +141,7 @@ def test_fit_to_video_length_places_one_cue_that_ends_with_the_video(qtbot, worl
 
 
 def test_cue_music_slips_on_its_grid_and_syncs_to_the_cuts(qtbot, world):
-    """The cue panel's "Music start" row: a bar or a beat on the track's own grid (the cue keeps
+    """The cue panel's "Start:" row: a bar or a beat on the track's own grid (the cue keeps
     its place on the video), "Align to cuts" over the cue's stretch of the video, a result for a
     cue edited meanwhile dropped, and a fitted cue that cannot slip."""
     from engine.recommend import clock, sync_cue
