@@ -1,9 +1,11 @@
 """Slipping a cue's music under the picture: where in its track a cue starts, moved a beat or a
-bar on the track's own grid, or to where the cuts inside the cue land on its beats.
+bar on the track's own grid, to where the cuts inside the cue land on its beats, or to the
+other starts that fit those cuts as well.
 
 An editor who hears the music one bar off (the sync search cannot always tell bar-shifted
-starts apart, and says so) slips it by a bar; one whose cuts fall just off the beat slips it
-to the grid. Pure: rhythms in, track times out (the cue sheet's edit is
+starts apart, and says so) slips it by a bar or steps through the starts that fit
+(:func:`fitting_starts`); one whose cuts fall just off the beat aligns it to the grid
+(:func:`align_in_point`). Pure: rhythms in, track times out (the cue sheet's edit is
 :meth:`engine.mix.cuesheet.CueSheet.slipped`; :mod:`engine.track_rhythm` reads the rhythms).
 """
 
