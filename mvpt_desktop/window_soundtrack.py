@@ -16,6 +16,25 @@ from .models import fmt_time
 class WindowSoundtrackMixin:
     """Transport, cue sheet and playback of the main window (see the module doc)."""
 
+    def _connect_soundtrack(self) -> None:
+        """The cue list, the chosen cue's rhythm, the sync slider, preview, audition and export
+        wired to the controller."""
+        c = self.controller
+        c.choiceChanged.connect(self._choice)
+        self.cues.editRequested.connect(self._edit_cue)
+        self.cues.slipRequested.connect(lambda i, beats, bars: c.slip_cue(i, beats=beats, bars=bars))
+        self.cues.syncRequested.connect(c.sync_cue)
+        self.cues.nextFitRequested.connect(c.next_fit)
+        self.cues.cueSelected.connect(self._cue_selected)
+        c.rhythmChanged.connect(self._rhythm)
+        self.rhythm_panel.set_sync(c.sync_weight)
+        self.rhythm_panel.syncChanged.connect(c.set_sync_weight)
+        c.syncWeightChanged.connect(self.rhythm_panel.set_sync)
+        c.statusChanged.connect(lambda _st: self.rhythm_panel.set_sync(c.sync_weight))  # new settings
+        c.previewReady.connect(self._preview_ready)
+        c.auditionReady.connect(self._audition_ready)
+        c.exported.connect(self._exported)
+
     def _position(self, ms: int) -> None:
         self.timeline.set_playhead(ms / 1000.0)
         if not self.position.isSliderDown():

@@ -140,6 +140,22 @@ def test_fit_to_video_length_places_one_cue_that_ends_with_the_video(qtbot, worl
     assert not panel.fit_button.isVisibleTo(panel)  # a scene's list places cues by scene instead
 
 
+def _click_as_the_engine_says(qtbot, c, button, engine_call, messages: list[str]):
+    """Click ``button`` and check the window did what ``engine_call()`` (the engine's answer
+    for the same cue) says: its words on the status line, the cue at its start. Returns the
+    engine's (start or None, words)."""
+    try:
+        target, words = engine_call()
+    except ValueError as e:
+        target, words = None, str(e)
+    with qtbot.waitSignal(c.info, timeout=20_000):
+        button.click()
+    assert messages[-1].endswith(words)
+    if target is not None:
+        assert c.sheet.cues[0].in_point == pytest.approx(target, abs=1e-6)
+    return target, words
+
+
 def test_cue_music_slips_on_its_grid_and_syncs_to_the_cuts(qtbot, world):
     """The cue panel's "Start:" row: a bar or a beat on the track's own grid (the cue keeps
     its place on the video), "Align to cuts" over the cue's stretch of the video, a result for a
@@ -185,15 +201,9 @@ def test_cue_music_slips_on_its_grid_and_syncs_to_the_cuts(qtbot, world):
 
     # Align to cuts: what the engine says for this cue over the video's cuts, applied or said
     video = c.current.analysis.video_rhythm
-    try:
-        target, words = sync_cue(c.session, back, video)
-    except ValueError as e:
-        target, words = None, str(e)
-    with qtbot.waitSignal(c.info, timeout=20_000):
-        w.cues.sync_button.click()
-    assert messages[-1].endswith(words)
+    target, words = _click_as_the_engine_says(qtbot, c, w.cues.sync_button, lambda: sync_cue(c.session, back, video),
+                                              messages)
     if target is not None:
-        assert c.sheet.cues[0].in_point == pytest.approx(target, abs=1e-6)
         moved = abs(target - back.in_point) > 1e-6
         assert ("now from" if moved else "stays at") in messages[-1]
         assert c.sheet.cues[0].note == (f"aligned to the cuts in this cue: {words}" if moved else back.note)
@@ -202,15 +212,8 @@ def test_cue_music_slips_on_its_grid_and_syncs_to_the_cuts(qtbot, world):
     from engine.recommend import next_fitting_start
 
     now = c.sheet.cues[0]
-    try:
-        target, words = next_fitting_start(c.session, now, video)
-    except ValueError as e:
-        target, words = None, str(e)
-    with qtbot.waitSignal(c.info, timeout=20_000):
-        w.cues.next_fit_button.click()
-    assert messages[-1].endswith(words)
-    if target is not None:
-        assert c.sheet.cues[0].in_point == pytest.approx(target, abs=1e-6)
+    _click_as_the_engine_says(qtbot, c, w.cues.next_fit_button, lambda: next_fitting_start(c.session, now, video),
+                              messages)
 
     # a result for a cue edited while it was computed is not applied
     before = c.sheet.cues[0]

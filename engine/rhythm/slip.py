@@ -11,7 +11,7 @@ starts apart, and says so) slips it by a bar or steps through the starts that fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,8 +19,7 @@ from engine.media.grid import clock
 from engine.rhythm import ENERGY_RATE
 from engine.rhythm.music import MusicRhythm
 from engine.rhythm.shots import VideoRhythm
-from engine.rhythm.sync_offset import SyncFit, best_offset, fitting_offsets, offset_scores
-from engine.rhythm.sync_terms import GRIDLESS_UNIT
+from engine.rhythm.sync_offset import SyncFit, _beat_of, best_offset, fitting_offsets, offset_scores
 
 NO_GRID_BEAT = 0.5
 """Seconds a "beat" slips a track without a steady beat (a "bar": four of them)."""
@@ -106,8 +105,6 @@ def slip_in_point(in_point: float, music: MusicRhythm | None, *, beats: int = 0,
 def video_part(video: VideoRhythm, start: float, end: float) -> VideoRhythm:
     """The stretch ``[start, end)`` of a video's rhythm on its own clock (0 at ``start``):
     the cuts, gradual transitions and flashes inside it, and its energy samples."""
-    from dataclasses import replace
-
     start, end = max(0.0, float(start)), min(float(video.duration), float(end))
     cuts = np.asarray(video.cuts, np.float64)
     conf = np.asarray(video.cut_confidence, np.float32)
@@ -131,8 +128,7 @@ def sync_in_point(video: VideoRhythm, music: MusicRhythm, start: float, end: flo
     inside the cue from the far side of that window, only the part it covers is read. A
     ``SyncFit`` whose ``reason`` says why not ("no cuts found" inside the cue, "no steady
     beat", the track ending too soon after ``in_point``)."""
-    beat = 60.0 / music.tempo if music.steady and music.tempo else GRIDLESS_UNIT
-    bar = beat * (music.meter or 4)
+    bar = _beat_of(music) * (music.meter or 4)
     lo, hi = max(0.0, in_point - bar), in_point + bar
     length = min(float(end) - float(start), float(music.duration) - hi)
     if length < MIN_SYNC_SECONDS:

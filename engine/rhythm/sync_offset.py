@@ -198,8 +198,7 @@ def best_offset(video: VideoRhythm, music: MusicRhythm, *, prior_offset: float |
     offsets, scores, null = scored.offsets, scored.scores, scored.null
     lo, hi, weights, phrase_on = scored.lo, scored.hi, scored.weights, scored.phrase
     k = int(np.argmax(scores))
-    spread = max(float(scores.std()), 1e-6)
-    ties = _peaks(offsets, scores, float(scores[k]) - AMBIGUOUS_GAP * spread, _beat_of(music) / 2)
+    ties = _ties(scored, music)
     by_model = by_content = False
     pick = content_choice(offsets, ties, content) if len(ties) > 1 else None
     if pick is not None:
@@ -227,10 +226,8 @@ def fitting_offsets(scored: OffsetScores, music: MusicRhythm, most: int = 8) -> 
     if scored.reason or not len(scored.scores):
         return []
     offsets, scores = scored.offsets, scored.scores
-    top = float(scores.max())
-    spread = max(float(scores.std()), 1e-6)
     out: list[tuple[float, float]] = []
-    for j in _peaks(offsets, scores, top - AMBIGUOUS_GAP * spread, _beat_of(music) / 2)[:most]:
+    for j in _ties(scored, music)[:most]:
         o = float(np.clip(_snapped(float(offsets[j]), music)[0], scored.lo, scored.hi))
         if all(abs(o - p) > 1e-3 for p, _ in out):
             out.append((o, float(scores[j])))
@@ -268,6 +265,14 @@ def _snapped(offset: float, music: MusicRhythm) -> tuple[float, bool]:
     if music.steady and len(d) and np.min(np.abs(d - offset)) <= SNAP_TOLERANCE:
         return snap_to_downbeat(offset, music, SNAP_TOLERANCE), True
     return snap_to_beat(offset, music, SNAP_TOLERANCE), False
+
+
+def _ties(scored: OffsetScores, music: MusicRhythm) -> list[int]:
+    """Indices (into ``scored.offsets``) of the offsets that fit within noise of the best:
+    peaks within ``AMBIGUOUS_GAP`` spreads of it, at least half a beat apart, best first."""
+    scores = scored.scores
+    spread = max(float(scores.std()), 1e-6)
+    return _peaks(scored.offsets, scores, float(scores.max()) - AMBIGUOUS_GAP * spread, _beat_of(music) / 2)
 
 
 def _peaks(offsets: np.ndarray, scores: np.ndarray, floor: float, apart: float) -> list[int]:
